@@ -1,0 +1,58 @@
+/// A JWS in compact serialization, split and decoded strictly but not yet verified.
+///
+/// Parsing refuses, before anything else is looked at: tokens over the size limit, anything but
+/// three dot-separated parts, non-canonical base64url, JSON that is not an object, has duplicate
+/// keys or is nested too deep. Nothing here says whether the token is genuine.
+public struct CompactJWS: Sendable {
+    /// Largest accepted token, in bytes (8 KiB).
+    public static let maximumSize = 8192
+
+    public let header: [String: JSONValue]
+    public let payload: [String: JSONValue]
+    /// The bytes the signature covers: `base64url(header) "." base64url(payload)`.
+    public let signingInput: ArraySlice<UInt8>
+    public let signature: [UInt8]
+
+    public init(_ token: String, maximumSize: Int = CompactJWS.maximumSize) throws(TesseraError) {
+        let bytes = Array(token.utf8)
+        guard bytes.count <= maximumSize else {
+            throw .token("token_too_large", "token is \(bytes.count) bytes; the limit is \(maximumSize) bytes")
+        }
+        let dots = bytes.indices.filter { bytes[$0] == UInt8(ascii: ".") }
+        guard dots.count == 2 else {
+            throw .token(
+                "token_malformed",
+                "token must be three base64url parts separated by dots (header.payload.signature); found \(dots.count + 1) part(s)"
+            )
+        }
+        let headerPart = bytes[..<dots[0]]
+        let payloadPart = bytes[(dots[0] + 1)..<dots[1]]
+        let signaturePart = bytes[(dots[1] + 1)...]
+        self.header = try Self.decodeObject(headerPart, name: "header")
+        self.payload = try Self.decodeObject(payloadPart, name: "payload")
+        guard let signature = Base64URL.decodeStrict(signaturePart) else {
+            throw .token("token_malformed", "token signature is not canonical base64url (no padding, no '+' or '/', no stray bits)")
+        }
+        guard !signature.isEmpty else {
+            throw .token("token_malformed", "token has an empty signature")
+        }
+        self.signature = signature
+        self.signingInput = bytes[..<dots[1]]
+    }
+
+    private static func decodeObject(_ part: ArraySlice<UInt8>, name: String) throws(TesseraError) -> [String: JSONValue] {
+        guard let json = Base64URL.decodeStrict(part) else {
+            throw .token("token_malformed", "token \(name) is not canonical base64url (no padding, no '+' or '/', no stray bits)")
+        }
+        let value: JSONValue
+        do {
+            value = try StrictJSONParser.parse(json)
+        } catch {
+            throw .token("token_malformed", "token \(name) is not acceptable JSON: \(error)")
+        }
+        guard case .object(let members) = value else {
+            throw .token("token_malformed", "token \(name) must be a JSON object, not \(value.typeName)")
+        }
+        return members
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// Creates, lists and revokes personal access tokens. The secret exists only in the value
+/// returned by `create`; the store keeps its keyed hash.
+public struct AccessTokenManager: Sendable {
+    private let store: any AccessTokenStore
+    private let hasher: SecretHasher
+    private let clock: any TesseraClock
+    private let configuration: LakeConfiguration
+
+    public init(store: any AccessTokenStore, hasher: SecretHasher, clock: any TesseraClock, configuration: LakeConfiguration) {
+        self.store = store
+        self.hasher = hasher
+        self.clock = clock
+        self.configuration = configuration
+    }
+
+    /// A new PAT and its secret, shown this once.
+    public func create(for user: User, name: String, environment: String?, expiresInDays: Int?) async throws -> (AccessToken, secret: String) {
+        let name = try Validation.label(name, field: "name")
+        let environment = try environment.map { value throws(TesseraError) in try Validation.label(value, field: "environment") }
+        let days = expiresInDays ?? configuration.defaultAccessTokenLifetimeDays
+        guard days >= 1, days <= configuration.maximumAccessTokenLifetimeDays else {
+            throw TesseraError.invalid(
+                "expires_in_days_invalid",
+                "expires_in_days must be between 1 and \(configuration.maximumAccessTokenLifetimeDays) (got \(days))"
+            )
+        }
+        let secret = SecretGenerator.base62(length: 28)
+        let now = clock.now()
+        let token = AccessToken(
+            userID: user.id, name: name, environment: environment, secretHash: hasher.hash(secret), createdAt: now,
+            expiresAt: now.addingTimeInterval(TimeInterval(days) * 86_400)
+        )
+        try await store.insert(token)
+        return (token, secret)
+    }
+
+    public func list(for user: User) async throws -> [AccessToken] {
+        try await store.accessTokens(userID: user.id)
+    }
+
+    /// Revokes at once: tokens carrying this PAT are refused from the next request on.
+    public func revoke(id: String, for user: User) async throws -> AccessToken {
+        guard let uuid = UUID(uuidString: id), let token = try await store.revoke(id: uuid, userID: user.id, at: clock.now()) else {
+            throw TesseraError(.notFound, "access_token_not_found", "you have no access token with id '\(id)'")
+        }
+        return token
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+
+/// Organizations, users and password sign-on.
+public struct DirectoryManager: Sendable {
+    let store: any DirectoryStore
+    private let passwords: PasswordHasher
+    private let clock: any TesseraClock
+
+    public init(store: any DirectoryStore, passwords: PasswordHasher, clock: any TesseraClock) {
+        self.store = store
+        self.passwords = passwords
+        self.clock = clock
+    }
+
+    /// What the bootstrap did.
+    public enum BootstrapOutcome: Sendable {
+        /// The database already had organizations; nothing was made.
+        case alreadyInitialised
+        /// Made these; `generatedPassword` is set when the password was made up here.
+        case created(Organization, User, generatedPassword: String?)
+    }
+
+    /// On an empty database, creates the first organization and its admin in one transaction.
+    public func bootstrap(domainName: String?, username: String?, password: String?) async throws -> BootstrapOutcome {
+        guard try await store.organizationCount() == 0 else { return .alreadyInitialised }
+        let generated = password == nil ? SecretGenerator.base62(length: 20) : nil
+        let (organization, admin) = try makeOrganization(
+            domainName: domainName ?? "tessera", name: nil, adminUsername: username ?? "admin", adminPassword: password ?? generated ?? ""
+        )
+        try await store.createOrganization(organization, admin: admin)
+        return .created(organization, admin, generatedPassword: generated)
+    }
+
+    /// Creates an organization, optionally with its first admin.
+    public func createOrganization(_ template: Organization, adminUsername: String?, adminPassword: String?) async throws -> (Organization, User?) {
+        var organization = template
+        organization.domainName = try Validation.identifier(template.domainName, field: "domain_name")
+        organization.name = try Validation.label(template.name, field: "name", limit: 200)
+        var admin: User?
+        if let adminUsername {
+            guard let adminPassword else { throw TesseraError.invalid("password_missing", "an admin user needs a password") }
+            admin = try makeUser(organizationID: organization.id, username: adminUsername, password: adminPassword, isAdmin: true)
+        }
+        do {
+            try await store.createOrganization(organization, admin: admin)
+        } catch let duplicate as DuplicateRecordError {
+            throw TesseraError(.conflict, "already_exists", "\(duplicate.what) already exists")
+        }
+        return (organization, admin)
+    }
+
+    public func createUser(organizationDomain: String, username: String, password: String, isAdmin: Bool) async throws -> User {
+        guard let organization = try await store.organization(domainName: organizationDomain) else {
+            throw TesseraError(.notFound, "organization_not_found", "no organization with domain name '\(organizationDomain)'")
+        }
+        let user = try makeUser(organizationID: organization.id, username: username, password: password, isAdmin: isAdmin)
+        do {
+            try await store.createUser(user)
+        } catch let duplicate as DuplicateRecordError {
+            throw TesseraError(.conflict, "already_exists", "\(duplicate.what) already exists")
+        }
+        return user
+    }
+
+    /// Checks a username and password; the same error whichever of the two is wrong.
+    public func authenticate(username: String, password: String) async throws -> (User, Organization) {
+        let failure = TesseraError(.unauthenticated, "invalid_credentials", "username or password is incorrect")
+        guard let user = try await store.user(username: username) else {
+            _ = passwords.verify(password, hash: Self.timingDecoyHash)
+            throw failure
+        }
+        guard passwords.verify(password, hash: user.passwordHash) else { throw failure }
+        guard let organization = try await store.organization(id: user.organizationID) else { throw failure }
+        return (user, organization)
+    }
+
+    public func organization(of user: User) async throws -> Organization {
+        guard let organization = try await store.organization(id: user.organizationID) else {
+            throw TesseraError(.notFound, "organization_not_found", "user '\(user.username)' has no organization")
+        }
+        return organization
+    }
+
+    private func makeOrganization(domainName: String, name: String?, adminUsername: String, adminPassword: String) throws -> (Organization, User) {
+        let domain = try Validation.identifier(domainName, field: "domain_name")
+        let organization = Organization(domainName: domain, name: name ?? domain, createdAt: clock.now())
+        let admin = try makeUser(organizationID: organization.id, username: adminUsername, password: adminPassword, isAdmin: true)
+        return (organization, admin)
+    }
+
+    private func makeUser(organizationID: UUID, username: String, password: String, isAdmin: Bool) throws -> User {
+        User(
+            organizationID: organizationID, username: try Validation.identifier(username, field: "username"),
+            passwordHash: passwords.hash(try Validation.password(password)), isAdmin: isAdmin, createdAt: clock.now()
+        )
+    }
+
+    /// A bcrypt hash of a random string, checked when the username is unknown so that the
+    /// answer takes as long as for a wrong password.
+    private static let timingDecoyHash = PasswordHasher(cost: 10).hash(SecretGenerator.base62(length: 24))
+}
+
+extension DirectoryManager {
+    /// Every organization with its users, for listings.
+    public func organizationsWithUsers() async throws -> [(Organization, [User])] {
+        var result: [(Organization, [User])] = []
+        for organization in try await store.listOrganizations() {
+            result.append((organization, try await store.listUsers(organizationID: organization.id)))
+        }
+        return result
+    }
+}

@@ -1,0 +1,83 @@
+import Crypto
+import Foundation
+import HummingbirdBcrypt
+
+/// Makes the random secrets Tessera hands out.
+public enum SecretGenerator {
+    private static let base62 = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+    /// A uniformly random base62 string (rejection sampling, no modulo bias). The default of 28
+    /// characters, about 166 bits, matches the PATs shown in the Lake seeds.
+    public static func base62(length: Int = 28) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var out = ""
+        out.reserveCapacity(length)
+        while out.count < length {
+            let byte = UInt8.random(in: .min ... .max, using: &generator)
+            guard byte < 248 else { continue }  // 248 = 4 * 62
+            out.append(base62[Int(byte % 62)])
+        }
+        return out
+    }
+
+    /// Random bytes from the system's CSPRNG.
+    public static func bytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+}
+
+/// The server's master key and the keys derived from it. The master key never leaves memory;
+/// each use gets its own HKDF-derived key.
+public struct MasterKey: Sendable {
+    private let material: SymmetricKey
+
+    /// Key for the keyed hashes of PATs, client secrets and short tokens.
+    public let hashingKey: SymmetricKey
+
+    public init(bytes: [UInt8]) throws(TesseraError) {
+        guard bytes.count >= 32 else {
+            throw TesseraError(.invalidRequest, "master_key_too_short", "the master key must be at least 32 bytes (it is \(bytes.count))")
+        }
+        self.material = SymmetricKey(data: bytes)
+        self.hashingKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: material, info: Data("tessera keyed hash v1".utf8), outputByteCount: 32
+        )
+    }
+
+    /// A new random 32-byte key.
+    public static func generate() -> [UInt8] { SecretGenerator.bytes(32) }
+}
+
+/// Keyed hashes of secrets (HMAC-SHA-256), so a stolen database reveals none of them.
+public struct SecretHasher: Sendable {
+    private let key: SymmetricKey
+
+    public init(masterKey: MasterKey) { self.key = masterKey.hashingKey }
+
+    /// Lowercase hex HMAC-SHA-256 of the secret.
+    public func hash(_ secret: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data(secret.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Password hashing with bcrypt (hummingbird-auth's implementation).
+public struct PasswordHasher: Sendable {
+    /// bcrypt cost factor (log2 rounds); 10 by default.
+    public let cost: UInt8
+
+    public init(cost: UInt8 = 10) { self.cost = cost }
+
+    public func hash(_ password: String) -> String {
+        Bcrypt.hash(password, cost: cost)
+    }
+
+    public func verify(_ password: String, hash: String) -> Bool {
+        Bcrypt.verify(password, hash: hash)
+    }
+}
+
+/// SHA-256 in hex, for fingerprints of tokens (not secrets: tokens are signed and public).
+public func sha256Hex(_ text: String) -> String {
+    SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+}

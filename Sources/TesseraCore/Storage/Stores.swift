@@ -1,0 +1,87 @@
+import Foundation
+
+/// Organizations and their users. Every method is one transaction.
+public protocol DirectoryStore: Sendable {
+    /// Creates an organization together with its first (admin) user, atomically.
+    func createOrganization(_ organization: Organization, admin: User?) async throws
+    func createUser(_ user: User) async throws
+    func organization(id: UUID) async throws -> Organization?
+    func organization(domainName: String) async throws -> Organization?
+    func organizationCount() async throws -> Int
+    func listOrganizations() async throws -> [Organization]
+    func user(username: String) async throws -> User?
+    func user(id: UUID) async throws -> User?
+    func listUsers(organizationID: UUID) async throws -> [User]
+    func setPasswordHash(userID: UUID, passwordHash: String) async throws
+}
+
+/// Personal access tokens. Every method is one transaction.
+public protocol AccessTokenStore: Sendable {
+    func insert(_ token: AccessToken) async throws
+    func accessToken(secretHash: String) async throws -> AccessToken?
+    func accessTokens(userID: UUID) async throws -> [AccessToken]
+    /// Marks a token revoked; returns the updated record, or nil if the user has no such token.
+    func revoke(id: UUID, userID: UUID, at date: Date) async throws -> AccessToken?
+    func touch(id: UUID, at date: Date) async throws
+}
+
+/// Users' public keys. Every method is one transaction.
+public protocol PublicKeyStore: SigningKeyFinder {
+    func insert(_ key: PublicKeyRecord) async throws
+    func key(userID: UUID, name: String) async throws -> PublicKeyRecord?
+    func keys(userID: UUID) async throws -> [PublicKeyRecord]
+    /// Deletes a key; returns false if the user has no key of that name.
+    func delete(userID: UUID, name: String) async throws -> Bool
+    func touch(id: UUID, at date: Date) async throws
+}
+
+/// Remembers single-use tokens until they expire.
+public protocol ReplayStore: Sendable {
+    /// Records a token's fingerprint; returns false if it was recorded already (a replay).
+    /// Must be atomic across every process sharing the store.
+    func recordFirstUse(fingerprint: String, expiresAt: Date) async throws -> Bool
+    /// Forgets entries whose tokens have expired.
+    func purgeExpired(before date: Date) async throws
+}
+
+/// Thrown by stores when a unique constraint refuses a write.
+public struct DuplicateRecordError: Error, Sendable {
+    public let what: String
+    public init(what: String) { self.what = what }
+}
+
+/// All the stores one server needs.
+public struct Stores: Sendable {
+    public let directory: any DirectoryStore
+    public let accessTokens: any AccessTokenStore
+    public let keys: any PublicKeyStore
+    public let replay: any ReplayStore
+
+    public init(directory: any DirectoryStore, accessTokens: any AccessTokenStore, keys: any PublicKeyStore, replay: any ReplayStore) {
+        self.directory = directory
+        self.accessTokens = accessTokens
+        self.keys = keys
+        self.replay = replay
+    }
+}
+
+/// What a Lake assertion names before its signature is checked: the organization, the user and
+/// the key, found together in one read.
+public struct SigningKeyLookup: Sendable {
+    public let organization: Organization
+    public let user: User
+    public let key: PublicKeyRecord
+
+    public init(organization: Organization, user: User, key: PublicKeyRecord) {
+        self.organization = organization
+        self.user = user
+        self.key = key
+    }
+}
+
+/// Finds the key a Lake assertion claims to be signed with.
+public protocol SigningKeyFinder: Sendable {
+    /// The key named `keyName` of user `username` in the organization whose domain name or id
+    /// is `organization`; nil if any of the three does not exist.
+    func signingKey(organization: String, username: String, keyName: String) async throws -> SigningKeyLookup?
+}

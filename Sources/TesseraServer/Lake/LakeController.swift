@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import TesseraCore
+
+/// The Lake profile's API (DESIGN §1.1): the organization document, the caller, and the
+/// management of the caller's PATs and keys.
+struct LakeController {
+    let tessera: Tessera
+
+    var endpoints: RouteCollection<TesseraRequestContext> {
+        let routes = RouteCollection(context: TesseraRequestContext.self)
+        routes.get("my-organization", use: myOrganization)
+        routes.get("me", use: me)
+        routes.post("users/me/access-tokens", use: createAccessToken)
+        routes.get("users/me/access-tokens", use: listAccessTokens)
+        routes.delete("users/me/access-tokens/:id", use: revokeAccessToken)
+        routes.post("users/me/keys", use: createKey)
+        routes.get("users/me/keys", use: listKeys)
+        routes.delete("users/me/keys/:name", use: deleteKey)
+        return routes
+    }
+
+    private var bodyLimit: Int { tessera.configuration.maximumBodySize }
+
+    @Sendable func myOrganization(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        try JSONResponse.make(OrganizationDocument(organization: try context.requirePrincipal().organization))
+    }
+
+    @Sendable func me(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        try JSONResponse.make(MeDocument(try context.requirePrincipal()))
+    }
+
+    @Sendable func createAccessToken(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let user = try context.requirePrincipal().user
+        let body = try await JSONBody.read(request, limit: bodyLimit)
+        try body.allowOnly(["name", "environment", "expires_in_days"])
+        let (token, secret) = try await tessera.accessTokens.create(
+            for: user, name: try body.requiredString("name"), environment: try body.string("environment"),
+            expiresInDays: try body.integer("expires_in_days")
+        )
+        return try JSONResponse.make(AccessTokenDocument(token, now: tessera.clock.now(), secret: secret), status: .created)
+    }
+
+    @Sendable func listAccessTokens(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let tokens = try await tessera.accessTokens.list(for: try context.requirePrincipal().user)
+        let now = tessera.clock.now()
+        return try JSONResponse.make(ListDocument(items: tokens.map { AccessTokenDocument($0, now: now) }))
+    }
+
+    @Sendable func revokeAccessToken(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let user = try context.requirePrincipal().user
+        let token = try await tessera.accessTokens.revoke(id: try context.parameters.require("id"), for: user)
+        return try JSONResponse.make(AccessTokenDocument(token, now: tessera.clock.now()))
+    }
+
+    @Sendable func createKey(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let user = try context.requirePrincipal().user
+        let body = try await JSONBody.read(request, limit: bodyLimit)
+        try body.allowOnly(["name", "algorithm", "public_key_pem", "jwk"])
+        let name = try body.requiredString("name")
+        let algorithm = try body.string("algorithm").map(Self.algorithm)
+        let pem = try body.string("public_key_pem")
+        let jwk = try body.object("jwk")
+        switch (pem, jwk) {
+        case (let pem?, nil):
+            let key = try await tessera.keys.upload(for: user, name: name, publicKeyPEM: pem, algorithm: algorithm)
+            return try JSONResponse.make(KeyDocument(key), status: .created)
+        case (nil, let jwk?):
+            let key = try await tessera.keys.upload(for: user, name: name, jwk: jwk, algorithm: algorithm)
+            return try JSONResponse.make(KeyDocument(key), status: .created)
+        case (nil, nil):
+            let (key, privatePEM) = try await tessera.keys.generate(for: user, name: name, algorithm: algorithm ?? .rs256)
+            return try JSONResponse.make(KeyDocument(key, privateKeyPEM: privatePEM), status: .created)
+        case (_?, _?):
+            throw TesseraError(.invalidRequest, "field_conflict", "send either public_key_pem or jwk, not both")
+        }
+    }
+
+    @Sendable func listKeys(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let keys = try await tessera.keys.list(for: try context.requirePrincipal().user)
+        return try JSONResponse.make(ListDocument(items: keys.map { KeyDocument($0) }))
+    }
+
+    @Sendable func deleteKey(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let user = try context.requirePrincipal().user
+        try await tessera.keys.delete(for: user, name: try context.parameters.require("name"))
+        return Response(status: .noContent)
+    }
+
+    static func algorithm(_ name: String) throws -> SignatureAlgorithm {
+        guard let algorithm = SignatureAlgorithm(rawValue: name) else {
+            throw TesseraError(.invalidRequest, "algorithm_unsupported", "algorithm '\(name)' is not supported; use one of \(SignatureAlgorithm.names)")
+        }
+        return algorithm
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TesseraCore
+import TesseraStorage
+
+/// Builds the Tessera HTTP application: opens and migrates the database, runs the bootstrap,
+/// and mounts every front door.
+///
+/// - Parameters:
+///   - onBootstrap: told what the bootstrap did (the CLI prints sign-on details from it).
+///   - onListening: told the address actually bound (useful with port 0).
+public func buildApplication(
+    _ configuration: ServerConfiguration,
+    logger: Logger,
+    clock: any TesseraClock = SystemClock(),
+    onBootstrap: @escaping @Sendable (DirectoryManager.BootstrapOutcome) -> Void = { _ in },
+    onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
+) async throws -> some ApplicationProtocol {
+    let storage = try await SQLStorage.open(configuration.database, logger: logger)
+    let tessera: Tessera
+    do {
+        tessera = try Tessera(configuration: configuration, storage: storage, clock: clock)
+        let outcome = try await tessera.directory.bootstrap(
+            domainName: configuration.bootstrapOrganization, username: configuration.bootstrapUser,
+            password: configuration.bootstrapPassword
+        )
+        onBootstrap(outcome)
+    } catch {
+        try? await storage.close()
+        throw error
+    }
+
+    let router = Router(context: TesseraRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    router.get("health") { _, _ in
+        _ = try await tessera.storage.stores.directory.organizationCount()
+        return try JSONResponse.make(["status": "ok"])
+    }
+    let api = router.group("api").add(middleware: CredentialAuthenticator(tessera: tessera))
+    api.addRoutes(LakeController(tessera: tessera).endpoints)
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Tessera"),
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            logger.info("Tessera listening", metadata: ["address": "http://\(configuration.host):\(port)"])
+            onListening(configuration.host, port)
+        },
+        logger: logger
+    )
+    app.addServices(StorageService(tessera: tessera, logger: logger))
+    return app
+}
+
+/// Owns the database for the server's lifetime: purges expired replay entries now and then and
+/// closes the connections on graceful shutdown.
+struct StorageService: Service {
+    let tessera: Tessera
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await tessera.storage.stores.replay.purgeExpired(before: tessera.clock.now())
+                } catch {
+                    logger.warning("purging expired single-use entries failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(600))
+            }
+        }
+        try await tessera.storage.close()
+        logger.info("database closed")
+    }
+}

@@ -1,0 +1,87 @@
+import Hummingbird
+import Logging
+import TesseraCore
+
+/// Turns every error into the JSON error document of the Lake/management API, so that no
+/// refusal is ever a bare status. Authentication failures carry RFC 6750 `WWW-Authenticate`.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as TesseraError {
+            return try Self.render(error, logger: context.logger)
+        } catch let error as HTTPError {
+            let tesseraError = Self.translate(error)
+            return try Self.render(tesseraError, status: error.status, logger: context.logger)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            return try Self.render(TesseraError(.internalFailure, "server_error", "the server failed to handle this request"), logger: context.logger)
+        }
+    }
+
+    /// The JSON body of every error.
+    struct Document: Encodable {
+        let error: String
+        let code: String
+        let message: String
+    }
+
+    static func render(_ error: TesseraError, status overriding: HTTPResponse.Status? = nil, logger: Logger) throws -> Response {
+        let (status, oauthError) = statusAndError(error.kind)
+        var headers = HTTPFields()
+        if error.kind == .unauthenticated {
+            headers[.wwwAuthenticate] = challenge(error)
+        }
+        if error.kind == .unauthenticated || error.kind == .forbidden {
+            logger.info("refused", metadata: ["code": "\(error.code)"])
+        }
+        return try JSONResponse.make(
+            Document(error: oauthError, code: error.code, message: error.message), status: overriding ?? status, headers: headers
+        )
+    }
+
+    static func statusAndError(_ kind: TesseraError.Kind) -> (HTTPResponse.Status, String) {
+        switch kind {
+        case .unauthenticated: (.unauthorized, "invalid_token")
+        case .forbidden: (.forbidden, "insufficient_scope")
+        case .invalidRequest: (.badRequest, "invalid_request")
+        case .notFound: (.notFound, "not_found")
+        case .conflict: (.conflict, "conflict")
+        case .internalFailure: (.internalServerError, "server_error")
+        }
+    }
+
+    /// RFC 6750 §3: no error attribute when no credential was sent; `invalid_token` otherwise.
+    /// A password failure is answered with a Basic challenge.
+    static func challenge(_ error: TesseraError) -> String {
+        switch error.code {
+        case "authentication_required":
+            return #"Bearer realm="tessera""#
+        case "invalid_credentials", "basic_malformed":
+            return #"Basic realm="tessera", charset="UTF-8""#
+        default:
+            return #"Bearer realm="tessera", error="invalid_token", error_description=""# + headerSafe(error.message) + #"""#
+        }
+    }
+
+    /// RFC 6750 allows only printable ASCII without `"` and `\` in error_description.
+    static func headerSafe(_ text: String) -> String {
+        String(text.unicodeScalars.map { scalar -> Character in
+            switch scalar {
+            case "\"": "'"
+            case "\\": "/"
+            case " "..."~": Character(scalar)
+            default: "?"
+            }
+        })
+    }
+
+    static func translate(_ error: HTTPError) -> TesseraError {
+        switch error.status.code {
+        case 404: TesseraError(.notFound, "route_not_found", "no such endpoint")
+        case 405: TesseraError(.invalidRequest, "method_not_allowed", "this endpoint does not accept that method")
+        case 413: TesseraError(.invalidRequest, "body_too_large", "request body is too large")
+        default: TesseraError(.invalidRequest, "http_error", error.body ?? "the request was refused (\(error.status.code))")
+        }
+    }
+}

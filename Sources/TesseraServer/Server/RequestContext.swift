@@ -1,0 +1,42 @@
+import Hummingbird
+import TesseraCore
+
+/// Who is calling, and how they proved it.
+public enum Principal: Sendable {
+    /// HTTP Basic username and password.
+    case password(User, Organization)
+    /// A Lake self-signed JWT.
+    case lakeToken(LakePrincipal)
+
+    public var user: User {
+        switch self {
+        case .password(let user, _): user
+        case .lakeToken(let principal): principal.user
+        }
+    }
+
+    public var organization: Organization {
+        switch self {
+        case .password(_, let organization): organization
+        case .lakeToken(let principal): principal.organization
+        }
+    }
+}
+
+/// The request context of every Tessera route: the core storage plus the authenticated caller.
+public struct TesseraRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var principal: Principal?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// The caller, or the error that says a credential is needed.
+    public func requirePrincipal() throws -> Principal {
+        guard let principal else {
+            throw TesseraError(.unauthenticated, "authentication_required", "send Authorization: Bearer <JWT> or Basic <username:password>")
+        }
+        return principal
+    }
+}

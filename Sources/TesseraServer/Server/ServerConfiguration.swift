@@ -1,0 +1,25 @@
+import Foundation
+import Logging
+import TesseraCore
+
+/// Everything `tessera serve` can be told, with the defaults of the README's configuration
+/// reference.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// `sqlite:PATH`.
+    public var database = "sqlite:tessera.sqlite"
+    /// The master key (32 bytes or more) from which hashing keys are derived.
+    public var masterKey: [UInt8]
+    public var lake = LakeConfiguration()
+    public var bcryptCost: UInt8 = 10
+    public var bootstrapOrganization: String?
+    public var bootstrapUser: String?
+    public var bootstrapPassword: String?
+    /// Largest request body accepted, in bytes.
+    public var maximumBodySize = 64 * 1024
+
+    public init(masterKey: [UInt8]) {
+        self.masterKey = masterKey
+    }
+}

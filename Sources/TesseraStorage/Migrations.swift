@@ -1,0 +1,92 @@
+import SQLKit
+
+/// The schema, as an ordered list of migrations. Types are chosen to mean the same on SQLite
+/// and PostgreSQL: TEXT, BIGINT (times in whole seconds, booleans as 0/1).
+enum Migrations {
+    static let all: [(version: Int, statements: [String])] = [
+        (1, [
+            """
+            CREATE TABLE organizations (
+                id TEXT PRIMARY KEY,
+                domain_name TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                description TEXT NOT NULL,
+                private_pods BIGINT NOT NULL,
+                idp_enabled BIGINT NOT NULL,
+                erp TEXT NOT NULL,
+                bank_name TEXT NOT NULL,
+                regions TEXT NOT NULL,
+                platform TEXT NOT NULL,
+                operating_mode TEXT NOT NULL,
+                activation_state TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE users (
+                id TEXT PRIMARY KEY,
+                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                username TEXT NOT NULL UNIQUE,
+                password_hash TEXT NOT NULL,
+                is_admin BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE access_tokens (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                environment TEXT,
+                secret_hash TEXT NOT NULL UNIQUE,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                revoked_at BIGINT,
+                last_used_at BIGINT
+            )
+            """,
+            "CREATE INDEX access_tokens_user ON access_tokens (user_id)",
+            """
+            CREATE TABLE public_keys (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                algorithm TEXT NOT NULL,
+                public_key_pem TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                last_used_at BIGINT,
+                UNIQUE (user_id, name)
+            )
+            """,
+            """
+            CREATE TABLE used_tokens (
+                fingerprint TEXT PRIMARY KEY,
+                expires_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX used_tokens_expiry ON used_tokens (expires_at)",
+        ])
+    ]
+
+    /// Applies every migration not yet recorded, each in its own transaction.
+    static func run(on backend: any SQLBackend) async throws {
+        try await backend.transaction { db in
+            try await db.raw("CREATE TABLE IF NOT EXISTS tessera_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").run()
+        }
+        for migration in all {
+            try await backend.transaction { db in
+                let applied = try await db.raw("SELECT version FROM tessera_migrations WHERE version = \(bind: Int64(migration.version))").all()
+                guard applied.isEmpty else { return }
+                for statement in migration.statements {
+                    try await db.raw(SQLQueryString(statement)).run()
+                }
+                let now = Int64(Date().timeIntervalSince1970)
+                try await db.raw("INSERT INTO tessera_migrations (version, applied_at) VALUES (\(bind: Int64(migration.version)), \(bind: now))").run()
+            }
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import SQLKit
+import SQLiteKit
+
+/// SQLite in WAL mode: one writer connection whose transactions are serialised by a lock (one
+/// shared connection would otherwise interleave different requests' `BEGIN…COMMIT`), and one
+/// reader connection, which in WAL mode sees only committed data.
+public final class SQLiteBackend: SQLBackend {
+    private let writerConnection: SQLiteConnection
+    private let readerConnection: SQLiteConnection
+    private let writer: any SQLDatabase
+    private let reader: any SQLDatabase
+    private let writeLock = AsyncLock()
+
+    /// Opens (creating if needed) the database file at `path`.
+    public static func open(path: String, logger: Logger) async throws -> SQLiteBackend {
+        let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        do {
+            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
+                _ = try await writer.query(pragma)
+            }
+        } catch {
+            try? await writer.close()
+            throw error
+        }
+        let reader: SQLiteConnection
+        do {
+            reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000", "PRAGMA query_only = ON"] {
+                _ = try await reader.query(pragma)
+            }
+        } catch {
+            try? await writer.close()
+            throw error
+        }
+        return SQLiteBackend(writer: writer, reader: reader)
+    }
+
+    private init(writer: SQLiteConnection, reader: SQLiteConnection) {
+        self.writerConnection = writer
+        self.readerConnection = reader
+        self.writer = writer.sql()
+        self.reader = reader.sql()
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await body(reader)
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let writer = self.writer
+        return try await writeLock.withLock {
+            try await writer.raw("BEGIN IMMEDIATE").run()
+            do {
+                let result = try await body(writer)
+                try await writer.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await writer.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    public func close() async throws {
+        try await readerConnection.close()
+        try await writerConnection.close()
+    }
+}

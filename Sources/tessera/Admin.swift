@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TesseraCore
+import TesseraStorage
+
+/// `tessera admin …`: organizations and users, straight on the database (no server needed).
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create and list organizations and users directly in the database.",
+        subcommands: [CreateOrg.self, CreateUser.self, ListOrgs.self]
+    )
+
+    struct DatabaseOptions: ParsableArguments {
+        @Option(help: "Database: sqlite:PATH (env TESSERA_DATABASE).") var database: String?
+        @Option(help: "bcrypt cost for new passwords.") var bcryptCost: UInt8 = 10
+
+        func withDirectory<T>(_ body: (DirectoryManager) async throws -> T) async throws -> T {
+            var logger = Logger(label: "tessera-admin")
+            logger.logLevel = .warning
+            let storage = try await SQLStorage.open(database ?? Environment.value("TESSERA_DATABASE") ?? "sqlite:tessera.sqlite", logger: logger)
+            do {
+                let result = try await body(DirectoryManager(store: storage.stores.directory, passwords: PasswordHasher(cost: bcryptCost), clock: SystemClock()))
+                try await storage.close()
+                return result
+            } catch {
+                try? await storage.close()
+                throw error
+            }
+        }
+    }
+
+    struct CreateOrg: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create-org", abstract: "Create an organization (and its admin).")
+        @OptionGroup var options: DatabaseOptions
+        @Option(help: "Domain name (what org_id claims may use).") var domain: String
+        @Option(help: "Display name.") var name: String?
+        @Option(help: "Description.") var description = ""
+        @Option(help: "A region (repeat for several).") var region: [String] = []
+        @Option(help: "Platform, e.g. aws.") var platform = ""
+        @Option(help: "ERP number.") var erp = ""
+        @Option(help: "Bank name.") var bankName = ""
+        @Option(help: "Operating mode.") var operatingMode = "production"
+        @Flag(help: "Private pods.") var privatePods = false
+        @Flag(help: "Identity provider enabled.") var idpEnabled = false
+        @Option(help: "Username of the organization's first admin.") var adminUser: String?
+        @Option(help: "Password of that admin.") var adminPassword: String?
+
+        func run() async throws {
+            let template = Organization(
+                domainName: domain, name: name ?? domain, description: description, privatePods: privatePods, idpEnabled: idpEnabled,
+                erp: erp, bankName: bankName, regions: region, platform: platform, operatingMode: operatingMode, createdAt: SystemClock().now()
+            )
+            let (organization, admin) = try await options.withDirectory { directory in
+                try await directory.createOrganization(template, adminUsername: adminUser, adminPassword: adminPassword)
+            }
+            print("Created organization '\(organization.domainName)' with id \(organization.id.uuidString.lowercased())"
+                + (admin.map { " and admin '\($0.username)'" } ?? ""))
+        }
+    }
+
+    struct CreateUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create-user", abstract: "Create a user in an organization.")
+        @OptionGroup var options: DatabaseOptions
+        @Option(help: "Organization domain name.") var org: String
+        @Option(help: "Username (unique across the server).") var username: String
+        @Option(help: "Password (8 to 72 bytes).") var password: String
+        @Flag(help: "Make the user an admin.") var admin = false
+
+        func run() async throws {
+            let user = try await options.withDirectory { directory in
+                try await directory.createUser(organizationDomain: org, username: username, password: password, isAdmin: admin)
+            }
+            print("Created user '\(user.username)' in '\(org)'")
+        }
+    }
+
+    struct ListOrgs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list-orgs", abstract: "List organizations and their users.")
+        @OptionGroup var options: DatabaseOptions
+
+        func run() async throws {
+            try await options.withDirectory { directory in
+                for (organization, users) in try await directory.organizationsWithUsers() {
+                    print("\(organization.domainName)\t\(organization.id.uuidString.lowercased())\t\(organization.name)")
+                    for user in users { print("  \(user.username)\(user.isAdmin ? " (admin)" : "")") }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TesseraCore
+import TesseraServer
+
+/// `tessera serve`: runs the server.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the Tessera server.")
+
+    @Option(help: "Address to listen on (env TESSERA_HOST).") var host: String?
+    @Option(help: "Port to listen on; 0 picks a free one (env TESSERA_PORT).") var port: Int?
+    @Option(help: "Database: sqlite:PATH (env TESSERA_DATABASE).") var database: String?
+    @Option(help: "File holding the master key, made on first start if absent (env TESSERA_MASTER_KEY_FILE).")
+    var masterKeyFile: String?
+    @Option(help: "Domain name of the organization made on an empty database (env TESSERA_BOOTSTRAP_ORG).")
+    var bootstrapOrg: String?
+    @Option(help: "Admin username made on an empty database (env TESSERA_BOOTSTRAP_USER).") var bootstrapUser: String?
+    @Option(help: "Admin password made on an empty database (env TESSERA_BOOTSTRAP_PASSWORD).") var bootstrapPassword: String?
+    @Option(help: "Audience Lake tokens must carry (env TESSERA_AUDIENCE).") var audience: String?
+    @Option(help: "Clock leeway in seconds for every time check (env TESSERA_LEEWAY).") var leeway: Int?
+    @Option(help: "Longest accepted token lifetime exp - iat, e.g. 24h (env TESSERA_MAX_TOKEN_LIFETIME).")
+    var maxTokenLifetime: String?
+    @Option(help: "PAT lifetime in days when none is asked for (env TESSERA_PAT_DEFAULT_DAYS).") var patDefaultDays: Int?
+    @Option(help: "Longest PAT lifetime in days (env TESSERA_PAT_MAX_DAYS).") var patMaxDays: Int?
+    @Option(help: "bcrypt cost for new passwords, 4-31 (env TESSERA_BCRYPT_COST).") var bcryptCost: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (env TESSERA_LOG_LEVEL).") var logLevel: String?
+
+    func run() async throws {
+        var logger = Logger(label: "tessera")
+        let level = logLevel ?? Environment.value("TESSERA_LOG_LEVEL") ?? "info"
+        guard let parsedLevel = Logger.Level(rawValue: level) else { throw CLIError("unknown log level '\(level)'") }
+        logger.logLevel = parsedLevel
+
+        let keyPath = masterKeyFile ?? Environment.value("TESSERA_MASTER_KEY_FILE") ?? "tessera.master-key"
+        var configuration = ServerConfiguration(masterKey: try MasterKeyFile.load(path: keyPath, logger: logger))
+        configuration.host = host ?? Environment.value("TESSERA_HOST") ?? configuration.host
+        configuration.port = try port ?? Environment.value("TESSERA_PORT").map { text in
+            guard let value = Int(text), (0...65535).contains(value) else { throw CLIError("TESSERA_PORT '\(text)' is not a port") }
+            return value
+        } ?? configuration.port
+        configuration.database = database ?? Environment.value("TESSERA_DATABASE") ?? configuration.database
+        configuration.bootstrapOrganization = bootstrapOrg ?? Environment.value("TESSERA_BOOTSTRAP_ORG")
+        configuration.bootstrapUser = bootstrapUser ?? Environment.value("TESSERA_BOOTSTRAP_USER")
+        configuration.bootstrapPassword = bootstrapPassword ?? Environment.value("TESSERA_BOOTSTRAP_PASSWORD")
+        configuration.lake.audience = audience ?? Environment.value("TESSERA_AUDIENCE") ?? configuration.lake.audience
+        if let value = try leeway ?? Environment.value("TESSERA_LEEWAY").map(Self.integer) {
+            configuration.lake.leeway = TimeInterval(value)
+        }
+        if let value = maxTokenLifetime ?? Environment.value("TESSERA_MAX_TOKEN_LIFETIME") {
+            configuration.lake.maximumTokenLifetime = TimeInterval(try parseDuration(value))
+        }
+        if let value = try patDefaultDays ?? Environment.value("TESSERA_PAT_DEFAULT_DAYS").map(Self.integer) {
+            configuration.lake.defaultAccessTokenLifetimeDays = value
+        }
+        if let value = try patMaxDays ?? Environment.value("TESSERA_PAT_MAX_DAYS").map(Self.integer) {
+            configuration.lake.maximumAccessTokenLifetimeDays = value
+        }
+        if let value = try bcryptCost ?? Environment.value("TESSERA_BCRYPT_COST").map(Self.integer) {
+            guard (4...31).contains(value) else { throw CLIError("bcrypt cost must be between 4 and 31") }
+            configuration.bcryptCost = UInt8(value)
+        }
+        guard configuration.lake.defaultAccessTokenLifetimeDays <= configuration.lake.maximumAccessTokenLifetimeDays else {
+            throw CLIError("the default PAT lifetime is longer than the maximum")
+        }
+
+        let app = try await buildApplication(
+            configuration, logger: logger,
+            onBootstrap: { outcome in Self.announce(outcome) },
+            onListening: { host, port in
+                say("Tessera listening on http://\(host):\(port)")
+            }
+        )
+        try await app.runService()
+    }
+
+    private static func integer(_ text: String) throws -> Int {
+        guard let value = Int(text) else { throw CLIError("'\(text)' is not a whole number") }
+        return value
+    }
+
+    private static func announce(_ outcome: DirectoryManager.BootstrapOutcome) {
+        guard case .created(let organization, let admin, let generatedPassword) = outcome else { return }
+        say("Created organization '\(organization.domainName)' (id \(organization.id.uuidString.lowercased())) and admin user '\(admin.username)'.")
+        if let generatedPassword {
+            say("Sign on as \(admin.username) with password: \(generatedPassword)")
+            say("(shown once; set TESSERA_BOOTSTRAP_PASSWORD to choose it yourself)")
+        }
+    }
+}
+
+/// The master key file: base64 of 32 random bytes, created with mode 0600 when missing.
+enum MasterKeyFile {
+    static func load(path: String, logger: Logger) throws -> [UInt8] {
+        if let inline = Environment.value("TESSERA_MASTER_KEY") {
+            guard let bytes = Data(base64Encoded: inline) else { throw CLIError("TESSERA_MASTER_KEY must be base64") }
+            return Array(bytes)
+        }
+        let manager = FileManager.default
+        if manager.fileExists(atPath: path) {
+            let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let bytes = Data(base64Encoded: text), bytes.count >= 32 else {
+                throw CLIError("master key file \(path) must hold base64 of at least 32 bytes")
+            }
+            return Array(bytes)
+        }
+        let bytes = MasterKey.generate()
+        let created = manager.createFile(
+            atPath: path, contents: Data(Data(bytes).base64EncodedString().utf8 + [0x0A]), attributes: [.posixPermissions: 0o600]
+        )
+        guard created else { throw CLIError("could not create master key file \(path)") }
+        logger.notice("created a new master key", metadata: ["path": "\(path)"])
+        return bytes
+    }
+}
