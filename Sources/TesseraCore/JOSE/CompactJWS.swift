@@ -11,6 +11,7 @@ public struct CompactJWS: Sendable {
     public let payload: [String: JSONValue]
     /// The bytes the signature covers: `base64url(header) "." base64url(payload)`.
     public let signingInput: ArraySlice<UInt8>
+    /// May be empty (an unsigned token); it then never verifies.
     public let signature: [UInt8]
 
     public init(_ token: String, maximumSize: Int = CompactJWS.maximumSize) throws(TesseraError) {
@@ -32,9 +33,6 @@ public struct CompactJWS: Sendable {
         self.payload = try Self.decodeObject(payloadPart, name: "payload")
         guard let signature = Base64URL.decodeStrict(signaturePart) else {
             throw .token("token_malformed", "token signature is not canonical base64url (no padding, no '+' or '/', no stray bits)")
-        }
-        guard !signature.isEmpty else {
-            throw .token("token_malformed", "token has an empty signature")
         }
         self.signature = signature
         self.signingInput = bytes[..<dots[1]]

@@ -110,3 +110,10 @@ extension DirectoryManager {
         return result
     }
 }
+
+extension DirectoryManager {
+    /// The users of one organization.
+    public func users(of organization: Organization) async throws -> [User] {
+        try await store.listUsers(organizationID: organization.id)
+    }
+}

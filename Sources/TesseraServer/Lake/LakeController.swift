@@ -23,11 +23,11 @@ struct LakeController {
     private var bodyLimit: Int { tessera.configuration.maximumBodySize }
 
     @Sendable func myOrganization(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        try JSONResponse.make(OrganizationDocument(organization: try context.requirePrincipal().organization))
+        JSONResponse.make(LakeDocuments.organization(try context.requirePrincipal().organization))
     }
 
     @Sendable func me(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        try JSONResponse.make(MeDocument(try context.requirePrincipal()))
+        JSONResponse.make(LakeDocuments.me(try context.requirePrincipal()))
     }
 
     @Sendable func createAccessToken(_ request: Request, context: TesseraRequestContext) async throws -> Response {
@@ -38,19 +38,19 @@ struct LakeController {
             for: user, name: try body.requiredString("name"), environment: try body.string("environment"),
             expiresInDays: try body.integer("expires_in_days")
         )
-        return try JSONResponse.make(AccessTokenDocument(token, now: tessera.clock.now(), secret: secret), status: .created)
+        return JSONResponse.make(LakeDocuments.accessToken(token, now: tessera.clock.now(), secret: secret), status: .created)
     }
 
     @Sendable func listAccessTokens(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let tokens = try await tessera.accessTokens.list(for: try context.requirePrincipal().user)
         let now = tessera.clock.now()
-        return try JSONResponse.make(ListDocument(items: tokens.map { AccessTokenDocument($0, now: now) }))
+        return JSONResponse.make(LakeDocuments.list(tokens.map { LakeDocuments.accessToken($0, now: now) }))
     }
 
     @Sendable func revokeAccessToken(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let user = try context.requirePrincipal().user
         let token = try await tessera.accessTokens.revoke(id: try context.parameters.require("id"), for: user)
-        return try JSONResponse.make(AccessTokenDocument(token, now: tessera.clock.now()))
+        return JSONResponse.make(LakeDocuments.accessToken(token, now: tessera.clock.now()))
     }
 
     @Sendable func createKey(_ request: Request, context: TesseraRequestContext) async throws -> Response {
@@ -64,13 +64,13 @@ struct LakeController {
         switch (pem, jwk) {
         case (let pem?, nil):
             let key = try await tessera.keys.upload(for: user, name: name, publicKeyPEM: pem, algorithm: algorithm)
-            return try JSONResponse.make(KeyDocument(key), status: .created)
+            return JSONResponse.make(LakeDocuments.key(key), status: .created)
         case (nil, let jwk?):
             let key = try await tessera.keys.upload(for: user, name: name, jwk: jwk, algorithm: algorithm)
-            return try JSONResponse.make(KeyDocument(key), status: .created)
+            return JSONResponse.make(LakeDocuments.key(key), status: .created)
         case (nil, nil):
             let (key, privatePEM) = try await tessera.keys.generate(for: user, name: name, algorithm: algorithm ?? .rs256)
-            return try JSONResponse.make(KeyDocument(key, privateKeyPEM: privatePEM), status: .created)
+            return JSONResponse.make(LakeDocuments.key(key, privateKeyPEM: privatePEM), status: .created)
         case (_?, _?):
             throw TesseraError(.invalidRequest, "field_conflict", "send either public_key_pem or jwk, not both")
         }
@@ -78,7 +78,7 @@ struct LakeController {
 
     @Sendable func listKeys(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let keys = try await tessera.keys.list(for: try context.requirePrincipal().user)
-        return try JSONResponse.make(ListDocument(items: keys.map { KeyDocument($0) }))
+        return JSONResponse.make(LakeDocuments.list(keys.map { LakeDocuments.key($0) }))
     }
 
     @Sendable func deleteKey(_ request: Request, context: TesseraRequestContext) async throws -> Response {

@@ -37,10 +37,11 @@ public func buildApplication(
     router.add(middleware: ErrorMiddleware())
     router.get("health") { _, _ in
         _ = try await tessera.storage.stores.directory.organizationCount()
-        return try JSONResponse.make(["status": "ok"])
+        return JSONResponse.make(.object([("status", .string("ok"))]))
     }
     let api = router.group("api").add(middleware: CredentialAuthenticator(tessera: tessera))
     api.addRoutes(LakeController(tessera: tessera).endpoints)
+    api.addRoutes(AdminController(tessera: tessera).endpoints, atPath: "admin")
 
     var app = Application(
         router: router,

@@ -9,24 +9,17 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as TesseraError {
-            return try Self.render(error, logger: context.logger)
+            return Self.render(error, logger: context.logger)
         } catch let error as HTTPError {
             let tesseraError = Self.translate(error)
-            return try Self.render(tesseraError, status: error.status, logger: context.logger)
+            return Self.render(tesseraError, status: error.status, logger: context.logger)
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
-            return try Self.render(TesseraError(.internalFailure, "server_error", "the server failed to handle this request"), logger: context.logger)
+            return Self.render(TesseraError(.internalFailure, "server_error", "the server failed to handle this request"), logger: context.logger)
         }
     }
 
-    /// The JSON body of every error.
-    struct Document: Encodable {
-        let error: String
-        let code: String
-        let message: String
-    }
-
-    static func render(_ error: TesseraError, status overriding: HTTPResponse.Status? = nil, logger: Logger) throws -> Response {
+    static func render(_ error: TesseraError, status overriding: HTTPResponse.Status? = nil, logger: Logger) -> Response {
         let (status, oauthError) = statusAndError(error.kind)
         var headers = HTTPFields()
         if error.kind == .unauthenticated {
@@ -35,9 +28,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         if error.kind == .unauthenticated || error.kind == .forbidden {
             logger.info("refused", metadata: ["code": "\(error.code)"])
         }
-        return try JSONResponse.make(
-            Document(error: oauthError, code: error.code, message: error.message), status: overriding ?? status, headers: headers
-        )
+        let document = OrderedJSON.object([("error", .string(oauthError)), ("code", .string(error.code)), ("message", .string(error.message))])
+        return JSONResponse.make(document, status: overriding ?? status, headers: headers)
     }
 
     static func statusAndError(_ kind: TesseraError.Kind) -> (HTTPResponse.Status, String) {

@@ -1,0 +1,61 @@
+/// A JSON document whose object members keep the order they were written in, so responses
+/// read like the seeds' documents (Foundation's encoder reorders keys on Linux).
+indirect enum OrderedJSON: Sendable {
+    case object([(String, OrderedJSON)])
+    case array([OrderedJSON])
+    case string(String)
+    case integer(Int64)
+    case bool(Bool)
+    case null
+
+    static func optional(_ value: String?) -> OrderedJSON { value.map(OrderedJSON.string) ?? .null }
+
+    var serialized: String {
+        var out = ""
+        write(into: &out)
+        return out
+    }
+
+    private func write(into out: inout String) {
+        switch self {
+        case .object(let members):
+            out.append("{")
+            for (index, (key, value)) in members.enumerated() {
+                if index > 0 { out.append(",") }
+                Self.writeString(key, into: &out)
+                out.append(":")
+                value.write(into: &out)
+            }
+            out.append("}")
+        case .array(let items):
+            out.append("[")
+            for (index, item) in items.enumerated() {
+                if index > 0 { out.append(",") }
+                item.write(into: &out)
+            }
+            out.append("]")
+        case .string(let text): Self.writeString(text, into: &out)
+        case .integer(let value): out.append(String(value))
+        case .bool(let value): out.append(value ? "true" : "false")
+        case .null: out.append("null")
+        }
+    }
+
+    private static func writeString(_ text: String, into out: inout String) {
+        out.append("\"")
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out.append("\\\"")
+            case "\\": out.append("\\\\")
+            case "\n": out.append("\\n")
+            case "\r": out.append("\\r")
+            case "\t": out.append("\\t")
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out.append("\"")
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+import TesseraCore
+
+@Suite("Strict base64url and JSON")
+struct StrictParsingTests {
+    @Test("base64url round-trips every length")
+    func roundTrip() {
+        for length in 0..<70 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            #expect(Base64URL.decodeStrict(Base64URL.encode(bytes)) == bytes)
+        }
+    }
+
+    @Test("base64url refuses every non-canonical form", arguments: ["QR", "QQ==", "QQ=", "Q", "a+b/", "ab cd", "ab\ncd", "abc*", "QUJ"])
+    func refusesNonCanonical(text: String) {
+        // "QR" decodes to the same byte as "QQ" in lenient decoders; "QUJ" has stray bits.
+        #expect(Base64URL.decodeStrict(text) == nil)
+    }
+
+    @Test("base64url accepts the canonical forms")
+    func acceptsCanonical() {
+        #expect(Base64URL.decodeStrict("QQ") == [0x41])
+        #expect(Base64URL.decodeStrict("QUE") == [0x41, 0x41])
+        #expect(Base64URL.decodeStrict("-_8") == [0xFB, 0xFF])
+    }
+
+    @Test("JSON: duplicate keys are refused, even when spelled with escapes")
+    func duplicateKeys() {
+        #expect(throws: StrictJSONError.duplicateKey("alg")) {
+            try StrictJSONParser.parse(Array(#"{"alg":"RS256","alg":"none"}"#.utf8))
+        }
+        #expect(throws: StrictJSONError.duplicateKey("alg")) {
+            try StrictJSONParser.parse(Array(#"{"alg":"RS256","\u0061lg":"none"}"#.utf8))
+        }
+        #expect(throws: StrictJSONError.duplicateKey("a")) {
+            try StrictJSONParser.parse(Array(#"{"x":{"a":1,"a":2}}"#.utf8))
+        }
+    }
+
+    @Test("JSON: depth is bounded")
+    func depth() throws {
+        let deep = String(repeating: "[", count: 17) + String(repeating: "]", count: 17)
+        #expect(throws: StrictJSONError.tooDeep(limit: 16)) { try StrictJSONParser.parse(Array(deep.utf8)) }
+        let fine = String(repeating: "[", count: 16) + String(repeating: "]", count: 16)
+        _ = try StrictJSONParser.parse(Array(fine.utf8))
+    }
+
+    @Test("JSON: refuses what RFC 8259 forbids", arguments: [
+        "{\"a\":1,}", "[1,]", "{'a':1}", "01", "1.", ".5", "+1", "NaN", "{\"a\":1} x", "\"\u{01}\"", "\"\\x\"", "tru", "\"\\ud800\"",
+    ])
+    func refusesInvalid(text: String) {
+        #expect(throws: StrictJSONError.self) { try StrictJSONParser.parse(Array(text.utf8)) }
+    }
+
+    @Test("JSON: values are read exactly")
+    func values() throws {
+        let value = try StrictJSONParser.parse(Array(#" {"s":"a\"\u00e9\ud83d\ude00","n":-12,"f":1.5e3,"b":true,"z":null,"a":[1,"x"]} "#.utf8))
+        #expect(value["s"] == .string("a\"é😀"))
+        #expect(value["n"] == .number(-12, integer: -12))
+        #expect(value["f"] == .number(1500, integer: nil))
+        #expect(value["b"] == .bool(true))
+        #expect(value["z"] == .null)
+        #expect(value["a"] == .array([.number(1, integer: 1), .string("x")]))
+    }
+
+    @Test("JSON: invalid UTF-8 inside strings is refused")
+    func invalidUTF8() {
+        #expect(throws: StrictJSONError.invalidUTF8) { try StrictJSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
+    }
+}
+
+@Suite("Compact JWS parsing")
+struct CompactJWSTests {
+    @Test("splits a token and keeps the signing input exact")
+    func parses() throws {
+        let header = Base64URL.encode(Array(#"{"alg":"RS256"}"#.utf8))
+        let payload = Base64URL.encode(Array(#"{"sub":"demo"}"#.utf8))
+        let jws = try CompactJWS("\(header).\(payload).AQID")
+        #expect(jws.header["alg"] == .string("RS256"))
+        #expect(jws.payload["sub"] == .string("demo"))
+        #expect(jws.signature == [1, 2, 3])
+        #expect(Array(jws.signingInput) == Array("\(header).\(payload)".utf8))
+    }
+
+    @Test("refuses oversize tokens by their size alone")
+    func size() {
+        let token = String(repeating: "a", count: CompactJWS.maximumSize + 1)
+        #expect(throws: TesseraError.self) { try CompactJWS(token) }
+        do {
+            _ = try CompactJWS(token)
+        } catch {
+            #expect(error.code == "token_too_large")
+            #expect(error.message == "token is 8193 bytes; the limit is 8192 bytes")
+        }
+    }
+}
