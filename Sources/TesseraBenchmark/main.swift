@@ -1,1 +1,104 @@
-print("x")
+import Crypto
+import CryptoExtras
+import Foundation
+import Logging
+import TesseraCore
+import TesseraStorage
+
+// Lake token verification throughput, in process, next to `openssl speed rsa2048` measured in
+// the same run. Usage: swift run -c release TesseraBenchmark [seconds-per-measurement] [distinct-tokens]
+
+let seconds = Double(CommandLine.arguments.dropFirst().first ?? "") ?? 3
+let distinctCount = Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 4_000
+
+/// Prints at once (standard output may be a pipe).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Runs `body` repeatedly for about `duration` seconds, or `limit` times; returns operations per second.
+func measure(_ label: String, duration: Double, limit: Int = .max, _ body: (Int) async throws -> Void) async throws -> Double {
+    let start = Date()
+    var count = 0
+    while Date().timeIntervalSince(start) < duration, count < limit {
+        try await body(count)
+        count += 1
+    }
+    let rate = Double(count) / Date().timeIntervalSince(start)
+    say(String(format: "  %-44@ %10.0f /s  (%d in %.1f s)", label as NSString, rate, count, Date().timeIntervalSince(start)))
+    return rate
+}
+
+func opensslVerifyRate(seconds: Double) -> Double? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["openssl", "speed", "-seconds", String(Int(seconds.rounded(.up))), "rsa2048"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return nil }
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    // "rsa 2048 bits 0.000559s 0.000016s   1788.2  61290.3"
+    guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("rsa 2048 bits") || $0.hasPrefix("rsa  2048 bits") }) else { return nil }
+    return line.split(separator: " ").last.flatMap { Double($0) }
+}
+
+say("Measuring openssl speed rsa2048 (reference)…")
+let opensslRate = opensslVerifyRate(seconds: seconds)
+let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-bench-\(UUID().uuidString)")
+try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: directory) }
+var logger = Logger(label: "bench")
+logger.logLevel = .error
+let storage = try await SQLStorage.open("sqlite:" + directory.appendingPathComponent("bench.sqlite").path, logger: logger)
+let clock = SystemClock()
+let masterKey = try MasterKey(bytes: MasterKey.generate())
+let hasher = SecretHasher(masterKey: masterKey)
+let directoryManager = DirectoryManager(store: storage.stores.directory, passwords: PasswordHasher(cost: 4), clock: clock)
+guard case .created(_, let user, _) = try await directoryManager.bootstrap(domainName: "bench", username: "demo", password: "bench-password") else {
+    fatalError("fresh database expected")
+}
+let (_, privateKeyPEM) = try await KeyManager(store: storage.stores.keys, clock: clock).generate(for: user, name: "primary", algorithm: .rs256)
+let (_, pat) = try await AccessTokenManager(store: storage.stores.accessTokens, hasher: hasher, clock: clock, configuration: LakeConfiguration())
+    .create(for: user, name: "bench", environment: nil, expiresInDays: 30)
+let verifier = LakeAssertionVerifier(stores: storage.stores, hasher: hasher, clock: clock, configuration: LakeConfiguration())
+let signer = try await LakeAssertionSigner(privateKeyPEM: privateKeyPEM, kid: "primary")
+
+// Distinct tokens signed ahead of time (signing is not what is measured).
+let now = Int64(Date().timeIntervalSince1970)
+say("Signing \(distinctCount) distinct RS256 tokens for the first-seen measurement…")
+var tokens: [String] = []
+tokens.reserveCapacity(distinctCount)
+for index in 0..<distinctCount {
+    tokens.append(try await signer.sign(LakeAssertionClaims(subject: "demo", organization: "bench", pat: pat, issuedAt: now - Int64(index), expiresAt: now + 3600)))
+}
+let repeated = tokens[0]
+_ = try await verifier.verify(repeated)
+
+guard let keyRecord = try await storage.stores.keys.key(userID: user.id, name: "primary") else { fatalError("key missing") }
+let signatureOnly = try await SignatureVerifier(publicKeyPEM: keyRecord.publicKeyPEM, algorithm: .rs256)
+let sample = try CompactJWS(tokens[1])
+
+say("\nLake RS256 (RSA-2048) verification, one task, SQLite storage:")
+let cryptoRate = try await measure("signature check only (jwt-kit/BoringSSL)", duration: seconds) { _ in
+    precondition(signatureOnly.isValid(signature: sample.signature, for: sample.signingInput))
+}
+let firstSeenRate = try await measure("first-seen token (full verification)", duration: .infinity, limit: tokens.count - 1) { index in
+    _ = try await verifier.verify(tokens[index + 1])
+}
+let repeatedRate = try await measure("repeated token (full verification)", duration: seconds) { _ in
+    _ = try await verifier.verify(repeated)
+}
+try await storage.close()
+
+say("\nReference, same run:")
+guard let openssl = opensslRate else {
+    say("  openssl speed rsa2048: not available (install openssl) — no ratios")
+    exit(0)
+}
+say(String(format: "  %-44@ %10.0f /s", "openssl speed rsa2048 verify (1 core)" as NSString, openssl))
+say("\nRatios to openssl rsa2048 verify/s:")
+say(String(format: "  signature check only  %.2f", cryptoRate / openssl))
+say(String(format: "  first-seen token      %.2f", firstSeenRate / openssl))
+say(String(format: "  repeated token        %.2f", repeatedRate / openssl))

@@ -27,6 +27,7 @@ public struct LakeAssertionVerifier: Sendable {
     private let clock: any TesseraClock
     private let configuration: LakeConfiguration
     private let verifiers: VerifierCache
+    private let verifiedSignatures: VerifiedSignatureCache
 
     public init(stores: Stores, hasher: SecretHasher, clock: any TesseraClock, configuration: LakeConfiguration) {
         self.keys = stores.keys
@@ -36,6 +37,7 @@ public struct LakeAssertionVerifier: Sendable {
         self.clock = clock
         self.configuration = configuration
         self.verifiers = VerifierCache()
+        self.verifiedSignatures = VerifiedSignatureCache()
     }
 
     public func verify(_ token: String) async throws -> LakePrincipal {
@@ -56,9 +58,13 @@ public struct LakeAssertionVerifier: Sendable {
                 "token alg \(header.algorithm.rawValue) does not match key '\(found.key.name)', which is registered for \(found.key.algorithm.rawValue)"
             )
         }
-        let verifier = try await verifiers.verifier(for: found.key)
-        guard verifier.isValid(signature: jws.signature, for: jws.signingInput) else {
-            throw TesseraError.token("signature_invalid", "signature does not verify with key '\(found.key.name)'")
+        let tokenFingerprint = sha256Hex(token)
+        if !verifiedSignatures.contains(token: tokenFingerprint, key: found.key) {
+            let verifier = try await verifiers.verifier(for: found.key)
+            guard verifier.isValid(signature: jws.signature, for: jws.signingInput) else {
+                throw TesseraError.token("signature_invalid", "signature does not verify with key '\(found.key.name)'")
+            }
+            verifiedSignatures.insert(token: tokenFingerprint, key: found.key)
         }
 
         let now = clock.now()
@@ -68,7 +74,7 @@ public struct LakeAssertionVerifier: Sendable {
 
         if !claims.multiUse {
             let first = try await replay.recordFirstUse(
-                fingerprint: sha256Hex(token), expiresAt: claims.expiresAt.addingTimeInterval(configuration.leeway)
+                fingerprint: tokenFingerprint, expiresAt: claims.expiresAt.addingTimeInterval(configuration.leeway)
             )
             guard first else {
                 throw TesseraError.token(
@@ -319,5 +325,29 @@ extension LakeAssertionVerifier {
             try checkTimes(claims, now: now, configuration: configuration)
         }
         return problems
+    }
+}
+
+/// Tokens whose signature already verified, with the key that verified them. A signature over
+/// the same bytes by the same key stays valid, so a repeated multi-use token skips the public-key
+/// operation; every other check (key still registered, PAT live, times, replay) still runs on
+/// each presentation. Bounded: emptied when full.
+final class VerifiedSignatureCache: Sendable {
+    private let entries = Mutex<[String: String]>([:])
+    private let capacity = 100_000
+
+    private static func keyIdentity(_ key: PublicKeyRecord) -> String {
+        "\(key.id)/\(key.fingerprint)/\(key.algorithm.rawValue)"
+    }
+
+    func contains(token fingerprint: String, key: PublicKeyRecord) -> Bool {
+        entries.withLock { $0[fingerprint] } == Self.keyIdentity(key)
+    }
+
+    func insert(token fingerprint: String, key: PublicKeyRecord) {
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[fingerprint] = Self.keyIdentity(key)
+        }
     }
 }
