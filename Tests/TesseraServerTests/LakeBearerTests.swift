@@ -96,10 +96,10 @@ struct LakeBearerTests {
         }
     }
 
-    @Test("headers that must never be trusted are refused whatever the claims")
-    func headerChecks() async throws {
+    @Test("headers that must never be trusted are refused whatever the claims", arguments: algorithms)
+    func headerChecks(algorithm: String) async throws {
         try await LakeHarness.run { lake in
-            let key = try #require(TestKey.byAlgorithm["RS256"])
+            let key = try #require(TestKey.byAlgorithm[algorithm])
             try await lake.uploadKey(key, name: "primary")
             let pat = try await lake.createPAT()
             let claims = lake.claims(pat: pat.secret)
@@ -107,6 +107,8 @@ struct LakeBearerTests {
                 (["alg": "none"], "alg_none"),
                 (["alg": "NONE"], "alg_none"),
                 (["alg": "RS512"], "alg_unsupported"),
+                (["alg": "ES512"], "alg_unsupported"),
+                (["alg": 256], "alg_unsupported"),
                 (["alg": NSNull()], "alg_missing"),
                 (["jku": "https://attacker.example/jwks.json"], "header_forbidden"),
                 (["x5u": "https://attacker.example/cert.pem"], "header_forbidden"),
@@ -128,13 +130,17 @@ struct LakeBearerTests {
             let unsigned = RawJWS.sign(header: lake.header(key, kid: "primary", ["alg": "none"]), payload: claims, with: key)
                 .split(separator: ".").prefix(2).joined(separator: ".") + "."
             #expect(try await lake.present(unsigned).code == "alg_none")
+            // The right alg with the signature stripped.
+            let stripped = RawJWS.sign(header: lake.header(key, kid: "primary"), payload: claims, with: key)
+                .split(separator: ".").prefix(2).joined(separator: ".") + "."
+            #expect(try await lake.present(stripped).code == "signature_invalid")
         }
     }
 
-    @Test("HMAC with the public key as secret (key confusion) is refused")
-    func hmacKeyConfusion() async throws {
+    @Test("HMAC with the public key as secret (key confusion) is refused", arguments: algorithms)
+    func hmacKeyConfusion(algorithm: String) async throws {
         try await LakeHarness.run { lake in
-            let key = try #require(TestKey.byAlgorithm["RS256"])
+            let key = try #require(TestKey.byAlgorithm[algorithm])
             try await lake.uploadKey(key, name: "primary")
             let pat = try await lake.createPAT()
             for alg in ["HS256", "HS384", "HS512"] {
@@ -148,10 +154,10 @@ struct LakeBearerTests {
         }
     }
 
-    @Test("malformed and non-canonical encodings are refused before anything else")
-    func encodingChecks() async throws {
+    @Test("malformed and non-canonical encodings are refused before anything else", arguments: algorithms)
+    func encodingChecks(algorithm: String) async throws {
         try await LakeHarness.run { lake in
-            let key = try #require(TestKey.byAlgorithm["ES256"])
+            let key = try #require(TestKey.byAlgorithm[algorithm])
             try await lake.uploadKey(key, name: "primary")
             let pat = try await lake.createPAT()
             let good = RawJWS.sign(header: lake.header(key, kid: "primary"), payload: lake.claims(pat: pat.secret), with: key)

@@ -22,6 +22,28 @@ struct LakeCredentialLifecycleTests {
             #expect(try await lake.present(explicitFalse).code == "token_replayed")
             let multi = RawJWS.sign(header: lake.header(key, kid: "primary"), payload: lake.claims(pat: pat.secret), with: key)
             for _ in 0..<3 { #expect(try await lake.present(multi).status == .ok) }
+            // A refused replay must not have been recorded as use of anything else: a fresh
+            // single-use token still works.
+            let fresh = RawJWS.sign(header: lake.header(key, kid: "primary"), payload: lake.claims(pat: pat.secret, ["multi-use": NSNull(), "iss": "other"]), with: key)
+            #expect(try await lake.present(fresh).status == .ok)
+        }
+    }
+
+    @Test("use is recorded: last_used_at of the PAT and the key")
+    func lastUsed() async throws {
+        try await LakeHarness.run { lake in
+            let key = try #require(TestKey.byAlgorithm["PS256"])
+            try await lake.uploadKey(key, name: "primary")
+            let pat = try await lake.createPAT()
+            let before = try await lake.request(.get, "/api/users/me/access-tokens")
+            #expect((before.json["items"] as? [[String: Any]])?.first?["last_used_at"] is NSNull)
+            let token = RawJWS.sign(header: lake.header(key, kid: "primary"), payload: lake.claims(pat: pat.secret), with: key)
+            #expect(try await lake.present(token).status == .ok)
+            let expected = lake.clock.now().iso8601
+            let tokens = try await lake.request(.get, "/api/users/me/access-tokens")
+            #expect((tokens.json["items"] as? [[String: Any]])?.first?["last_used_at"] as? String == expected)
+            let keys = try await lake.request(.get, "/api/users/me/keys")
+            #expect((keys.json["items"] as? [[String: Any]])?.first?["last_used_at"] as? String == expected)
         }
     }
 

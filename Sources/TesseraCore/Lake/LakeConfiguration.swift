@@ -14,6 +14,10 @@ public struct LakeConfiguration: Sendable {
     public var maximumAccessTokenLifetimeDays: Int = 365
     /// `last_used_at` is written at most this often per credential.
     public var lastUsedResolution: TimeInterval = 60
+    /// How long a process may reuse a signing key or PAT it read, for requests on the hot path.
+    /// Changes made through this process apply at once; other processes sharing the database
+    /// see them within this time. Zero turns the cache off.
+    public var credentialCacheLifetime: Duration = .seconds(1)
 
     public init() {}
 }

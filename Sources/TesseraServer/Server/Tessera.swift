@@ -14,7 +14,7 @@ public struct Tessera: Sendable {
 
     public init(configuration: ServerConfiguration, storage: SQLStorage, clock: any TesseraClock = SystemClock()) throws {
         let hasher = SecretHasher(masterKey: try MasterKey(bytes: configuration.masterKey))
-        let stores = storage.stores
+        let stores = storage.stores.caching(lifetime: configuration.lake.credentialCacheLifetime)
         self.configuration = configuration
         self.storage = storage
         self.clock = clock
