@@ -111,6 +111,6 @@ public struct PublicKeyMaterial: Sendable, Equatable {
         }
         self.algorithm = chosen
         self.pem = pem
-        self.fingerprint = SHA256.hash(data: der).map { String(format: "%02x", $0) }.joined()
+        self.fingerprint = hexString(SHA256.hash(data: der))
     }
 }

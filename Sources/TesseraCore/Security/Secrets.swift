@@ -57,7 +57,7 @@ public struct SecretHasher: Sendable {
 
     /// Lowercase hex HMAC-SHA-256 of the secret.
     public func hash(_ secret: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(secret.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+        hexString(HMAC<SHA256>.authenticationCode(for: Data(secret.utf8), using: key))
     }
 }
 
@@ -79,5 +79,16 @@ public struct PasswordHasher: Sendable {
 
 /// SHA-256 in hex, for fingerprints of tokens (not secrets: tokens are signed and public).
 public func sha256Hex(_ text: String) -> String {
-    SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    hexString(SHA256.hash(data: Data(text.utf8)))
+}
+
+/// Lowercase hex of bytes. (`String(format:)` per byte costs microseconds each, on the hot path.)
+public func hexString(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    for byte in bytes {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: out, as: UTF8.self)
 }
