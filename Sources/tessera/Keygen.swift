@@ -1,6 +1,4 @@
 import ArgumentParser
-import Crypto
-import CryptoExtras
 import Foundation
 import TesseraCore
 
@@ -18,19 +16,7 @@ struct Keygen: AsyncParsableCommand {
         guard let algorithm = SignatureAlgorithm(rawValue: alg) else {
             throw ValidationError("--alg must be one of \(SignatureAlgorithm.names)")
         }
-        let privatePEM: String
-        let publicPEM: String
-        switch algorithm.keyType {
-        case .rsa:
-            let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-            (privatePEM, publicPEM) = (key.pkcs8PEMRepresentation, key.publicKey.pemRepresentation)
-        case .ecP256:
-            let key = P256.Signing.PrivateKey()
-            (privatePEM, publicPEM) = (key.pemRepresentation, key.publicKey.pemRepresentation)
-        case .ed25519:
-            let key = Curve25519.Signing.PrivateKey()
-            (privatePEM, publicPEM) = (key.pemRepresentation, key.publicKey.pemRepresentation)
-        }
+        let (privatePEM, publicPEM) = try KeyPairGenerator.generate(for: algorithm)
         let material = try PublicKeyMaterial(pem: publicPEM, algorithm: algorithm)
         let privatePath = (directory as NSString).appendingPathComponent("\(name).pem")
         let publicPath = (directory as NSString).appendingPathComponent("\(name).pub.pem")

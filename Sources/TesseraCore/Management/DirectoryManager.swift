@@ -5,11 +5,15 @@ public struct DirectoryManager: Sendable {
     let store: any DirectoryStore
     private let passwords: PasswordHasher
     private let clock: any TesseraClock
+    /// A bcrypt hash (at the configured cost) of a random string, checked when the username is
+    /// unknown so that the answer takes as long as for a wrong password.
+    private let timingDecoyHash: String
 
     public init(store: any DirectoryStore, passwords: PasswordHasher, clock: any TesseraClock) {
         self.store = store
         self.passwords = passwords
         self.clock = clock
+        self.timingDecoyHash = passwords.hash(SecretGenerator.base62(length: 24))
     }
 
     /// What the bootstrap did.
@@ -66,7 +70,7 @@ public struct DirectoryManager: Sendable {
     public func authenticate(username: String, password: String) async throws -> (User, Organization) {
         let failure = TesseraError(.unauthenticated, "invalid_credentials", "username or password is incorrect")
         guard let user = try await store.user(username: username) else {
-            _ = passwords.verify(password, hash: Self.timingDecoyHash)
+            _ = passwords.verify(password, hash: timingDecoyHash)
             throw failure
         }
         guard passwords.verify(password, hash: user.passwordHash) else { throw failure }
@@ -94,10 +98,6 @@ public struct DirectoryManager: Sendable {
             passwordHash: passwords.hash(try Validation.password(password)), isAdmin: isAdmin, createdAt: clock.now()
         )
     }
-
-    /// A bcrypt hash of a random string, checked when the username is unknown so that the
-    /// answer takes as long as for a wrong password.
-    private static let timingDecoyHash = PasswordHasher(cost: 10).hash(SecretGenerator.base62(length: 24))
 }
 
 extension DirectoryManager {

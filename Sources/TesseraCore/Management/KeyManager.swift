@@ -1,5 +1,3 @@
-import Crypto
-import CryptoExtras
 import Foundation
 
 /// Registers users' public keys: generated pairs (private half returned once, never stored) and
@@ -17,22 +15,7 @@ public struct KeyManager: Sendable {
     /// the public half and returns the private half as PKCS#8 PEM, this once.
     public func generate(for user: User, name: String, algorithm: SignatureAlgorithm = .rs256) async throws -> (PublicKeyRecord, privateKeyPEM: String) {
         let name = try Validation.keyName(name)
-        let privatePEM: String
-        let publicPEM: String
-        switch algorithm.keyType {
-        case .rsa:
-            let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-            privatePEM = key.pkcs8PEMRepresentation
-            publicPEM = key.publicKey.pemRepresentation
-        case .ecP256:
-            let key = P256.Signing.PrivateKey()
-            privatePEM = key.pemRepresentation
-            publicPEM = key.publicKey.pemRepresentation
-        case .ed25519:
-            let key = Curve25519.Signing.PrivateKey()
-            privatePEM = key.pemRepresentation
-            publicPEM = key.publicKey.pemRepresentation
-        }
+        let (privatePEM, publicPEM) = try KeyPairGenerator.generate(for: algorithm)
         let material = try PublicKeyMaterial(pem: publicPEM, algorithm: algorithm)
         let record = try await insert(material, name: name, user: user, origin: .generated)
         return (record, privatePEM)
