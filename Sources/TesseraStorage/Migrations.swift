@@ -67,7 +67,22 @@ enum Migrations {
             )
             """,
             "CREATE INDEX used_tokens_expiry ON used_tokens (expires_at)",
-        ])
+        ]),
+        (2, [
+            """
+            CREATE TABLE server_signing_keys (
+                id TEXT PRIMARY KEY,
+                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                algorithm TEXT NOT NULL,
+                public_key_pem TEXT NOT NULL,
+                sealed_private_key TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                retired_at BIGINT,
+                verify_until BIGINT
+            )
+            """,
+            "CREATE INDEX server_signing_keys_organization ON server_signing_keys (organization_id)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction.

@@ -36,7 +36,8 @@ public struct SQLStorage: Sendable {
             directory: SQLDirectoryStore(backend: backend),
             accessTokens: SQLAccessTokenStore(backend: backend),
             keys: keys,
-            replay: SQLReplayStore(backend: backend)
+            replay: SQLReplayStore(backend: backend),
+            serverKeys: SQLServerKeyStore(backend: backend)
         )
     }
 

@@ -8,7 +8,7 @@ import TesseraStorage
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create and list organizations and users directly in the database.",
-        subcommands: [CreateOrg.self, CreateUser.self, ListOrgs.self]
+        subcommands: [CreateOrg.self, CreateUser.self, ListOrgs.self, RotateSigningKey.self]
     )
 
     struct DatabaseOptions: ParsableArguments {
@@ -16,11 +16,17 @@ struct Admin: AsyncParsableCommand {
         @Option(help: "bcrypt cost for new passwords.") var bcryptCost: UInt8 = 10
 
         func withDirectory<T>(_ body: (DirectoryManager) async throws -> T) async throws -> T {
+            try await withStorage { storage in
+                try await body(DirectoryManager(store: storage.stores.directory, passwords: PasswordHasher(cost: bcryptCost), clock: SystemClock()))
+            }
+        }
+
+        func withStorage<T>(_ body: (SQLStorage) async throws -> T) async throws -> T {
             var logger = Logger(label: "tessera-admin")
             logger.logLevel = .warning
             let storage = try await SQLStorage.open(database ?? Environment.value("TESSERA_DATABASE") ?? "sqlite:tessera.sqlite", logger: logger)
             do {
-                let result = try await body(DirectoryManager(store: storage.stores.directory, passwords: PasswordHasher(cost: bcryptCost), clock: SystemClock()))
+                let result = try await body(storage)
                 try await storage.close()
                 return result
             } catch {
@@ -72,6 +78,39 @@ struct Admin: AsyncParsableCommand {
                 try await directory.createUser(organizationDomain: org, username: username, password: password, isAdmin: admin)
             }
             print("Created user '\(user.username)' in '\(org)'")
+        }
+    }
+
+    struct RotateSigningKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-signing-key",
+            abstract: "Make a new server signing key for an organization; the old one keeps verifying until its tokens expire."
+        )
+        @OptionGroup var options: DatabaseOptions
+        @Option(help: "Organization domain name.") var org: String
+        @Option(help: "ES256 (default), RS256, PS256 or EdDSA.") var algorithm: String?
+        @Option(help: "Master key file (env TESSERA_MASTER_KEY_FILE); the server's own.") var masterKeyFile: String?
+        @Option(help: "Longest access-token lifetime in seconds: how long the old key keeps verifying.") var tokenLifetime: Int = 3600
+
+        func run() async throws {
+            let chosen = try algorithm.map { name in
+                guard let value = SignatureAlgorithm(rawValue: name) else { throw ValidationError("--algorithm must be one of \(SignatureAlgorithm.names)") }
+                return value
+            }
+            var logger = Logger(label: "tessera-admin")
+            logger.logLevel = .warning
+            let keyPath = masterKeyFile ?? Environment.value("TESSERA_MASTER_KEY_FILE") ?? "tessera.master-key"
+            let masterKey = try MasterKey(bytes: try MasterKeyFile.load(path: keyPath, logger: logger, create: false))
+            let key = try await options.withStorage { storage in
+                guard let organization = try await storage.stores.directory.organization(domainName: org) else {
+                    throw CLIError("no organization with domain name '\(org)'")
+                }
+                let ring = ServerKeyRing(
+                    store: storage.stores.serverKeys, masterKey: masterKey, clock: SystemClock(), maximumTokenLifetime: TimeInterval(tokenLifetime)
+                )
+                return try await ring.rotate(organizationID: organization.id, algorithm: chosen)
+            }
+            say("New signing key \(key.id) (\(key.algorithm.rawValue)) for '\(org)'; the previous key keeps verifying for \(tokenLifetime + 60) s.")
         }
     }
 

@@ -25,6 +25,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PAT lifetime in days when none is asked for (env TESSERA_PAT_DEFAULT_DAYS).") var patDefaultDays: Int?
     @Option(help: "Longest PAT lifetime in days (env TESSERA_PAT_MAX_DAYS).") var patMaxDays: Int?
     @Option(help: "bcrypt cost for new passwords, 4-31 (env TESSERA_BCRYPT_COST).") var bcryptCost: Int?
+    @Option(help: "Public base URL, the iss of minted tokens (env TESSERA_ISSUER); default http://HOST:PORT.") var issuer: String?
+    @Option(help: "Lifetime of minted access tokens, e.g. 1h (env TESSERA_ACCESS_TOKEN_LIFETIME).") var accessTokenLifetime: String?
+    @Option(help: "Algorithm of new server signing keys: ES256, RS256, PS256, EdDSA (env TESSERA_SIGNING_ALGORITHM).")
+    var signingAlgorithm: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env TESSERA_LOG_LEVEL).") var logLevel: String?
 
     func run() async throws {
@@ -61,6 +65,16 @@ struct Serve: AsyncParsableCommand {
             guard (4...31).contains(value) else { throw CLIError("bcrypt cost must be between 4 and 31") }
             configuration.bcryptCost = UInt8(value)
         }
+        configuration.issuer = issuer ?? Environment.value("TESSERA_ISSUER")
+        if let value = accessTokenLifetime ?? Environment.value("TESSERA_ACCESS_TOKEN_LIFETIME") {
+            configuration.accessTokenLifetime = TimeInterval(try parseDuration(value))
+        }
+        if let name = signingAlgorithm ?? Environment.value("TESSERA_SIGNING_ALGORITHM") {
+            guard let algorithm = SignatureAlgorithm(rawValue: name) else {
+                throw CLIError("signing algorithm must be one of \(SignatureAlgorithm.names)")
+            }
+            configuration.signingAlgorithm = algorithm
+        }
         guard configuration.lake.defaultAccessTokenLifetimeDays <= configuration.lake.maximumAccessTokenLifetimeDays else {
             throw CLIError("the default PAT lifetime is longer than the maximum")
         }
@@ -92,7 +106,7 @@ struct Serve: AsyncParsableCommand {
 
 /// The master key file: base64 of 32 random bytes, created with mode 0600 when missing.
 enum MasterKeyFile {
-    static func load(path: String, logger: Logger) throws -> [UInt8] {
+    static func load(path: String, logger: Logger, create: Bool = true) throws -> [UInt8] {
         if let inline = Environment.value("TESSERA_MASTER_KEY") {
             guard let bytes = Data(base64Encoded: inline) else { throw CLIError("TESSERA_MASTER_KEY must be base64") }
             return Array(bytes)
@@ -105,6 +119,7 @@ enum MasterKeyFile {
             }
             return Array(bytes)
         }
+        guard create else { throw CLIError("master key file \(path) does not exist") }
         let bytes = MasterKey.generate()
         let created = manager.createFile(
             atPath: path, contents: Data(Data(bytes).base64EncodedString().utf8 + [0x0A]), attributes: [.posixPermissions: 0o600]

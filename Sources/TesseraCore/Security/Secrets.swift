@@ -34,6 +34,8 @@ public struct MasterKey: Sendable {
 
     /// Key for the keyed hashes of PATs, client secrets and short tokens.
     public let hashingKey: SymmetricKey
+    /// Key sealing the server's private signing keys at rest (AES-256-GCM).
+    public let sealingKey: SymmetricKey
 
     public init(bytes: [UInt8]) throws(TesseraError) {
         guard bytes.count >= 32 else {
@@ -42,6 +44,9 @@ public struct MasterKey: Sendable {
         self.material = SymmetricKey(data: bytes)
         self.hashingKey = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: material, info: Data("tessera keyed hash v1".utf8), outputByteCount: 32
+        )
+        self.sealingKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: material, info: Data("tessera private key sealing v1".utf8), outputByteCount: 32
         )
     }
 

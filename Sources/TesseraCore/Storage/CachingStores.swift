@@ -61,7 +61,8 @@ extension Stores {
             directory: directory,
             accessTokens: CachingAccessTokenStore(base: accessTokens, cache: ExpiringCache(lifetime: lifetime)),
             keys: CachingPublicKeyStore(base: keys, cache: ExpiringCache(lifetime: lifetime)),
-            replay: replay
+            replay: replay,
+            serverKeys: serverKeys
         )
     }
 }

@@ -56,12 +56,17 @@ public struct Stores: Sendable {
     public let accessTokens: any AccessTokenStore
     public let keys: any PublicKeyStore
     public let replay: any ReplayStore
+    public let serverKeys: any ServerKeyStore
 
-    public init(directory: any DirectoryStore, accessTokens: any AccessTokenStore, keys: any PublicKeyStore, replay: any ReplayStore) {
+    public init(
+        directory: any DirectoryStore, accessTokens: any AccessTokenStore, keys: any PublicKeyStore, replay: any ReplayStore,
+        serverKeys: any ServerKeyStore
+    ) {
         self.directory = directory
         self.accessTokens = accessTokens
         self.keys = keys
         self.replay = replay
+        self.serverKeys = serverKeys
     }
 }
 
@@ -84,4 +89,16 @@ public protocol SigningKeyFinder: Sendable {
     /// The key named `keyName` of user `username` in the organization whose domain name or id
     /// is `organization`; nil if any of the three does not exist.
     func signingKey(organization: String, username: String, keyName: String) async throws -> SigningKeyLookup?
+}
+
+/// The server's signing keys. Every method is one transaction.
+public protocol ServerKeyStore: Sendable {
+    /// Adds a key as the organization's signing key, retiring the current one (if any) at
+    /// `retireAt`, verifying until `verifyUntil`; atomically.
+    func rotate(to key: ServerSigningKey, retireAt: Date, verifyUntil: Date) async throws
+    /// The organization's signing key (the one not retired), if it has one.
+    func activeKey(organizationID: UUID) async throws -> ServerSigningKey?
+    /// Every key of every organization still in the JWKS at `date`.
+    func publishedKeys(at date: Date) async throws -> [ServerSigningKey]
+    func keys(organizationID: UUID) async throws -> [ServerSigningKey]
 }

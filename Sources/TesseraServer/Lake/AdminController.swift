@@ -10,6 +10,8 @@ struct AdminController {
         let routes = RouteCollection(context: TesseraRequestContext.self)
         routes.post("users", use: createUser)
         routes.get("users", use: listUsers)
+        routes.get("signing-keys", use: listSigningKeys)
+        routes.post("signing-keys/rotate", use: rotateSigningKey)
         return routes
     }
 
@@ -42,6 +44,35 @@ struct AdminController {
         let admin = try requireAdmin(context)
         let users = try await tessera.directory.users(of: admin.organization)
         return JSONResponse.make(LakeDocuments.list(users.map(Self.document)))
+    }
+
+    @Sendable func listSigningKeys(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let now = tessera.clock.now()
+        let keys = try await tessera.keyRing.keys(organizationID: admin.organization.id)
+        return JSONResponse.make(LakeDocuments.list(keys.map { Self.document($0, now: now) }))
+    }
+
+    /// Makes a new signing key; the old one keeps verifying until its tokens have expired.
+    @Sendable func rotateSigningKey(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
+        try body.allowOnly(["algorithm"])
+        let algorithm = try body.string("algorithm").map(LakeController.algorithm)
+        let key = try await tessera.keyRing.rotate(organizationID: admin.organization.id, algorithm: algorithm, leeway: tessera.configuration.lake.leeway)
+        return JSONResponse.make(Self.document(key, now: tessera.clock.now()), status: .created)
+    }
+
+    static func document(_ key: ServerSigningKey, now: Date) -> OrderedJSON {
+        let status = key.retiredAt == nil ? "signing" : (key.isPublished(at: now) ? "verifying" : "expired")
+        return .object([
+            ("kid", .string(key.id)),
+            ("algorithm", .string(key.algorithm.rawValue)),
+            ("status", .string(status)),
+            ("created_at", .string(key.createdAt.iso8601)),
+            ("retired_at", .optional(key.retiredAt?.iso8601)),
+            ("verify_until", .optional(key.verifyUntil?.iso8601)),
+        ])
     }
 
     static func document(_ user: User) -> OrderedJSON {

@@ -28,6 +28,9 @@ public func buildApplication(
             password: configuration.bootstrapPassword
         )
         onBootstrap(outcome)
+        for organization in try await tessera.directory.organizationsWithUsers().map(\.0) {
+            try await tessera.keyRing.checkSigningKey(organizationID: organization.id)
+        }
     } catch {
         try? await storage.close()
         throw error
@@ -42,13 +45,18 @@ public func buildApplication(
     let api = router.group("api").add(middleware: CredentialAuthenticator(tessera: tessera))
     api.addRoutes(LakeController(tessera: tessera).endpoints)
     api.addRoutes(AdminController(tessera: tessera).endpoints, atPath: "admin")
+    let oauth = OAuthController(tessera: tessera)
+    router.addRoutes(oauth.wellKnown, atPath: ".well-known")
+    router.post("oauth2/token", use: oauth.token)
+    router.post("api/v2/iauths_system/oauth2/token", use: oauth.token)
 
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Tessera"),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
-            logger.info("Tessera listening", metadata: ["address": "http://\(configuration.host):\(port)"])
+            tessera.issuerURL.learn(host: configuration.host, port: port)
+            logger.info("Tessera listening", metadata: ["address": "http://\(configuration.host):\(port)", "issuer": "\(tessera.issuerURL.value)"])
             onListening(configuration.host, port)
         },
         logger: logger

@@ -13,6 +13,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             let tesseraError = Self.translate(error)
             return Self.render(tesseraError, status: error.status, logger: context.logger)
+        } catch let error as OAuthError {
+            return error.response()
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return Self.render(TesseraError(.internalFailure, "server_error", "the server failed to handle this request"), logger: context.logger)

@@ -18,6 +18,15 @@ public struct ServerConfiguration: Sendable {
     public var bootstrapPassword: String?
     /// Largest request body accepted, in bytes.
     public var maximumBodySize = 64 * 1024
+    /// The public base URL (`iss` of minted tokens, RFC 8414 issuer); `http://HOST:PORT` of the
+    /// bound address when nil.
+    public var issuer: String?
+    /// `aud` of minted access tokens.
+    public var accessTokenAudience = "tessera"
+    /// Lifetime of minted access tokens, in seconds.
+    public var accessTokenLifetime: TimeInterval = 3600
+    /// Algorithm of new server signing keys.
+    public var signingAlgorithm: SignatureAlgorithm = .es256
 
     public init(masterKey: [UInt8]) {
         self.masterKey = masterKey

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TesseraCore
 import TesseraStorage
 
@@ -11,9 +12,12 @@ public struct Tessera: Sendable {
     public let accessTokens: AccessTokenManager
     public let keys: KeyManager
     public let lakeVerifier: LakeAssertionVerifier
+    public let keyRing: ServerKeyRing
+    public let issuerURL: IssuerURL
 
     public init(configuration: ServerConfiguration, storage: SQLStorage, clock: any TesseraClock = SystemClock()) throws {
-        let hasher = SecretHasher(masterKey: try MasterKey(bytes: configuration.masterKey))
+        let masterKey = try MasterKey(bytes: configuration.masterKey)
+        let hasher = SecretHasher(masterKey: masterKey)
         let stores = storage.stores.caching(lifetime: configuration.lake.credentialCacheLifetime)
         self.configuration = configuration
         self.storage = storage
@@ -22,5 +26,37 @@ public struct Tessera: Sendable {
         self.accessTokens = AccessTokenManager(store: stores.accessTokens, hasher: hasher, clock: clock, configuration: configuration.lake)
         self.keys = KeyManager(store: stores.keys, clock: clock)
         self.lakeVerifier = LakeAssertionVerifier(stores: stores, hasher: hasher, clock: clock, configuration: configuration.lake)
+        self.keyRing = ServerKeyRing(
+            store: stores.serverKeys, masterKey: masterKey, clock: clock, maximumTokenLifetime: configuration.accessTokenLifetime,
+            defaultAlgorithm: configuration.signingAlgorithm
+        )
+        self.issuerURL = IssuerURL(configured: configuration.issuer)
+    }
+
+    /// Mints access tokens with the server's keys, `iss` being the issuer URL.
+    public var accessTokenIssuer: AccessTokenIssuer {
+        AccessTokenIssuer(
+            keyRing: keyRing, clock: clock,
+            settings: .init(issuer: issuerURL.value, audience: configuration.accessTokenAudience, lifetime: configuration.accessTokenLifetime)
+        )
+    }
+}
+
+/// The server's public base URL: configured, or learnt from the bound address at start.
+public final class IssuerURL: Sendable {
+    private let current: Mutex<String>
+    private let configured: Bool
+
+    init(configured: String?) {
+        self.current = Mutex(configured.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://127.0.0.1")
+        self.configured = configured != nil
+    }
+
+    public var value: String { current.withLock { $0 } }
+
+    /// Called once the listening address is known; ignored when an issuer was configured.
+    func learn(host: String, port: Int) {
+        guard !configured else { return }
+        current.withLock { $0 = "http://\(host):\(port)" }
     }
 }

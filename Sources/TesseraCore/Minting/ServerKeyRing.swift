@@ -1,0 +1,130 @@
+import Crypto
+import CryptoExtras
+import Foundation
+import JWTKit
+import Synchronization
+
+/// The server's own signing keys: made and sealed at rest, rotated, published as a JWKS, and
+/// used (through jwt-kit) to sign the tokens Tessera mints.
+public struct ServerKeyRing: Sendable {
+    private let store: any ServerKeyStore
+    private let sealingKey: SymmetricKey
+    private let clock: any TesseraClock
+    /// The longest a minted token may live; a retired key stays published this long.
+    private let maximumTokenLifetime: TimeInterval
+    private let defaultAlgorithm: SignatureAlgorithm
+    private let signers = SignerCache()
+
+    public init(
+        store: any ServerKeyStore, masterKey: MasterKey, clock: any TesseraClock, maximumTokenLifetime: TimeInterval,
+        defaultAlgorithm: SignatureAlgorithm = .es256
+    ) {
+        self.store = store
+        self.sealingKey = masterKey.sealingKey
+        self.clock = clock
+        self.maximumTokenLifetime = maximumTokenLifetime
+        self.defaultAlgorithm = defaultAlgorithm
+    }
+
+    /// Makes a new signing key for the organization; the current one retires and keeps
+    /// verifying for the longest token lifetime plus `leeway`.
+    @discardableResult
+    public func rotate(organizationID: UUID, algorithm: SignatureAlgorithm? = nil, leeway: TimeInterval = 60) async throws -> ServerSigningKey {
+        let algorithm = algorithm ?? defaultAlgorithm
+        let (privatePEM, publicPEM) = try KeyPairGenerator.generate(for: algorithm)
+        let kid = "tsk_" + SecretGenerator.base62(length: 20)
+        let sealed = try AES.GCM.seal(Data(privatePEM.utf8), using: sealingKey, authenticating: Data(kid.utf8))
+        guard let combined = sealed.combined else {
+            throw TesseraError(.internalFailure, "sealing_failed", "could not seal the new signing key")
+        }
+        let now = clock.now()
+        let key = ServerSigningKey(
+            id: kid, organizationID: organizationID, algorithm: algorithm, publicKeyPEM: publicPEM, sealedPrivateKey: Array(combined),
+            createdAt: now
+        )
+        try await store.rotate(to: key, retireAt: now, verifyUntil: now.addingTimeInterval(maximumTokenLifetime + leeway))
+        return key
+    }
+
+    /// The organization's signing key, made on first use.
+    public func activeKey(organizationID: UUID) async throws -> ServerSigningKey {
+        if let key = try await store.activeKey(organizationID: organizationID) { return key }
+        return try await rotate(organizationID: organizationID)
+    }
+
+    /// Makes sure the organization has a signing key this master key can unseal; run at start
+    /// so a wrong master key stops the server at once instead of failing the first issuance.
+    public func checkSigningKey(organizationID: UUID) async throws {
+        _ = try open(try await activeKey(organizationID: organizationID))
+    }
+
+    public func keys(organizationID: UUID) async throws -> [ServerSigningKey] {
+        try await store.keys(organizationID: organizationID)
+    }
+
+    /// Every published key (signing, or retired but still verifying) as public JWKs.
+    public func publishedJWKs() async throws -> [[(String, String)]] {
+        try await store.publishedKeys(at: clock.now()).map { key in try PublicJWK.members(of: key) }
+    }
+
+    /// Signs `payload` with the organization's signing key, writing `typ` and `kid`.
+    public func sign(_ payload: some JWTPayload, organizationID: UUID, type: String) async throws -> (token: String, key: ServerSigningKey) {
+        let key = try await activeKey(organizationID: organizationID)
+        let collection = try await signers.collection(for: key) { try open(key) }
+        let token = try await collection.sign(payload, kid: JWKIdentifier(string: key.id), header: ["typ": .string(type)])
+        return (token, key)
+    }
+
+    /// The private key PEM of a stored key, unsealed.
+    func open(_ key: ServerSigningKey) throws -> String {
+        do {
+            let box = try AES.GCM.SealedBox(combined: key.sealedPrivateKey)
+            let plain = try AES.GCM.open(box, using: sealingKey, authenticating: Data(key.id.utf8))
+            return String(decoding: plain, as: UTF8.self)
+        } catch {
+            throw TesseraError(
+                .internalFailure, "signing_key_unsealable",
+                "signing key \(key.id) cannot be unsealed: is this the master key it was sealed with?"
+            )
+        }
+    }
+}
+
+/// jwt-kit key collections per server key id, each holding that one key.
+final class SignerCache: Sendable {
+    private let collections = Mutex<[String: JWTKeyCollection]>([:])
+
+    func collection(for key: ServerSigningKey, privatePEM: () throws -> String) async throws -> JWTKeyCollection {
+        if let cached = collections.withLock({ $0[key.id] }) { return cached }
+        let collection = JWTKeyCollection()
+        let kid = JWKIdentifier(string: key.id)
+        let pem = try privatePEM()
+        switch key.algorithm {
+        case .rs256: await collection.add(rsa: try Insecure.RSA.PrivateKey(pem: pem), digestAlgorithm: .sha256, kid: kid)
+        case .ps256: await collection.add(pss: try Insecure.RSA.PrivateKey(pem: pem), digestAlgorithm: .sha256, kid: kid)
+        case .es256: await collection.add(ecdsa: try ES256PrivateKey(pem: pem), kid: kid)
+        case .edDSA: await collection.add(eddsa: EdDSA.PrivateKey(backing: try Curve25519.Signing.PrivateKey(pemRepresentation: pem)), kid: kid)
+        }
+        collections.withLock { $0[key.id] = collection }
+        return collection
+    }
+}
+
+/// Public JWK members (RFC 7517/7518/8037) of a server key, in a stable order.
+enum PublicJWK {
+    static func members(of key: ServerSigningKey) throws -> [(String, String)] {
+        var members: [(String, String)]
+        switch key.algorithm.keyType {
+        case .rsa:
+            let primitives = try _RSA.Signing.PublicKey(pemRepresentation: key.publicKeyPEM).getKeyPrimitives()
+            members = [("kty", "RSA"), ("n", Base64URL.encode(primitives.modulus)), ("e", Base64URL.encode(primitives.publicExponent))]
+        case .ecP256:
+            let raw = try P256.Signing.PublicKey(pemRepresentation: key.publicKeyPEM).rawRepresentation
+            members = [("kty", "EC"), ("crv", "P-256"), ("x", Base64URL.encode(raw.prefix(32))), ("y", Base64URL.encode(raw.suffix(32)))]
+        case .ed25519:
+            let raw = try Curve25519.Signing.PublicKey(pemRepresentation: key.publicKeyPEM).rawRepresentation
+            members = [("kty", "OKP"), ("crv", "Ed25519"), ("x", Base64URL.encode(raw))]
+        }
+        return members + [("use", "sig"), ("alg", key.algorithm.rawValue), ("kid", key.id)]
+    }
+}

@@ -1,0 +1,31 @@
+import Hummingbird
+import TesseraCore
+
+/// An RFC 6749 §5.2 error: `{"error", "error_description"}` with its status, `no-store`.
+struct OAuthError: Error {
+    let status: HTTPResponse.Status
+    let error: String
+    let description: String
+
+    static func invalidRequest(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_request", description: description) }
+    static func invalidGrant(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_grant", description: description) }
+    static func unsupportedGrantType(_ description: String) -> OAuthError {
+        OAuthError(status: .badRequest, error: "unsupported_grant_type", description: description)
+    }
+
+    /// A core refusal of the assertion becomes `invalid_grant`, keeping the specific reason.
+    static func grant(_ error: TesseraError) -> OAuthError {
+        switch error.kind {
+        case .unauthenticated, .forbidden, .notFound: invalidGrant("\(error.code): \(error.message)")
+        case .invalidRequest, .conflict: invalidRequest("\(error.code): \(error.message)")
+        case .internalFailure: OAuthError(status: .internalServerError, error: "server_error", description: error.message)
+        }
+    }
+
+    func response() -> Response {
+        JSONResponse.make(
+            .object([("error", .string(error)), ("error_description", .string(description))]), status: status,
+            headers: [.cacheControl: "no-store", .init("Pragma")!: "no-cache"]
+        )
+    }
+}
