@@ -83,6 +83,21 @@ enum Migrations {
             """,
             "CREATE INDEX server_signing_keys_organization ON server_signing_keys (organization_id)",
         ]),
+        (3, [
+            """
+            CREATE TABLE applications (
+                id TEXT PRIMARY KEY,
+                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                secret_hash TEXT NOT NULL,
+                allowed_scopes TEXT NOT NULL,
+                public_key_pem TEXT,
+                key_algorithm TEXT,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX applications_organization ON applications (organization_id)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction.

@@ -37,7 +37,8 @@ public struct SQLStorage: Sendable {
             accessTokens: SQLAccessTokenStore(backend: backend),
             keys: keys,
             replay: SQLReplayStore(backend: backend),
-            serverKeys: SQLServerKeyStore(backend: backend)
+            serverKeys: SQLServerKeyStore(backend: backend),
+            applications: SQLApplicationStore(backend: backend)
         )
     }
 

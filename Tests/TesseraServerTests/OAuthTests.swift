@@ -68,7 +68,7 @@ struct OAuthTests {
             let grant = "grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer"
             let cases: [(String, String, String)] = [
                 ("", "invalid_request", "parameter 'grant_type' is required"),
-                ("grant_type=client_credentials", "unsupported_grant_type", "grant_type 'client_credentials' is not supported; this server supports urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("grant_type=password", "unsupported_grant_type", "grant_type 'password' is not supported; this server supports client_credentials and urn:ietf:params:oauth:grant-type:jwt-bearer"),
                 (grant, "invalid_request", "parameter 'assertion' is required"),
                 (grant + "&assertion=a&assertion=b", "invalid_request", "parameter 'assertion' is given more than once"),
                 (grant + "&assertion=abc", "invalid_grant", "token_malformed: token must be three base64url parts separated by dots (header.payload.signature); found 1 part(s)"),
@@ -128,7 +128,8 @@ struct OAuthTests {
             #expect(issuer.hasPrefix("http://"))
             #expect(reply.json["jwks_uri"] as? String == issuer + "/.well-known/jwks.json")
             #expect(reply.json["token_endpoint"] as? String == issuer + "/oauth2/token")
-            #expect(reply.json["grant_types_supported"] as? [String] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"])
+            #expect(reply.json["grant_types_supported"] as? [String] == ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"])
+            #expect(reply.json["token_endpoint_auth_methods_supported"] as? [String] == ["client_secret_basic", "client_secret_post", "private_key_jwt"])
         }
     }
 }

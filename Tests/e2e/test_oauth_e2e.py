@@ -74,3 +74,22 @@ def test_private_signing_keys_are_sealed_at_rest(server: Server, workdir: Path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "cannot be unsealed" in result.stdout + result.stderr
+
+
+def test_client_credentials_with_requests_and_pyjwt(server: Server):
+    created = server.post("/api/admin/applications", {"name": "integrator", "scopes": ["urn:cloud:idaas:pam|.all"]})
+    assert created.status_code == 201, created.text
+    app = created.json()
+    # client_secret_basic, exactly as requests does it.
+    reply = requests.post(server.url + "/api/v2/iauths_system/oauth2/token", data={"grant_type": "client_credentials"},
+                          auth=(app["client_id"], app["client_secret"]), timeout=30)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["Cache-Control"] == "no-store"
+    body = reply.json()
+    assert body["token_type"] == "Bearer" and body["scope"] == "urn:cloud:idaas:pam|.all"
+    claims = verify_with_jwks(server, body["access_token"])
+    assert claims["client_id"] == app["client_id"] and claims["sub"] == app["client_id"]
+
+    wrong = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"},
+                          auth=(app["client_id"], "wrong"), timeout=30)
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"

@@ -42,7 +42,7 @@ public struct LakeAssertionVerifier: Sendable {
 
     public func verify(_ token: String) async throws -> LakePrincipal {
         let jws = try CompactJWS(token)
-        let header = try LakeHeader(jws.header)
+        let header = try ClientJWSHeader(jws.header)
         let subject = try Self.requiredString(jws.payload, "sub")
         let organizationReference = try Self.organizationClaim(jws.payload)
 
@@ -167,8 +167,8 @@ public struct LakeAssertionVerifier: Sendable {
     }
 }
 
-/// The header of a Lake assertion, checked.
-struct LakeHeader {
+/// The header of a client-signed JWS (a Lake assertion or an OAuth client assertion), checked.
+struct ClientJWSHeader {
     let algorithm: SignatureAlgorithm
     let kid: String
 
@@ -184,7 +184,7 @@ struct LakeHeader {
             throw .token("alg_none", "alg \"\(alg)\" (an unsigned token) is never accepted")
         }
         if alg.uppercased().hasPrefix("HS") {
-            throw .token("alg_hmac", "alg \(alg) (HMAC) is never accepted: Lake tokens are signed with the user's private key")
+            throw .token("alg_hmac", "alg \(alg) (HMAC) is never accepted: tokens are signed with a registered private key")
         }
         guard let algorithm = SignatureAlgorithm(rawValue: alg) else {
             throw .token("alg_unsupported", "alg \"\(alg)\" is not supported; use one of \(SignatureAlgorithm.names)")
@@ -291,13 +291,19 @@ final class VerifierCache: Sendable {
     private let capacity = 10_000
 
     func verifier(for key: PublicKeyRecord) async throws -> SignatureVerifier {
-        let cacheKey = "\(key.id)/\(key.fingerprint)/\(key.algorithm.rawValue)"
+        try await verifier(
+            cacheKey: "\(key.id)/\(key.fingerprint)/\(key.algorithm.rawValue)", pem: key.publicKeyPEM, algorithm: key.algorithm, name: key.name
+        )
+    }
+
+    /// The verifier for `pem`, parsed once per `cacheKey` (which must change when the key does).
+    func verifier(cacheKey: String, pem: String, algorithm: SignatureAlgorithm, name: String) async throws -> SignatureVerifier {
         if let cached = entries.withLock({ $0[cacheKey] }) { return cached }
         let verifier: SignatureVerifier
         do {
-            verifier = try await SignatureVerifier(publicKeyPEM: key.publicKeyPEM, algorithm: key.algorithm)
+            verifier = try await SignatureVerifier(publicKeyPEM: pem, algorithm: algorithm)
         } catch {
-            throw TesseraError(.internalFailure, "key_unusable", "stored key '\(key.name)' could not be loaded: \(error)")
+            throw TesseraError(.internalFailure, "key_unusable", "stored key '\(name)' could not be loaded: \(error)")
         }
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
@@ -317,7 +323,7 @@ extension LakeAssertionVerifier {
         func collect(_ check: () throws(TesseraError) -> Void) {
             do { try check() } catch { problems.append(error) }
         }
-        collect { () throws(TesseraError) in _ = try LakeHeader(jws.header) }
+        collect { () throws(TesseraError) in _ = try ClientJWSHeader(jws.header) }
         collect { () throws(TesseraError) in _ = try requiredString(jws.payload, "sub") }
         collect { () throws(TesseraError) in _ = try organizationClaim(jws.payload) }
         collect { () throws(TesseraError) in

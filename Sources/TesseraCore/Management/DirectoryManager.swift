@@ -117,3 +117,9 @@ extension DirectoryManager {
         try await store.listUsers(organizationID: organization.id)
     }
 }
+
+extension DirectoryManager {
+    public func organization(id: UUID) async throws -> Organization? {
+        try await store.organization(id: id)
+    }
+}

@@ -62,7 +62,8 @@ extension Stores {
             accessTokens: CachingAccessTokenStore(base: accessTokens, cache: ExpiringCache(lifetime: lifetime)),
             keys: CachingPublicKeyStore(base: keys, cache: ExpiringCache(lifetime: lifetime)),
             replay: replay,
-            serverKeys: serverKeys
+            serverKeys: serverKeys,
+            applications: applications
         )
     }
 }

@@ -57,11 +57,13 @@ public struct Stores: Sendable {
     public let keys: any PublicKeyStore
     public let replay: any ReplayStore
     public let serverKeys: any ServerKeyStore
+    public let applications: any ApplicationStore
 
     public init(
         directory: any DirectoryStore, accessTokens: any AccessTokenStore, keys: any PublicKeyStore, replay: any ReplayStore,
-        serverKeys: any ServerKeyStore
+        serverKeys: any ServerKeyStore, applications: any ApplicationStore
     ) {
+        self.applications = applications
         self.directory = directory
         self.accessTokens = accessTokens
         self.keys = keys
@@ -101,4 +103,13 @@ public protocol ServerKeyStore: Sendable {
     /// Every key of every organization still in the JWKS at `date`.
     func publishedKeys(at date: Date) async throws -> [ServerSigningKey]
     func keys(organizationID: UUID) async throws -> [ServerSigningKey]
+}
+
+/// OAuth applications. Every method is one transaction.
+public protocol ApplicationStore: Sendable {
+    func insert(_ application: ClientApplication) async throws
+    func application(id: String) async throws -> ClientApplication?
+    func applications(organizationID: UUID) async throws -> [ClientApplication]
+    /// Deletes; false if the organization has no such application.
+    func delete(id: String, organizationID: UUID) async throws -> Bool
 }

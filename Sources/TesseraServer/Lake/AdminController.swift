@@ -12,6 +12,9 @@ struct AdminController {
         routes.get("users", use: listUsers)
         routes.get("signing-keys", use: listSigningKeys)
         routes.post("signing-keys/rotate", use: rotateSigningKey)
+        routes.post("applications", use: createApplication)
+        routes.get("applications", use: listApplications)
+        routes.delete("applications/:id", use: deleteApplication)
         return routes
     }
 
@@ -61,6 +64,57 @@ struct AdminController {
         let algorithm = try body.string("algorithm").map(LakeController.algorithm)
         let key = try await tessera.keyRing.rotate(organizationID: admin.organization.id, algorithm: algorithm, leeway: tessera.configuration.lake.leeway)
         return JSONResponse.make(Self.document(key, now: tessera.clock.now()), status: .created)
+    }
+
+    /// `{"name", "scopes": [...], "public_key_pem"? | "jwk"?, "algorithm"?}`: an OAuth client;
+    /// the client secret is in this answer only.
+    @Sendable func createApplication(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
+        try body.allowOnly(["name", "scopes", "public_key_pem", "jwk", "algorithm"])
+        guard case .array(let items)? = body.fields["scopes"] else {
+            throw TesseraError(.invalidRequest, "field_missing", "field 'scopes' is required: an array of scopes such as \"\(PAMScope.all)\"")
+        }
+        let scopes = try items.map { item in
+            guard let scope = item.stringValue else { throw TesseraError(.invalidRequest, "field_invalid", "field 'scopes' must hold strings") }
+            return scope
+        }
+        let algorithm = try body.string("algorithm").map(LakeController.algorithm)
+        var key: PublicKeyMaterial?
+        switch (try body.string("public_key_pem"), try body.object("jwk")) {
+        case (let pem?, nil): key = try PublicKeyMaterial(pem: pem, algorithm: algorithm)
+        case (nil, let jwk?): key = try PublicKeyMaterial(jwk: jwk, algorithm: algorithm)
+        case (nil, nil): key = nil
+        case (_?, _?): throw TesseraError(.invalidRequest, "field_conflict", "send either public_key_pem or jwk, not both")
+        }
+        let (application, secret) = try await tessera.applications.create(
+            organizationID: admin.organization.id, name: try body.requiredString("name"), scopes: scopes, key: key
+        )
+        return JSONResponse.make(Self.document(application, secret: secret), status: .created)
+    }
+
+    @Sendable func listApplications(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let applications = try await tessera.applications.list(organizationID: admin.organization.id)
+        return JSONResponse.make(LakeDocuments.list(applications.map { Self.document($0) }))
+    }
+
+    @Sendable func deleteApplication(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        try await tessera.applications.delete(id: try context.parameters.require("id"), organizationID: admin.organization.id)
+        return Response(status: .noContent)
+    }
+
+    static func document(_ application: ClientApplication, secret: String? = nil) -> OrderedJSON {
+        var members: [(String, OrderedJSON)] = [
+            ("client_id", .string(application.id)),
+            ("name", .string(application.name)),
+            ("scopes", .array(application.allowedScopes.map(OrderedJSON.string))),
+            ("key_algorithm", .optional(application.keyAlgorithm?.rawValue)),
+            ("created_at", .string(application.createdAt.iso8601)),
+        ]
+        if let secret { members.append(("client_secret", .string(secret))) }
+        return .object(members)
     }
 
     static func document(_ key: ServerSigningKey, now: Date) -> OrderedJSON {

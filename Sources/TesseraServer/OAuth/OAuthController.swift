@@ -6,6 +6,8 @@ import TesseraCore
 /// with the RFC 7523 jwt-bearer grant (a Lake self-signed JWT traded for an RFC 9068 access token).
 struct OAuthController {
     static let jwtBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    static let clientCredentials = "client_credentials"
+    static let clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
     let tessera: Tessera
 
     var wellKnown: RouteCollection<TesseraRequestContext> {
@@ -26,8 +28,9 @@ struct OAuthController {
             ("issuer", .string(issuer)),
             ("token_endpoint", .string(issuer + "/oauth2/token")),
             ("jwks_uri", .string(issuer + "/.well-known/jwks.json")),
-            ("grant_types_supported", .array([.string(Self.jwtBearer)])),
-            ("token_endpoint_auth_methods_supported", .array([.string("none")])),
+            ("grant_types_supported", .array([.string(Self.clientCredentials), .string(Self.jwtBearer)])),
+            ("token_endpoint_auth_methods_supported", .array(["client_secret_basic", "client_secret_post", "private_key_jwt"].map(OrderedJSON.string))),
+            ("scopes_supported", .array(PAMScope.known.map(OrderedJSON.string))),
             ("response_types_supported", .array([])),
             ("token_endpoint_auth_signing_alg_values_supported", .array(SignatureAlgorithm.allCases.map { .string($0.rawValue) })),
         ]))
@@ -36,9 +39,94 @@ struct OAuthController {
     @Sendable func token(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let form = try await FormBody.read(request, limit: tessera.configuration.maximumBodySize)
         let grantType = try form.required("grant_type")
-        guard grantType == Self.jwtBearer else {
-            throw OAuthError.unsupportedGrantType("grant_type '\(grantType)' is not supported; this server supports \(Self.jwtBearer)")
+        switch grantType {
+        case Self.jwtBearer: return try await jwtBearerGrant(form)
+        case Self.clientCredentials: return try await clientCredentialsGrant(form, request: request)
+        default:
+            throw OAuthError.unsupportedGrantType(
+                "grant_type '\(grantType)' is not supported; this server supports \(Self.clientCredentials) and \(Self.jwtBearer)"
+            )
         }
+    }
+
+    /// RFC 6749 §4.4: the client authenticates (secret or private_key_jwt) and gets its scopes.
+    private func clientCredentialsGrant(_ form: FormBody, request: Request) async throws -> Response {
+        let application = try await authenticateClient(form, request: request)
+        let granted: [String]
+        if let requested = form.parameters["scope"] {
+            granted = requested.split(separator: " ").map(String.init)
+            guard !granted.isEmpty else { throw OAuthError.invalidScope("scope is empty") }
+            if let refused = granted.first(where: { !PAMScope.allows(application.allowedScopes, $0) }) {
+                throw OAuthError.invalidScope("scope '\(refused)' is not granted to \(application.id); it may have \(application.allowedScopes.joined(separator: " "))")
+            }
+        } else {
+            granted = application.allowedScopes
+        }
+        guard let organization = try await tessera.directory.organization(id: application.organizationID) else {
+            throw OAuthError.invalidClient("the application's organization no longer exists", basic: false)
+        }
+        let issued = try await tessera.accessTokenIssuer.issue(
+            subject: application.id, organization: organization, clientID: application.id, scope: granted.joined(separator: " ")
+        )
+        return Self.tokenResponse(issued)
+    }
+
+    /// Exactly one of client_secret_basic, client_secret_post, private_key_jwt.
+    private func authenticateClient(_ form: FormBody, request: Request) async throws -> ClientApplication {
+        let basic = request.headers[.authorization].flatMap(Self.basicCredentials)
+        let post = form.parameters["client_secret"].map { (form.parameters["client_id"] ?? "", $0) }
+        let assertion = form.parameters["client_assertion"]
+        let methods = [basic != nil, post != nil, assertion != nil].filter { $0 }.count
+        guard methods == 1 else {
+            if methods == 0 {
+                throw OAuthError.invalidClient(
+                    "authenticate the client with HTTP Basic, client_id and client_secret, or a client_assertion", basic: request.headers[.authorization] != nil
+                )
+            }
+            throw OAuthError.invalidRequest("use exactly one client authentication method")
+        }
+        do {
+            if let (clientID, secret) = basic ?? post {
+                return try await tessera.clients.authenticate(clientID: clientID, secret: secret)
+            }
+            guard form.parameters["client_assertion_type"] == Self.clientAssertionType else {
+                throw OAuthError.invalidRequest("client_assertion_type must be \(Self.clientAssertionType)")
+            }
+            let issuer = tessera.issuerURL.value
+            let application = try await tessera.clients.authenticate(assertion: assertion ?? "", audiences: [issuer + "/oauth2/token", issuer])
+            if let clientID = form.parameters["client_id"], clientID != application.id {
+                throw OAuthError.invalidClient("client_id does not match the client assertion", basic: false)
+            }
+            return application
+        } catch let error as TesseraError {
+            let detail = error.code == "invalid_client" ? error.message : "\(error.code): \(error.message)"
+            throw OAuthError.invalidClient(detail, basic: basic != nil)
+        }
+    }
+
+    /// RFC 6749 §2.3.1: Basic with form-urlencoded client id and secret.
+    static func basicCredentials(_ header: String) -> (String, String)? {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic", let data = Data(base64Encoded: String(parts[1])),
+            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
+        let decode = { (part: Substring) in part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+        guard let id = decode(text[..<colon]), let secret = decode(text[text.index(after: colon)...]) else { return nil }
+        return (id, secret)
+    }
+
+    static func tokenResponse(_ issued: AccessTokenIssuer.Issued) -> Response {
+        var members: [(String, OrderedJSON)] = [
+            ("access_token", .string(issued.token)),
+            ("token_type", .string("Bearer")),
+            ("expires_in", .integer(issued.claims.expiresAt - issued.claims.issuedAt)),
+        ]
+        if let scope = issued.claims.scope { members.append(("scope", .string(scope))) }
+        return JSONResponse.make(.object(members), headers: [.cacheControl: "no-store", .init("Pragma")!: "no-cache"])
+    }
+
+    /// RFC 7523 §2.1: a Lake self-signed JWT as the authorization grant.
+    private func jwtBearerGrant(_ form: FormBody) async throws -> Response {
         if form.parameters["scope"] != nil {
             throw OAuthError(status: .badRequest, error: "invalid_scope", description: "the jwt-bearer grant takes no scope")
         }
@@ -52,13 +140,6 @@ struct OAuthController {
             subject: principal.user.username, organization: principal.organization,
             clientID: "lake:\(principal.user.username)/\(principal.key.name)", scope: nil, notAfter: principal.accessToken.expiresAt
         )
-        return JSONResponse.make(
-            .object([
-                ("access_token", .string(issued.token)),
-                ("token_type", .string("Bearer")),
-                ("expires_in", .integer(issued.claims.expiresAt - issued.claims.issuedAt)),
-            ]),
-            headers: [.cacheControl: "no-store", .init("Pragma")!: "no-cache"]
-        )
+        return Self.tokenResponse(issued)
     }
 }

@@ -6,11 +6,19 @@ struct OAuthError: Error {
     let status: HTTPResponse.Status
     let error: String
     let description: String
+    var challenge: String? = nil
 
     static func invalidRequest(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_request", description: description) }
     static func invalidGrant(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_grant", description: description) }
     static func unsupportedGrantType(_ description: String) -> OAuthError {
         OAuthError(status: .badRequest, error: "unsupported_grant_type", description: description)
+    }
+
+    static func invalidScope(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_scope", description: description) }
+
+    /// RFC 6749 §5.2: 401, with a Basic challenge when the client tried Basic.
+    static func invalidClient(_ description: String, basic: Bool) -> OAuthError {
+        OAuthError(status: .unauthorized, error: "invalid_client", description: description, challenge: basic ? #"Basic realm="tessera""# : nil)
     }
 
     /// A core refusal of the assertion becomes `invalid_grant`, keeping the specific reason.
@@ -23,9 +31,8 @@ struct OAuthError: Error {
     }
 
     func response() -> Response {
-        JSONResponse.make(
-            .object([("error", .string(error)), ("error_description", .string(description))]), status: status,
-            headers: [.cacheControl: "no-store", .init("Pragma")!: "no-cache"]
-        )
+        var headers: HTTPFields = [.cacheControl: "no-store", .init("Pragma")!: "no-cache"]
+        if let challenge { headers[.wwwAuthenticate] = challenge }
+        return JSONResponse.make(.object([("error", .string(error)), ("error_description", .string(description))]), status: status, headers: headers)
     }
 }

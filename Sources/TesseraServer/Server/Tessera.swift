@@ -13,6 +13,8 @@ public struct Tessera: Sendable {
     public let keys: KeyManager
     public let lakeVerifier: LakeAssertionVerifier
     public let keyRing: ServerKeyRing
+    public let applications: ApplicationManager
+    public let clients: ClientAuthenticator
     public let issuerURL: IssuerURL
 
     public init(configuration: ServerConfiguration, storage: SQLStorage, clock: any TesseraClock = SystemClock()) throws {
@@ -31,6 +33,8 @@ public struct Tessera: Sendable {
             defaultAlgorithm: configuration.signingAlgorithm
         )
         self.issuerURL = IssuerURL(configured: configuration.issuer)
+        self.applications = ApplicationManager(store: stores.applications, hasher: hasher, clock: clock)
+        self.clients = ClientAuthenticator(stores: stores, hasher: hasher, clock: clock, leeway: configuration.lake.leeway)
     }
 
     /// Mints access tokens with the server's keys, `iss` being the issuer URL.

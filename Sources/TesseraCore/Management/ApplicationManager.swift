@@ -1,0 +1,45 @@
+import Foundation
+
+/// Creates, lists and deletes OAuth applications; the client secret exists only in the value
+/// returned by `create`.
+public struct ApplicationManager: Sendable {
+    private let store: any ApplicationStore
+    private let hasher: SecretHasher
+    private let clock: any TesseraClock
+
+    public init(store: any ApplicationStore, hasher: SecretHasher, clock: any TesseraClock) {
+        self.store = store
+        self.hasher = hasher
+        self.clock = clock
+    }
+
+    /// A new application and its client secret, shown this once. `key` (optional) enables
+    /// `private_key_jwt`.
+    public func create(organizationID: UUID, name: String, scopes: [String], key: PublicKeyMaterial?) async throws -> (ClientApplication, secret: String) {
+        let name = try Validation.label(name, field: "name")
+        guard !scopes.isEmpty else {
+            throw TesseraError.invalid("scopes_invalid", "give at least one scope: \(PAMScope.known.joined(separator: ", "))")
+        }
+        for scope in scopes where !PAMScope.known.contains(scope) {
+            throw TesseraError.invalid("scopes_invalid", "unknown scope '\(scope)'; known scopes are \(PAMScope.known.joined(separator: ", "))")
+        }
+        let secret = SecretGenerator.base62(length: 40)
+        let application = ClientApplication(
+            id: "app_" + SecretGenerator.base62(length: 20).lowercased(), organizationID: organizationID, name: name,
+            secretHash: hasher.hash(secret), allowedScopes: Array(Set(scopes)).sorted(), publicKeyPEM: key?.pem,
+            keyAlgorithm: key?.algorithm, createdAt: clock.now()
+        )
+        try await store.insert(application)
+        return (application, secret)
+    }
+
+    public func list(organizationID: UUID) async throws -> [ClientApplication] {
+        try await store.applications(organizationID: organizationID)
+    }
+
+    public func delete(id: String, organizationID: UUID) async throws {
+        guard try await store.delete(id: id, organizationID: organizationID) else {
+            throw TesseraError(.notFound, "application_not_found", "your organization has no application '\(id)'")
+        }
+    }
+}
