@@ -98,6 +98,40 @@ enum Migrations {
             """,
             "CREATE INDEX applications_organization ON applications (organization_id)",
         ]),
+        (4, [
+            """
+            CREATE TABLE credential_providers (
+                id TEXT PRIMARY KEY,
+                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                issuer TEXT NOT NULL,
+                issuer_whitelist TEXT NOT NULL,
+                default_validity BIGINT NOT NULL,
+                maximum_validity BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                UNIQUE (organization_id, name)
+            )
+            """,
+            """
+            CREATE TABLE authentication_tokens (
+                id TEXT PRIMARY KEY,
+                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                credential_provider_id TEXT NOT NULL REFERENCES credential_providers(id) ON DELETE CASCADE,
+                creator_type TEXT NOT NULL,
+                creator_id TEXT NOT NULL,
+                consumer_type TEXT NOT NULL,
+                consumer_id TEXT NOT NULL,
+                sealed_jwt TEXT NOT NULL,
+                short_token_hash TEXT UNIQUE,
+                sealed_short_token TEXT,
+                revoked BIGINT NOT NULL,
+                create_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                expiration_time BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX authentication_tokens_consumer ON authentication_tokens (organization_id, consumer_id)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction.

@@ -47,6 +47,12 @@ struct SQLServerKeyStore: ServerKeyStore {
         }
     }
 
+    func key(id: String) async throws -> ServerSigningKey? {
+        try await backend.read { db in
+            try await db.raw("SELECT * FROM server_signing_keys WHERE id = \(bind: id)").first().map { try Self.key($0) }
+        }
+    }
+
     static func key(_ row: any SQLRow) throws -> ServerSigningKey {
         let algorithmName = try row.string("algorithm")
         guard let algorithm = SignatureAlgorithm(rawValue: algorithmName),

@@ -38,7 +38,8 @@ public struct SQLStorage: Sendable {
             keys: keys,
             replay: SQLReplayStore(backend: backend),
             serverKeys: SQLServerKeyStore(backend: backend),
-            applications: SQLApplicationStore(backend: backend)
+            applications: SQLApplicationStore(backend: backend),
+            pam: SQLPAMStore(backend: backend)
         )
     }
 

@@ -175,7 +175,8 @@ struct ClientJWSHeader {
     /// Headers that would make a verifier fetch or trust key material from the token itself.
     private static let keyCarryingHeaders = ["jku", "x5u", "jwk", "x5c"]
 
-    init(_ header: [String: JSONValue]) throws(TesseraError) {
+    /// `expectedType`: the `typ` the token must carry (when `typeRequired`) or may carry.
+    init(_ header: [String: JSONValue], expectedType: String = "JWT", typeRequired: Bool = false) throws(TesseraError) {
         guard let algValue = header["alg"] else { throw .token("alg_missing", "token header has no \"alg\"") }
         guard let alg = algValue.stringValue else {
             throw .token("alg_unsupported", "token header \"alg\" must be a string, not \(algValue.typeName)")
@@ -199,9 +200,11 @@ struct ClientJWSHeader {
             throw .token("crit_unsupported", "token header \"crit\" (\(Self.describe(crit))) names extensions Tessera does not understand")
         }
         if let typ = header["typ"] {
-            guard let value = typ.stringValue, value.uppercased() == "JWT" else {
-                throw .token("typ_invalid", "token header \"typ\" must be \"JWT\" when present")
+            guard let value = typ.stringValue, value.lowercased() == expectedType.lowercased() else {
+                throw .token("typ_invalid", "token header \"typ\" must be \"\(expectedType)\"\(typeRequired ? "" : " when present")")
             }
+        } else if typeRequired {
+            throw .token("typ_invalid", "token header \"typ\" must be \"\(expectedType)\"")
         }
         guard let kidValue = header["kid"] else {
             throw .token("kid_missing", "token header has no \"kid\"; set it to the name of your key (e.g. \"primary\")")

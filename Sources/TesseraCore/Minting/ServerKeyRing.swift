@@ -75,6 +75,24 @@ public struct ServerKeyRing: Sendable {
         return (token, key)
     }
 
+    /// Seals `text` (AES-256-GCM under the sealing key), bound to `context`.
+    public func seal(_ text: String, context: String) throws -> [UInt8] {
+        guard let combined = try AES.GCM.seal(Data(text.utf8), using: sealingKey, authenticating: Data(context.utf8)).combined else {
+            throw TesseraError(.internalFailure, "sealing_failed", "could not seal a secret")
+        }
+        return Array(combined)
+    }
+
+    /// Opens what `seal` made with the same `context`.
+    public func unseal(_ bytes: [UInt8], context: String) throws -> String {
+        do {
+            let plain = try AES.GCM.open(try AES.GCM.SealedBox(combined: bytes), using: sealingKey, authenticating: Data(context.utf8))
+            return String(decoding: plain, as: UTF8.self)
+        } catch {
+            throw TesseraError(.internalFailure, "unseal_failed", "a sealed secret for \(context) cannot be opened with this master key")
+        }
+    }
+
     /// The private key PEM of a stored key, unsealed.
     func open(_ key: ServerSigningKey) throws -> String {
         do {

@@ -63,7 +63,8 @@ extension Stores {
             keys: CachingPublicKeyStore(base: keys, cache: ExpiringCache(lifetime: lifetime)),
             replay: replay,
             serverKeys: serverKeys,
-            applications: applications
+            applications: applications,
+            pam: pam
         )
     }
 }

@@ -58,12 +58,14 @@ public struct Stores: Sendable {
     public let replay: any ReplayStore
     public let serverKeys: any ServerKeyStore
     public let applications: any ApplicationStore
+    public let pam: any PAMStore
 
     public init(
         directory: any DirectoryStore, accessTokens: any AccessTokenStore, keys: any PublicKeyStore, replay: any ReplayStore,
-        serverKeys: any ServerKeyStore, applications: any ApplicationStore
+        serverKeys: any ServerKeyStore, applications: any ApplicationStore, pam: any PAMStore
     ) {
         self.applications = applications
+        self.pam = pam
         self.directory = directory
         self.accessTokens = accessTokens
         self.keys = keys
@@ -103,6 +105,7 @@ public protocol ServerKeyStore: Sendable {
     /// Every key of every organization still in the JWKS at `date`.
     func publishedKeys(at date: Date) async throws -> [ServerSigningKey]
     func keys(organizationID: UUID) async throws -> [ServerSigningKey]
+    func key(id: String) async throws -> ServerSigningKey?
 }
 
 /// OAuth applications. Every method is one transaction.

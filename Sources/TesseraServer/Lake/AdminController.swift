@@ -15,6 +15,8 @@ struct AdminController {
         routes.post("applications", use: createApplication)
         routes.get("applications", use: listApplications)
         routes.delete("applications/:id", use: deleteApplication)
+        routes.post("credential-providers", use: createProvider)
+        routes.get("credential-providers", use: listProviders)
         return routes
     }
 
@@ -103,6 +105,41 @@ struct AdminController {
         let admin = try requireAdmin(context)
         try await tessera.applications.delete(id: try context.parameters.require("id"), organizationID: admin.organization.id)
         return Response(status: .noContent)
+    }
+
+    /// `{"name", "issuer", "issuerWhitelist"?, "defaultValidity"? (3600), "maximumValidity"? (86400)}`.
+    @Sendable func createProvider(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
+        try body.allowOnly(["name", "issuer", "issuerWhitelist", "defaultValidity", "maximumValidity"])
+        var whitelist: [String] = []
+        if case .array(let items)? = body.fields["issuerWhitelist"] { whitelist = items.compactMap(\.stringValue) }
+        let provider = try await tessera.authenticationTokens.createProvider(
+            organizationID: admin.organization.id, name: try body.requiredString("name"), issuer: try body.requiredString("issuer"),
+            issuerWhitelist: whitelist, defaultValidity: try body.integer("defaultValidity") ?? 3600,
+            maximumValidity: try body.integer("maximumValidity") ?? 86_400
+        )
+        return JSONResponse.make(Self.document(provider), status: .created)
+    }
+
+    @Sendable func listProviders(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let providers = try await tessera.authenticationTokens.providers(organizationID: admin.organization.id)
+        return JSONResponse.make(LakeDocuments.list(providers.map(Self.document)))
+    }
+
+    static func document(_ provider: CredentialProvider) -> OrderedJSON {
+        .object([
+            ("credentialProviderId", .string(provider.id)),
+            ("instanceId", .string(InstanceID.make(provider.organizationID))),
+            ("credentialProviderType", .string("jwt")),
+            ("name", .string(provider.name)),
+            ("issuer", .string(provider.issuer)),
+            ("issuerWhitelist", .array(provider.issuerWhitelist.map(OrderedJSON.string))),
+            ("defaultValidity", .integer(Int64(provider.defaultValidity))),
+            ("maximumValidity", .integer(Int64(provider.maximumValidity))),
+            ("createTime", .integer(provider.createdAt.unixSeconds * 1000)),
+        ])
     }
 
     static func document(_ application: ClientApplication, secret: String? = nil) -> OrderedJSON {

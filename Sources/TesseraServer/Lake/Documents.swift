@@ -64,6 +64,7 @@ enum LakeDocuments {
                 ("id", .string(organization.id.uuidString.lowercased())),
                 ("domain_name", .string(organization.domainName)),
                 ("name", .string(organization.name)),
+                ("instance_id", .string(InstanceID.make(organization.id))),
             ])),
         ]
         switch principal {

@@ -7,6 +7,8 @@ struct OAuthError: Error {
     let error: String
     let description: String
     var challenge: String? = nil
+    /// Set on IDaaS API errors (DESIGN §1.2: `{"error", "error_description", "requestId"}`).
+    var requestID: String? = nil
 
     static func invalidRequest(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_request", description: description) }
     static func invalidGrant(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_grant", description: description) }
@@ -33,6 +35,8 @@ struct OAuthError: Error {
     func response() -> Response {
         var headers: HTTPFields = [.cacheControl: "no-store", .init("Pragma")!: "no-cache"]
         if let challenge { headers[.wwwAuthenticate] = challenge }
-        return JSONResponse.make(.object([("error", .string(error)), ("error_description", .string(description))]), status: status, headers: headers)
+        var members: [(String, OrderedJSON)] = [("error", .string(error)), ("error_description", .string(description))]
+        if let requestID { members.append(("requestId", .string(requestID))) }
+        return JSONResponse.make(.object(members), status: status, headers: headers)
     }
 }

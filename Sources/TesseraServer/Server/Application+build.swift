@@ -49,6 +49,7 @@ public func buildApplication(
     router.addRoutes(oauth.wellKnown, atPath: ".well-known")
     router.post("oauth2/token", use: oauth.token)
     router.post("api/v2/iauths_system/oauth2/token", use: oauth.token)
+    PAMController(tessera: tessera).addRoutes(to: router)
 
     var app = Application(
         router: router,

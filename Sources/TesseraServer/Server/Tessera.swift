@@ -15,6 +15,8 @@ public struct Tessera: Sendable {
     public let keyRing: ServerKeyRing
     public let applications: ApplicationManager
     public let clients: ClientAuthenticator
+    public let accessTokenVerifier: AccessTokenVerifier
+    public let authenticationTokens: AuthenticationTokenService
     public let issuerURL: IssuerURL
 
     public init(configuration: ServerConfiguration, storage: SQLStorage, clock: any TesseraClock = SystemClock()) throws {
@@ -35,6 +37,8 @@ public struct Tessera: Sendable {
         self.issuerURL = IssuerURL(configured: configuration.issuer)
         self.applications = ApplicationManager(store: stores.applications, hasher: hasher, clock: clock)
         self.clients = ClientAuthenticator(stores: stores, hasher: hasher, clock: clock, leeway: configuration.lake.leeway)
+        self.accessTokenVerifier = AccessTokenVerifier(keys: stores.serverKeys, clock: clock, leeway: configuration.lake.leeway)
+        self.authenticationTokens = AuthenticationTokenService(store: stores.pam, keyRing: keyRing, hasher: hasher, clock: clock)
     }
 
     /// Mints access tokens with the server's keys, `iss` being the issuer URL.

@@ -1,0 +1,66 @@
+import Foundation
+
+/// What a verified server-minted access token grants.
+public struct VerifiedAccessToken: Sendable {
+    public let subject: String
+    public let clientID: String
+    public let organization: String
+    public let scopes: [String]
+    public let tokenID: String
+    public let expiresAt: Date
+}
+
+/// Verifies the RFC 9068 access tokens this server minted: `typ` `at+jwt`, a published server
+/// key named by `kid` with its own algorithm, the signature, `iss`, `aud` and times.
+public struct AccessTokenVerifier: Sendable {
+    private let keys: any ServerKeyStore
+    private let clock: any TesseraClock
+    private let leeway: TimeInterval
+    private let verifiers = VerifierCache()
+
+    public init(keys: any ServerKeyStore, clock: any TesseraClock, leeway: TimeInterval) {
+        self.keys = keys
+        self.clock = clock
+        self.leeway = leeway
+    }
+
+    public func verify(_ token: String, issuer: String, audience: String) async throws -> VerifiedAccessToken {
+        let jws = try CompactJWS(token)
+        let header = try ClientJWSHeader(jws.header, expectedType: "at+jwt", typeRequired: true)
+        let now = clock.now()
+        guard let key = try await keys.key(id: header.kid), key.isPublished(at: now) else {
+            throw TesseraError.token("key_unknown", "no server signing key '\(header.kid)'")
+        }
+        guard key.algorithm == header.algorithm else {
+            throw TesseraError.token("alg_mismatch", "token alg \(header.algorithm.rawValue) is not key \(key.id)'s \(key.algorithm.rawValue)")
+        }
+        let verifier = try await verifiers.verifier(cacheKey: key.id, pem: key.publicKeyPEM, algorithm: key.algorithm, name: key.id)
+        guard verifier.isValid(signature: jws.signature, for: jws.signingInput) else {
+            throw TesseraError.token("signature_invalid", "signature does not verify with server key '\(key.id)'")
+        }
+        let claims = jws.payload
+        guard claims["iss"]?.stringValue == issuer else {
+            throw TesseraError.token("issuer_invalid", "token iss is not this server (\(issuer))")
+        }
+        guard claims["aud"]?.stringValue == audience else {
+            throw TesseraError.token("audience_invalid", "token aud is not \"\(audience)\"")
+        }
+        guard case .number(let exp, _)? = claims["exp"], case .number(let iat, _)? = claims["iat"] else {
+            throw TesseraError.token("claim_missing", "access token needs numeric exp and iat")
+        }
+        let expiresAt = Date(timeIntervalSince1970: exp)
+        if expiresAt < now.addingTimeInterval(-leeway) {
+            throw TesseraError.token("token_expired", "access token expired at \(expiresAt.iso8601), server time \(now.iso8601)")
+        }
+        if Date(timeIntervalSince1970: iat) > now.addingTimeInterval(leeway) {
+            throw TesseraError.token("token_issued_in_future", "access token iat is in the future")
+        }
+        let subject = try LakeAssertionVerifier.requiredString(claims, "sub")
+        return VerifiedAccessToken(
+            subject: subject, clientID: try LakeAssertionVerifier.requiredString(claims, "client_id"),
+            organization: try LakeAssertionVerifier.requiredString(claims, "org"),
+            scopes: (claims["scope"]?.stringValue ?? "").split(separator: " ").map(String.init),
+            tokenID: try LakeAssertionVerifier.requiredString(claims, "jti"), expiresAt: expiresAt
+        )
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import Hummingbird
+import TesseraCore
+
+/// The IDaaS PAM authentication-token API (DESIGN §1.2, seed 003) under
+/// `/v2/{instanceId}/authenticationTokens`, authorised by server-minted access tokens with PAM
+/// scopes. Errors are `{"error", "error_description", "requestId"}`.
+struct PAMController {
+    let tessera: Tessera
+
+    func addRoutes(to router: Router<TesseraRequestContext>) {
+        router.get("v2/:instanceId/authenticationTokens", use: list)
+        router.post("v2/:instanceId/authenticationTokens/_/actions/:action", use: action)
+    }
+
+    /// The caller: an access token for this instance's organization holding `scope`.
+    private func authorize(_ request: Request, context: TesseraRequestContext, scope: String) async throws -> Organization {
+        let instanceID = try context.parameters.require("instanceId")
+        guard let organizationID = InstanceID.organizationID(instanceID),
+            let organization = try await tessera.directory.organization(id: organizationID)
+        else {
+            throw TesseraError(.notFound, "InstanceNotFound", "no instance '\(instanceID)'")
+        }
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            throw TesseraError(.unauthenticated, "invalid_token", "send Authorization: Bearer <access token from the token endpoint>")
+        }
+        let token = try await tessera.accessTokenVerifier.verify(
+            String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), issuer: tessera.issuerURL.value,
+            audience: tessera.configuration.accessTokenAudience
+        )
+        guard token.organization == organization.domainName else {
+            throw TesseraError(.forbidden, "Forbidden.InstanceMismatch", "the access token belongs to another instance")
+        }
+        guard PAMScope.allows(token.scopes, scope) else {
+            throw TesseraError(.forbidden, "insufficient_scope", "this operation needs scope \(scope) (or \(PAMScope.all))")
+        }
+        return organization
+    }
+
+    /// Runs `body`, turning core errors into the IDaaS error document.
+    private func answering(_ context: TesseraRequestContext, _ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch let error as TesseraError {
+            let status: HTTPResponse.Status = switch error.kind {
+            case .unauthenticated: .unauthorized
+            case .forbidden: .forbidden
+            case .invalidRequest: .badRequest
+            case .notFound: .notFound
+            case .conflict: .conflict
+            case .internalFailure: .internalServerError
+            }
+            let code = error.kind == .unauthenticated && error.code != "invalid_token" ? "invalid_token" : error.code
+            let description = code == error.code ? error.message : "\(error.code): \(error.message)"
+            var oauth = OAuthError(status: status, error: code, description: description, requestID: context.id)
+            if error.kind == .unauthenticated { oauth.challenge = #"Bearer realm="tessera", error="invalid_token""# }
+            throw oauth
+        }
+    }
+
+    @Sendable func action(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        try await answering(context) {
+            let name = try context.parameters.require("action")
+            let service = tessera.authenticationTokens
+            switch name {
+            case "generateJwt":
+                let organization = try await authorize(request, context: context, scope: PAMScope.manage)
+                let body = try await readBody(request, allowed: [
+                    "credentialProviderIdentifier", "issuer", "subject", "audiences", "customClaims", "expiration", "includeDerivedShortToken",
+                ])
+                let generated = try await service.generate(
+                    organizationID: organization.id, creatorID: try creator(request), GenerateRequest(
+                        credentialProviderIdentifier: try body.requiredString("credentialProviderIdentifier"), issuer: try body.string("issuer"),
+                        subject: try body.requiredString("subject"), audiences: try strings(body, "audiences"),
+                        customClaims: try body.object("customClaims") ?? [:], expiration: try body.integer("expiration"),
+                        includeDerivedShortToken: try boolean(body, "includeDerivedShortToken") ?? false
+                    )
+                )
+                return JSONResponse.make(Self.document(generated.record, jwt: generated.jwt, shortToken: generated.shortToken), status: .ok)
+            case "obtainJwt":
+                let organization = try await authorize(request, context: context, scope: PAMScope.obtain)
+                let body = try await readBody(request, allowed: ["consumerId", "authenticationTokenId"])
+                let opened = try await service.obtain(
+                    organizationID: organization.id, consumerID: try body.requiredString("consumerId"),
+                    tokenID: try body.requiredString("authenticationTokenId")
+                )
+                return JSONResponse.make(Self.document(opened.record, jwt: opened.jwt, shortToken: opened.shortToken))
+            case "obtainJwtByDerivedShortToken":
+                let organization = try await authorize(request, context: context, scope: PAMScope.obtain)
+                let body = try await readBody(request, allowed: ["derivedShortToken"])
+                let opened = try await service.obtain(organizationID: organization.id, shortToken: try body.requiredString("derivedShortToken"))
+                return JSONResponse.make(Self.document(opened.record, jwt: opened.jwt, shortToken: opened.shortToken))
+            case "revoke", "reinstate":
+                let organization = try await authorize(request, context: context, scope: PAMScope.manage)
+                let body = try await readBody(request, allowed: ["token"])
+                let record = try await service.setRevoked(organizationID: organization.id, token: try body.requiredString("token"), revoked: name == "revoke")
+                return JSONResponse.make(Self.document(record, jwt: nil, shortToken: nil))
+            case "revokeByConsumer", "reinstateByConsumer":
+                let organization = try await authorize(request, context: context, scope: PAMScope.manage)
+                let body = try await readBody(request, allowed: ["consumerId"])
+                let count = try await service.setRevoked(
+                    organizationID: organization.id, consumerID: try body.requiredString("consumerId"), revoked: name == "revokeByConsumer"
+                )
+                return JSONResponse.make(.object([("updatedCount", .integer(Int64(count)))]))
+            case "validate":
+                let organization = try await authorize(request, context: context, scope: PAMScope.read)
+                let body = try await readBody(request, allowed: ["token"])
+                let active = try await service.isActive(organizationID: organization.id, token: try body.requiredString("token"))
+                return JSONResponse.make(.object([("active", .bool(active))]))
+            default:
+                throw TesseraError(.notFound, "ActionNotFound", "no action '\(name)'; see DESIGN §1.2 for the list")
+            }
+        }
+    }
+
+    @Sendable func list(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        try await answering(context) {
+            let organization = try await authorize(request, context: context, scope: PAMScope.read)
+            let query = request.uri.queryParameters
+            let maxResults = try query.get("maxResults").map { text -> Int in
+                guard let value = Int(text), (1...100).contains(value) else {
+                    throw TesseraError(.invalidRequest, "InvalidParameter.MaxResults", "maxResults must be 1 to 100")
+                }
+                return value
+            } ?? 20
+            func flag(_ name: String) throws -> Bool? {
+                guard let text = query.get(name) else { return nil }
+                guard let value = Bool(text) else { throw TesseraError(.invalidRequest, "InvalidParameter.\(name.prefix(1).uppercased() + name.dropFirst())", "\(name) must be true or false") }
+                return value
+            }
+            var providerID: String?
+            if let identifier = query.get("credentialProviderIdentifier") {
+                providerID = try await tessera.authenticationTokens.providers(organizationID: organization.id)
+                    .first { $0.id == identifier || $0.name == identifier }?.id ?? identifier
+            }
+            let (page, total) = try await tessera.authenticationTokens.list(
+                organizationID: organization.id,
+                query: AuthenticationTokenQuery(
+                    consumerID: query.get("consumerId"), credentialProviderID: providerID, revoked: try flag("revoked"), expired: try flag("expired"),
+                    now: tessera.clock.now().unixSeconds * 1000, after: query.get("nextToken"), limit: maxResults + 1
+                )
+            )
+            let shown = Array(page.prefix(maxResults))
+            return JSONResponse.make(.object([
+                ("entities", .array(shown.map { Self.document($0, jwt: nil, shortToken: nil) })),
+                ("totalCount", .integer(Int64(total))),
+                ("nextToken", page.count > maxResults ? .optional(shown.last?.id) : .null),
+                ("maxResults", .integer(Int64(maxResults))),
+            ]))
+        }
+    }
+
+    private func readBody(_ request: Request, allowed: Set<String>) async throws -> JSONBody {
+        let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
+        try body.allowOnly(allowed)
+        return body
+    }
+
+    /// The application that minted the access token (its client id), for `creatorId`.
+    private func creator(_ request: Request) async throws -> String {
+        let token = String(request.headers[.authorization]?.dropFirst(7) ?? "")
+        let verified = try await tessera.accessTokenVerifier.verify(token, issuer: tessera.issuerURL.value, audience: tessera.configuration.accessTokenAudience)
+        return verified.clientID
+    }
+
+    private func strings(_ body: JSONBody, _ name: String) throws -> [String] {
+        guard case .array(let items)? = body.fields[name] else {
+            throw TesseraError(.invalidRequest, "field_missing", "field '\(name)' is required: an array of strings")
+        }
+        return try items.map { item in
+            guard let text = item.stringValue else { throw TesseraError(.invalidRequest, "field_invalid", "field '\(name)' must hold strings") }
+            return text
+        }
+    }
+
+    private func boolean(_ body: JSONBody, _ name: String) throws -> Bool? {
+        switch body.fields[name] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        case let other?: throw TesseraError(.invalidRequest, "field_invalid", "field '\(name)' must be a boolean, not \(other.typeName)")
+        }
+    }
+
+    /// Seed 003's document, field for field, in its order; `jwtContent` only with the JWT.
+    static func document(_ record: AuthenticationToken, jwt: String?, shortToken: String?) -> OrderedJSON {
+        var members: [(String, OrderedJSON)] = [
+            ("instanceId", .string(InstanceID.make(record.organizationID))),
+            ("authenticationTokenId", .string(record.id)),
+            ("credentialProviderId", .string(record.credentialProviderID)),
+            ("createTime", .integer(record.createTime)),
+            ("updateTime", .integer(record.updateTime)),
+            ("authenticationTokenType", .string("jwt")),
+            ("revoked", .bool(record.revoked)),
+            ("creatorType", .string(record.creatorType)),
+            ("creatorId", .string(record.creatorID)),
+            ("consumerType", .string(record.consumerType)),
+            ("consumerId", .string(record.consumerID)),
+            ("expirationTime", .integer(record.expirationTime)),
+        ]
+        if let jwt {
+            members.append(("jwtContent", .object([("jwtValue", .string(jwt)), ("derivedShortToken", .optional(shortToken))])))
+        }
+        return .object(members)
+    }
+}
