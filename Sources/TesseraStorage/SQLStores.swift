@@ -328,6 +328,12 @@ struct SQLReplayStore: ReplayStore {
         }
     }
 
+    func contains(fingerprint: String) async throws -> Bool {
+        try await backend.read { db in
+            try await db.raw("SELECT fingerprint FROM used_tokens WHERE fingerprint = \(bind: fingerprint)").first() != nil
+        }
+    }
+
     func purgeExpired(before date: Date) async throws {
         try await backend.transaction { db in
             try await db.raw("DELETE FROM used_tokens WHERE expires_at < \(bind: date.seconds)").run()

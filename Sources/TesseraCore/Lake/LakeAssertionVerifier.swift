@@ -40,7 +40,9 @@ public struct LakeAssertionVerifier: Sendable {
         self.verifiedSignatures = VerifiedSignatureCache()
     }
 
-    public func verify(_ token: String) async throws -> LakePrincipal {
+    /// Verifies and, for a single-use token, records its use. With `consume: false` (for
+    /// introspection) a used single-use token is still refused but an unused one stays unused.
+    public func verify(_ token: String, consume: Bool = true) async throws -> LakePrincipal {
         let jws = try CompactJWS(token)
         let header = try ClientJWSHeader(jws.header)
         let subject = try Self.requiredString(jws.payload, "sub")
@@ -73,9 +75,9 @@ public struct LakeAssertionVerifier: Sendable {
         let accessToken = try await liveAccessToken(claims.pat, for: found.user, now: now)
 
         if !claims.multiUse {
-            let first = try await replay.recordFirstUse(
-                fingerprint: tokenFingerprint, expiresAt: claims.expiresAt.addingTimeInterval(configuration.leeway)
-            )
+            let first = consume
+                ? try await replay.recordFirstUse(fingerprint: tokenFingerprint, expiresAt: claims.expiresAt.addingTimeInterval(configuration.leeway))
+                : !(try await replay.contains(fingerprint: tokenFingerprint))
             guard first else {
                 throw TesseraError.token(
                     "token_replayed",
@@ -83,7 +85,7 @@ public struct LakeAssertionVerifier: Sendable {
                 )
             }
         }
-        try await recordUse(key: found.key, accessToken: accessToken, now: now)
+        if consume { try await recordUse(key: found.key, accessToken: accessToken, now: now) }
         return LakePrincipal(
             organization: found.organization, user: found.user, key: found.key, accessToken: accessToken,
             issuer: claims.issuer, multiUse: claims.multiUse, expiresAt: claims.expiresAt

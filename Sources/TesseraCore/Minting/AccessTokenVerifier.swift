@@ -8,18 +8,21 @@ public struct VerifiedAccessToken: Sendable {
     public let scopes: [String]
     public let tokenID: String
     public let expiresAt: Date
+    public let issuedAt: Date
 }
 
 /// Verifies the RFC 9068 access tokens this server minted: `typ` `at+jwt`, a published server
 /// key named by `kid` with its own algorithm, the signature, `iss`, `aud` and times.
 public struct AccessTokenVerifier: Sendable {
     private let keys: any ServerKeyStore
+    private let marks: any ReplayStore
     private let clock: any TesseraClock
     private let leeway: TimeInterval
     private let verifiers = VerifierCache()
 
-    public init(keys: any ServerKeyStore, clock: any TesseraClock, leeway: TimeInterval) {
+    public init(keys: any ServerKeyStore, marks: any ReplayStore, clock: any TesseraClock, leeway: TimeInterval) {
         self.keys = keys
+        self.marks = marks
         self.clock = clock
         self.leeway = leeway
     }
@@ -56,11 +59,22 @@ public struct AccessTokenVerifier: Sendable {
             throw TesseraError.token("token_issued_in_future", "access token iat is in the future")
         }
         let subject = try LakeAssertionVerifier.requiredString(claims, "sub")
+        let tokenID = try LakeAssertionVerifier.requiredString(claims, "jti")
+        if try await marks.contains(fingerprint: Self.revocationMark(tokenID)) {
+            throw TesseraError.token("token_revoked", "access token \(tokenID) was revoked")
+        }
         return VerifiedAccessToken(
             subject: subject, clientID: try LakeAssertionVerifier.requiredString(claims, "client_id"),
             organization: try LakeAssertionVerifier.requiredString(claims, "org"),
             scopes: (claims["scope"]?.stringValue ?? "").split(separator: " ").map(String.init),
-            tokenID: try LakeAssertionVerifier.requiredString(claims, "jti"), expiresAt: expiresAt
+            tokenID: tokenID, expiresAt: expiresAt, issuedAt: Date(timeIntervalSince1970: iat)
         )
+    }
+
+    static func revocationMark(_ tokenID: String) -> String { "revoked-access-token:" + tokenID }
+
+    /// Revokes an access token until it expires (RFC 7009).
+    public func revoke(_ token: VerifiedAccessToken) async throws {
+        _ = try await marks.recordFirstUse(fingerprint: Self.revocationMark(token.tokenID), expiresAt: token.expiresAt.addingTimeInterval(leeway))
     }
 }

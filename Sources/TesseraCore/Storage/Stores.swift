@@ -35,8 +35,11 @@ public protocol PublicKeyStore: SigningKeyFinder {
     func touch(id: UUID, at date: Date) async throws
 }
 
-/// Remembers single-use tokens until they expire.
+/// Remembers token fingerprints until the tokens expire: single-use tokens already used, and
+/// revoked access tokens (`revoked-access-token:<jti>`).
 public protocol ReplayStore: Sendable {
+    /// Whether a fingerprint is recorded (and not yet purged).
+    func contains(fingerprint: String) async throws -> Bool
     /// Records a token's fingerprint; returns false if it was recorded already (a replay).
     /// Must be atomic across every process sharing the store.
     func recordFirstUse(fingerprint: String, expiresAt: Date) async throws -> Bool

@@ -27,6 +27,8 @@ struct OAuthController {
         return JSONResponse.make(.object([
             ("issuer", .string(issuer)),
             ("token_endpoint", .string(issuer + "/oauth2/token")),
+            ("introspection_endpoint", .string(issuer + "/oauth2/introspect")),
+            ("revocation_endpoint", .string(issuer + "/oauth2/revoke")),
             ("jwks_uri", .string(issuer + "/.well-known/jwks.json")),
             ("grant_types_supported", .array([.string(Self.clientCredentials), .string(Self.jwtBearer)])),
             ("token_endpoint_auth_methods_supported", .array(["client_secret_basic", "client_secret_post", "private_key_jwt"].map(OrderedJSON.string))),
@@ -69,6 +71,45 @@ struct OAuthController {
             subject: application.id, organization: organization, clientID: application.id, scope: granted.joined(separator: " ")
         )
         return Self.tokenResponse(issued)
+    }
+
+    /// RFC 7662: the client authenticates; the answer covers its own organization's tokens.
+    @Sendable func introspect(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let form = try await FormBody.read(request, limit: tessera.configuration.maximumBodySize)
+        let (_, organization) = try await clientAndOrganization(form, request: request)
+        let answer = try await tessera.introspector.introspect(
+            try form.required("token"), organization: organization, issuer: tessera.issuerURL.value, audience: tessera.configuration.accessTokenAudience
+        )
+        var members: [(String, OrderedJSON)] = [("active", .bool(answer.active))]
+        if let value = answer.tokenType { members.append(("token_type", .string(value))) }
+        if let value = answer.scope { members.append(("scope", .string(value))) }
+        if let value = answer.clientID { members.append(("client_id", .string(value))) }
+        if let value = answer.subject { members.append(("sub", .string(value))) }
+        if let value = answer.issuer { members.append(("iss", .string(value))) }
+        if let value = answer.audience { members.append(("aud", .array(value.map(OrderedJSON.string)))) }
+        if let value = answer.expiresAt { members.append(("exp", .integer(value))) }
+        if let value = answer.issuedAt { members.append(("iat", .integer(value))) }
+        if let value = answer.tokenID { members.append(("jti", .string(value))) }
+        return JSONResponse.make(.object(members), headers: [.cacheControl: "no-store"])
+    }
+
+    /// RFC 7009: 200 whether or not the token was known.
+    @Sendable func revoke(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let form = try await FormBody.read(request, limit: tessera.configuration.maximumBodySize)
+        let (application, organization) = try await clientAndOrganization(form, request: request)
+        try await tessera.introspector.revoke(
+            try form.required("token"), clientID: application.id, organization: organization, issuer: tessera.issuerURL.value,
+            audience: tessera.configuration.accessTokenAudience
+        )
+        return Response(status: .ok, headers: [.cacheControl: "no-store"])
+    }
+
+    private func clientAndOrganization(_ form: FormBody, request: Request) async throws -> (ClientApplication, Organization) {
+        let application = try await authenticateClient(form, request: request)
+        guard let organization = try await tessera.directory.organization(id: application.organizationID) else {
+            throw OAuthError.invalidClient("the application's organization no longer exists", basic: false)
+        }
+        return (application, organization)
     }
 
     /// Exactly one of client_secret_basic, client_secret_post, private_key_jwt.

@@ -49,6 +49,8 @@ public func buildApplication(
     router.addRoutes(oauth.wellKnown, atPath: ".well-known")
     router.post("oauth2/token", use: oauth.token)
     router.post("api/v2/iauths_system/oauth2/token", use: oauth.token)
+    router.post("oauth2/introspect", use: oauth.introspect)
+    router.post("oauth2/revoke", use: oauth.revoke)
     PAMController(tessera: tessera).addRoutes(to: router)
 
     var app = Application(

@@ -17,6 +17,7 @@ public struct Tessera: Sendable {
     public let clients: ClientAuthenticator
     public let accessTokenVerifier: AccessTokenVerifier
     public let authenticationTokens: AuthenticationTokenService
+    public let introspector: TokenIntrospector
     public let issuerURL: IssuerURL
 
     public init(configuration: ServerConfiguration, storage: SQLStorage, clock: any TesseraClock = SystemClock()) throws {
@@ -37,8 +38,12 @@ public struct Tessera: Sendable {
         self.issuerURL = IssuerURL(configured: configuration.issuer)
         self.applications = ApplicationManager(store: stores.applications, hasher: hasher, clock: clock)
         self.clients = ClientAuthenticator(stores: stores, hasher: hasher, clock: clock, leeway: configuration.lake.leeway)
-        self.accessTokenVerifier = AccessTokenVerifier(keys: stores.serverKeys, clock: clock, leeway: configuration.lake.leeway)
+        self.accessTokenVerifier = AccessTokenVerifier(keys: stores.serverKeys, marks: stores.replay, clock: clock, leeway: configuration.lake.leeway)
         self.authenticationTokens = AuthenticationTokenService(store: stores.pam, keyRing: keyRing, hasher: hasher, clock: clock)
+        self.introspector = TokenIntrospector(
+            accessTokens: accessTokenVerifier, authenticationTokens: authenticationTokens, lake: lakeVerifier, stores: stores, hasher: hasher,
+            clock: clock
+        )
     }
 
     /// Mints access tokens with the server's keys, `iss` being the issuer URL.
