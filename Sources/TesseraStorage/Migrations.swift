@@ -132,6 +132,22 @@ enum Migrations {
             """,
             "CREATE INDEX authentication_tokens_consumer ON authentication_tokens (organization_id, consumer_id)",
         ]),
+        (5, [
+            """
+            CREATE TABLE audit_events (
+                id TEXT PRIMARY KEY,
+                organization_id TEXT,
+                occurred_at BIGINT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT,
+                outcome TEXT NOT NULL,
+                reason TEXT,
+                request_id TEXT
+            )
+            """,
+            "CREATE INDEX audit_events_organization ON audit_events (organization_id, id)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction.

@@ -123,3 +123,13 @@ extension DirectoryManager {
         try await store.organization(id: id)
     }
 }
+
+extension DirectoryManager {
+    public func organization(domainName: String) async throws -> Organization? {
+        try await store.organization(domainName: domainName)
+    }
+
+    public func user(username: String) async throws -> User? {
+        try await store.user(username: username)
+    }
+}

@@ -64,7 +64,8 @@ extension Stores {
             replay: replay,
             serverKeys: serverKeys,
             applications: applications,
-            pam: pam
+            pam: pam,
+            audit: audit
         )
     }
 }

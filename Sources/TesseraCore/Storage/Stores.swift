@@ -62,11 +62,13 @@ public struct Stores: Sendable {
     public let serverKeys: any ServerKeyStore
     public let applications: any ApplicationStore
     public let pam: any PAMStore
+    public let audit: any AuditStore
 
     public init(
         directory: any DirectoryStore, accessTokens: any AccessTokenStore, keys: any PublicKeyStore, replay: any ReplayStore,
-        serverKeys: any ServerKeyStore, applications: any ApplicationStore, pam: any PAMStore
+        serverKeys: any ServerKeyStore, applications: any ApplicationStore, pam: any PAMStore, audit: any AuditStore
     ) {
+        self.audit = audit
         self.applications = applications
         self.pam = pam
         self.directory = directory

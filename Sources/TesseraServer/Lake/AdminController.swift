@@ -17,6 +17,7 @@ struct AdminController {
         routes.delete("applications/:id", use: deleteApplication)
         routes.post("credential-providers", use: createProvider)
         routes.get("credential-providers", use: listProviders)
+        routes.get("audit", use: listAudit)
         return routes
     }
 
@@ -42,6 +43,7 @@ struct AdminController {
             organizationDomain: admin.organization.domainName, username: try body.requiredString("username"),
             password: try body.requiredString("password"), isAdmin: isAdmin
         )
+        await tessera.audit(context, admin, action: "user.create", target: user.username)
         return JSONResponse.make(Self.document(user), status: .created)
     }
 
@@ -65,6 +67,7 @@ struct AdminController {
         try body.allowOnly(["algorithm"])
         let algorithm = try body.string("algorithm").map(LakeController.algorithm)
         let key = try await tessera.keyRing.rotate(organizationID: admin.organization.id, algorithm: algorithm, leeway: tessera.configuration.lake.leeway)
+        await tessera.audit(context, admin, action: "signing_key.rotate", target: key.id)
         return JSONResponse.make(Self.document(key, now: tessera.clock.now()), status: .created)
     }
 
@@ -92,6 +95,7 @@ struct AdminController {
         let (application, secret) = try await tessera.applications.create(
             organizationID: admin.organization.id, name: try body.requiredString("name"), scopes: scopes, key: key
         )
+        await tessera.audit(context, admin, action: "application.create", target: application.id)
         return JSONResponse.make(Self.document(application, secret: secret), status: .created)
     }
 
@@ -103,7 +107,9 @@ struct AdminController {
 
     @Sendable func deleteApplication(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
-        try await tessera.applications.delete(id: try context.parameters.require("id"), organizationID: admin.organization.id)
+        let id = try context.parameters.require("id")
+        try await tessera.applications.delete(id: id, organizationID: admin.organization.id)
+        await tessera.audit(context, admin, action: "application.delete", target: id)
         return Response(status: .noContent)
     }
 
@@ -119,6 +125,7 @@ struct AdminController {
             issuerWhitelist: whitelist, defaultValidity: try body.integer("defaultValidity") ?? 3600,
             maximumValidity: try body.integer("maximumValidity") ?? 86_400
         )
+        await tessera.audit(context, admin, action: "credential_provider.create", target: provider.id)
         return JSONResponse.make(Self.document(provider), status: .created)
     }
 
@@ -126,6 +133,36 @@ struct AdminController {
         let admin = try requireAdmin(context)
         let providers = try await tessera.authenticationTokens.providers(organizationID: admin.organization.id)
         return JSONResponse.make(LakeDocuments.list(providers.map(Self.document)))
+    }
+
+    /// `?after=<event id>&limit=1..500&action=<name>`: the organization's audit events, oldest
+    /// first; `next` continues.
+    @Sendable func listAudit(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let query = request.uri.queryParameters
+        let limit = try query.get("limit").map { text -> Int in
+            guard let value = Int(text), (1...500).contains(value) else {
+                throw TesseraError(.invalidRequest, "limit_invalid", "limit must be 1 to 500")
+            }
+            return value
+        } ?? 100
+        let events = try await tessera.auditLog.events(
+            organizationID: admin.organization.id, after: query.get("after"), action: query.get("action"), limit: limit + 1
+        )
+        let shown = Array(events.prefix(limit))
+        let items: [OrderedJSON] = shown.map { event in
+            .object([
+                ("id", .string(event.id)),
+                ("occurred_at", .string(Date(timeIntervalSince1970: Double(event.occurredAt) / 1000).iso8601)),
+                ("actor", .string(event.actor)),
+                ("action", .string(event.action)),
+                ("target", .optional(event.target)),
+                ("outcome", .string(event.outcome)),
+                ("reason", .optional(event.reason)),
+                ("request_id", .optional(event.requestID)),
+            ])
+        }
+        return JSONResponse.make(.object([("items", .array(items)), ("next", events.count > limit ? .optional(shown.last?.id) : .null)]))
     }
 
     static func document(_ provider: CredentialProvider) -> OrderedJSON {

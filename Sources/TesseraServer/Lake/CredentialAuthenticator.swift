@@ -14,8 +14,34 @@ struct CredentialAuthenticator: RouterMiddleware {
             return try await next(request, context)
         }
         var context = context
-        context.principal = try await authenticate(authorization)
+        do {
+            context.principal = try await authenticate(authorization)
+        } catch let error as TesseraError {
+            await auditRefusal(error, authorization: authorization, context: context)
+            throw error
+        }
         return try await next(request, context)
+    }
+
+    /// Records a refused credential against the organization and user it claimed, if they exist.
+    private func auditRefusal(_ error: TesseraError, authorization: String, context: Context) async {
+        let credential = authorization.split(separator: " ", maxSplits: 1).last.map(String.init) ?? ""
+        var claimedUser: String?
+        var claimedOrganization: Organization?
+        if authorization.lowercased().hasPrefix("bearer"), let jws = try? CompactJWS(credential) {
+            claimedUser = jws.payload["sub"]?.stringValue
+            claimedOrganization = await tessera.claimedOrganization(jws.payload["org_id"]?.stringValue ?? jws.payload["org_key"]?.stringValue)
+        } else if authorization.lowercased().hasPrefix("basic"), let decoded = Data(base64Encoded: credential).flatMap({ String(data: $0, encoding: .utf8) }),
+            let colon = decoded.firstIndex(of: ":") {
+            claimedUser = String(decoded[..<colon])
+            if let user = try? await tessera.directory.user(username: String(decoded[..<colon])) {
+                claimedOrganization = try? await tessera.directory.organization(id: user.organizationID)
+            }
+        }
+        await tessera.audit(
+            context, organizationID: claimedOrganization?.id, actor: claimedUser.map { "user:\($0)" } ?? "anonymous",
+            action: authorization.lowercased().hasPrefix("basic") ? "password.authenticate" : "lake.authenticate", refusal: error
+        )
     }
 
     func authenticate(_ authorization: String) async throws -> Principal {

@@ -31,13 +31,15 @@ struct LakeController {
     }
 
     @Sendable func createAccessToken(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let user = try context.requirePrincipal().user
+        let principal = try context.requirePrincipal()
+        let user = principal.user
         let body = try await JSONBody.read(request, limit: bodyLimit)
         try body.allowOnly(["name", "environment", "expires_in_days"])
         let (token, secret) = try await tessera.accessTokens.create(
             for: user, name: try body.requiredString("name"), environment: try body.string("environment"),
             expiresInDays: try body.integer("expires_in_days")
         )
+        await tessera.audit(context, principal, action: "pat.create", target: token.id.uuidString.lowercased())
         return JSONResponse.make(LakeDocuments.accessToken(token, now: tessera.clock.now(), secret: secret), status: .created)
     }
 
@@ -48,13 +50,15 @@ struct LakeController {
     }
 
     @Sendable func revokeAccessToken(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let user = try context.requirePrincipal().user
-        let token = try await tessera.accessTokens.revoke(id: try context.parameters.require("id"), for: user)
+        let principal = try context.requirePrincipal()
+        let token = try await tessera.accessTokens.revoke(id: try context.parameters.require("id"), for: principal.user)
+        await tessera.audit(context, principal, action: "pat.revoke", target: token.id.uuidString.lowercased())
         return JSONResponse.make(LakeDocuments.accessToken(token, now: tessera.clock.now()))
     }
 
     @Sendable func createKey(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let user = try context.requirePrincipal().user
+        let principal = try context.requirePrincipal()
+        let user = principal.user
         let body = try await JSONBody.read(request, limit: bodyLimit)
         try body.allowOnly(["name", "algorithm", "public_key_pem", "jwk"])
         let name = try body.requiredString("name")
@@ -64,12 +68,15 @@ struct LakeController {
         switch (pem, jwk) {
         case (let pem?, nil):
             let key = try await tessera.keys.upload(for: user, name: name, publicKeyPEM: pem, algorithm: algorithm)
+            await tessera.audit(context, principal, action: "key.upload", target: key.name)
             return JSONResponse.make(LakeDocuments.key(key), status: .created)
         case (nil, let jwk?):
             let key = try await tessera.keys.upload(for: user, name: name, jwk: jwk, algorithm: algorithm)
+            await tessera.audit(context, principal, action: "key.upload", target: key.name)
             return JSONResponse.make(LakeDocuments.key(key), status: .created)
         case (nil, nil):
             let (key, privatePEM) = try await tessera.keys.generate(for: user, name: name, algorithm: algorithm ?? .rs256)
+            await tessera.audit(context, principal, action: "key.generate", target: key.name)
             return JSONResponse.make(LakeDocuments.key(key, privateKeyPEM: privatePEM), status: .created)
         case (_?, _?):
             throw TesseraError(.invalidRequest, "field_conflict", "send either public_key_pem or jwk, not both")
@@ -82,8 +89,10 @@ struct LakeController {
     }
 
     @Sendable func deleteKey(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let user = try context.requirePrincipal().user
-        try await tessera.keys.delete(for: user, name: try context.parameters.require("name"))
+        let principal = try context.requirePrincipal()
+        let name = try context.parameters.require("name")
+        try await tessera.keys.delete(for: principal.user, name: name)
+        await tessera.audit(context, principal, action: "key.delete", target: name)
         return Response(status: .noContent)
     }
 

@@ -38,7 +38,25 @@ struct OAuthController {
         ]))
     }
 
+    /// The token endpoint; every issuance and refusal goes to the audit log.
     @Sendable func token(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        do {
+            let (response, issued, organizationID) = try await issue(request)
+            await tessera.audit(
+                context, organizationID: organizationID, actor: issued.claims.clientID.hasPrefix("app_") ? "app:\(issued.claims.clientID)" : "user:\(issued.claims.subject)",
+                action: "oauth.token", target: issued.claims.tokenID
+            )
+            return response
+        } catch let error as OAuthError {
+            await tessera.audit(
+                context, organizationID: nil, actor: "anonymous", action: "oauth.token",
+                refusal: TesseraError(.unauthenticated, error.error, error.description)
+            )
+            throw error
+        }
+    }
+
+    private func issue(_ request: Request) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
         let form = try await FormBody.read(request, limit: tessera.configuration.maximumBodySize)
         let grantType = try form.required("grant_type")
         switch grantType {
@@ -52,7 +70,7 @@ struct OAuthController {
     }
 
     /// RFC 6749 §4.4: the client authenticates (secret or private_key_jwt) and gets its scopes.
-    private func clientCredentialsGrant(_ form: FormBody, request: Request) async throws -> Response {
+    private func clientCredentialsGrant(_ form: FormBody, request: Request) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
         let application = try await authenticateClient(form, request: request)
         let granted: [String]
         if let requested = form.parameters["scope"] {
@@ -70,7 +88,7 @@ struct OAuthController {
         let issued = try await tessera.accessTokenIssuer.issue(
             subject: application.id, organization: organization, clientID: application.id, scope: granted.joined(separator: " ")
         )
-        return Self.tokenResponse(issued)
+        return (Self.tokenResponse(issued), issued, organization.id)
     }
 
     /// RFC 7662: the client authenticates; the answer covers its own organization's tokens.
@@ -101,6 +119,7 @@ struct OAuthController {
             try form.required("token"), clientID: application.id, organization: organization, issuer: tessera.issuerURL.value,
             audience: tessera.configuration.accessTokenAudience
         )
+        await tessera.audit(context, organizationID: organization.id, actor: "app:\(application.id)", action: "oauth.revoke")
         return Response(status: .ok, headers: [.cacheControl: "no-store"])
     }
 
@@ -167,7 +186,7 @@ struct OAuthController {
     }
 
     /// RFC 7523 §2.1: a Lake self-signed JWT as the authorization grant.
-    private func jwtBearerGrant(_ form: FormBody) async throws -> Response {
+    private func jwtBearerGrant(_ form: FormBody) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
         if form.parameters["scope"] != nil {
             throw OAuthError(status: .badRequest, error: "invalid_scope", description: "the jwt-bearer grant takes no scope")
         }
@@ -181,6 +200,6 @@ struct OAuthController {
             subject: principal.user.username, organization: principal.organization,
             clientID: "lake:\(principal.user.username)/\(principal.key.name)", scope: nil, notAfter: principal.accessToken.expiresAt
         )
-        return Self.tokenResponse(issued)
+        return (Self.tokenResponse(issued), issued, principal.organization.id)
     }
 }

@@ -37,11 +37,13 @@ struct PAMController {
         return organization
     }
 
-    /// Runs `body`, turning core errors into the IDaaS error document.
-    private func answering(_ context: TesseraRequestContext, _ body: () async throws -> Response) async throws -> Response {
+    /// Runs `body`, turning core errors into the IDaaS error document; refusals are audited.
+    private func answering(_ context: TesseraRequestContext, action: String, _ body: () async throws -> Response) async throws -> Response {
         do {
             return try await body()
         } catch let error as TesseraError {
+            let organizationID = context.parameters.get("instanceId").flatMap(InstanceID.organizationID)
+            await tessera.audit(context, organizationID: organizationID, actor: "anonymous", action: action, refusal: error)
             let status: HTTPResponse.Status = switch error.kind {
             case .unauthenticated: .unauthorized
             case .forbidden: .forbidden
@@ -59,8 +61,8 @@ struct PAMController {
     }
 
     @Sendable func action(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        try await answering(context) {
-            let name = try context.parameters.require("action")
+        let name = context.parameters.get("action") ?? ""
+        return try await answering(context, action: "pam.\(name)") {
             let service = tessera.authenticationTokens
             switch name {
             case "generateJwt":
@@ -76,6 +78,7 @@ struct PAMController {
                         includeDerivedShortToken: try boolean(body, "includeDerivedShortToken") ?? false
                     )
                 )
+                await audit(context, organization, request, action: "pam.generateJwt", target: generated.record.id)
                 return JSONResponse.make(Self.document(generated.record, jwt: generated.jwt, shortToken: generated.shortToken), status: .ok)
             case "obtainJwt":
                 let organization = try await authorize(request, context: context, scope: PAMScope.obtain)
@@ -94,6 +97,7 @@ struct PAMController {
                 let organization = try await authorize(request, context: context, scope: PAMScope.manage)
                 let body = try await readBody(request, allowed: ["token"])
                 let record = try await service.setRevoked(organizationID: organization.id, token: try body.requiredString("token"), revoked: name == "revoke")
+                await audit(context, organization, request, action: "pam.\(name)", target: record.id)
                 return JSONResponse.make(Self.document(record, jwt: nil, shortToken: nil))
             case "revokeByConsumer", "reinstateByConsumer":
                 let organization = try await authorize(request, context: context, scope: PAMScope.manage)
@@ -101,6 +105,7 @@ struct PAMController {
                 let count = try await service.setRevoked(
                     organizationID: organization.id, consumerID: try body.requiredString("consumerId"), revoked: name == "revokeByConsumer"
                 )
+                await audit(context, organization, request, action: "pam.\(name)", target: try body.requiredString("consumerId"))
                 return JSONResponse.make(.object([("updatedCount", .integer(Int64(count)))]))
             case "validate":
                 let organization = try await authorize(request, context: context, scope: PAMScope.read)
@@ -114,7 +119,7 @@ struct PAMController {
     }
 
     @Sendable func list(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        try await answering(context) {
+        try await answering(context, action: "pam.list") {
             let organization = try await authorize(request, context: context, scope: PAMScope.read)
             let query = request.uri.queryParameters
             let maxResults = try query.get("maxResults").map { text -> Int in
@@ -148,6 +153,11 @@ struct PAMController {
                 ("maxResults", .integer(Int64(maxResults))),
             ]))
         }
+    }
+
+    private func audit(_ context: TesseraRequestContext, _ organization: Organization, _ request: Request, action: String, target: String) async {
+        let actor = (try? await creator(request)).map { "app:\($0)" } ?? "anonymous"
+        await tessera.audit(context, organizationID: organization.id, actor: actor, action: action, target: target)
     }
 
     private func readBody(_ request: Request, allowed: Set<String>) async throws -> JSONBody {

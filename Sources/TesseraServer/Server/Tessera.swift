@@ -18,6 +18,7 @@ public struct Tessera: Sendable {
     public let accessTokenVerifier: AccessTokenVerifier
     public let authenticationTokens: AuthenticationTokenService
     public let introspector: TokenIntrospector
+    public let auditLog: AuditLog
     public let issuerURL: IssuerURL
 
     public init(configuration: ServerConfiguration, storage: SQLStorage, clock: any TesseraClock = SystemClock()) throws {
@@ -40,6 +41,7 @@ public struct Tessera: Sendable {
         self.clients = ClientAuthenticator(stores: stores, hasher: hasher, clock: clock, leeway: configuration.lake.leeway)
         self.accessTokenVerifier = AccessTokenVerifier(keys: stores.serverKeys, marks: stores.replay, clock: clock, leeway: configuration.lake.leeway)
         self.authenticationTokens = AuthenticationTokenService(store: stores.pam, keyRing: keyRing, hasher: hasher, clock: clock)
+        self.auditLog = AuditLog(store: stores.audit, clock: clock)
         self.introspector = TokenIntrospector(
             accessTokens: accessTokenVerifier, authenticationTokens: authenticationTokens, lake: lakeVerifier, stores: stores, hasher: hasher,
             clock: clock
