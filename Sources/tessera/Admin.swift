@@ -8,7 +8,7 @@ import TesseraStorage
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create and list organizations and users directly in the database.",
-        subcommands: [CreateOrg.self, CreateUser.self, ListOrgs.self, RotateSigningKey.self]
+        subcommands: [CreateOrg.self, CreateUser.self, ListOrgs.self, RotateSigningKey.self, CreateApp.self, CreateCredentialProvider.self]
     )
 
     struct DatabaseOptions: ParsableArguments {
@@ -114,6 +114,78 @@ struct Admin: AsyncParsableCommand {
         }
     }
 
+    /// The master key the server uses (needed to hash client secrets and seal keys as it does).
+    struct MasterKeyOption: ParsableArguments {
+        @Option(help: "Master key file (env TESSERA_MASTER_KEY_FILE); the server's own.") var masterKeyFile: String?
+
+        func load() throws -> MasterKey {
+            var logger = Logger(label: "tessera-admin")
+            logger.logLevel = .warning
+            let path = masterKeyFile ?? Environment.value("TESSERA_MASTER_KEY_FILE") ?? "tessera.master-key"
+            return try MasterKey(bytes: try MasterKeyFile.load(path: path, logger: logger, create: false))
+        }
+    }
+
+    static func organization(_ domain: String, in storage: SQLStorage) async throws -> Organization {
+        guard let organization = try await storage.stores.directory.organization(domainName: domain) else {
+            throw CLIError("no organization with domain name '\(domain)'")
+        }
+        return organization
+    }
+
+    struct CreateApp: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-app", abstract: "Create an OAuth application (client id and secret, shown once)."
+        )
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var masterKey: MasterKeyOption
+        @Option(help: "Organization domain name.") var org: String
+        @Option(help: "Application name.") var name: String
+        @Option(help: "A scope it may be granted (repeat), e.g. 'urn:cloud:idaas:pam|.all'.") var scope: [String]
+        @Option(help: "Public key PEM file, for private_key_jwt.") var publicKey: String?
+
+        func run() async throws {
+            let hasher = SecretHasher(masterKey: try masterKey.load())
+            let key = try publicKey.map { try PublicKeyMaterial(pem: String(contentsOfFile: $0, encoding: .utf8)) }
+            let (application, secret) = try await options.withStorage { storage in
+                let organization = try await Admin.organization(org, in: storage)
+                return try await ApplicationManager(store: storage.stores.applications, hasher: hasher, clock: SystemClock())
+                    .create(organizationID: organization.id, name: name, scopes: scope, key: key)
+            }
+            say("client_id: \(application.id)")
+            say("client_secret: \(secret)")
+            say("(the secret is shown once)")
+        }
+    }
+
+    struct CreateCredentialProvider: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-credential-provider", abstract: "Create a JWT credential provider (atp_…) for an organization's instance."
+        )
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var masterKey: MasterKeyOption
+        @Option(help: "Organization domain name.") var org: String
+        @Option(help: "Provider name (usable as its identifier).") var name: String
+        @Option(help: "Default iss of its JWTs.") var issuer: String
+        @Option(help: "Another issuer callers may ask for (repeat).") var allowIssuer: [String] = []
+        @Option(help: "Default validity in seconds.") var defaultValidity = 3600
+        @Option(help: "Longest validity in seconds.") var maximumValidity = 86_400
+
+        func run() async throws {
+            let key = try masterKey.load()
+            let provider = try await options.withStorage { storage in
+                let organization = try await Admin.organization(org, in: storage)
+                let ring = ServerKeyRing(store: storage.stores.serverKeys, masterKey: key, clock: SystemClock(), maximumTokenLifetime: 3600)
+                return try await AuthenticationTokenService(store: storage.stores.pam, keyRing: ring, hasher: SecretHasher(masterKey: key), clock: SystemClock())
+                    .createProvider(
+                        organizationID: organization.id, name: name, issuer: issuer, issuerWhitelist: allowIssuer, defaultValidity: defaultValidity,
+                        maximumValidity: maximumValidity
+                    )
+            }
+            say("Created credential provider \(provider.id) ('\(provider.name)') in instance \(InstanceID.make(provider.organizationID))")
+        }
+    }
+
     struct ListOrgs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list-orgs", abstract: "List organizations and their users.")
         @OptionGroup var options: DatabaseOptions
@@ -121,7 +193,7 @@ struct Admin: AsyncParsableCommand {
         func run() async throws {
             try await options.withDirectory { directory in
                 for (organization, users) in try await directory.organizationsWithUsers() {
-                    print("\(organization.domainName)\t\(organization.id.uuidString.lowercased())\t\(organization.name)")
+                    print("\(organization.domainName)\t\(organization.id.uuidString.lowercased())\t\(InstanceID.make(organization.id))\t\(organization.name)")
                     for user in users { print("  \(user.username)\(user.isAdmin ? " (admin)" : "")") }
                 }
             }

@@ -138,6 +138,20 @@ def test_pam_errors(server: Server):
         assert reply.json()["requestId"]
     assert generate(issuer="https://other.example").status_code == 200
 
+    # A token of another consumer, a malformed body, an expired token.
+    made = generate(expiration=1).json()
+    mismatched = action(server, session, instance, "obtainJwt", {"consumerId": "someone-else", "authenticationTokenId": made["authenticationTokenId"]})
+    assert mismatched.status_code == 404 and mismatched.json()["error"] == "AuthenticationTokenNotFound"
+    malformed = session.post(f"{server.url}/v2/{instance}/authenticationTokens/_/actions/obtainJwt", data="{not json",
+                             headers={"Content-Type": "application/json"}, timeout=30)
+    assert malformed.status_code == 400 and malformed.json()["error"] == "body_invalid"
+    import time
+    time.sleep(2.1)
+    expired = action(server, session, instance, "obtainJwt", {"consumerId": "s", "authenticationTokenId": made["authenticationTokenId"]})
+    assert expired.status_code == 403 and expired.json()["error"] == "AuthenticationTokenExpired"
+    unknown_action = action(server, session, instance, "explode", {})
+    assert unknown_action.status_code == 404 and unknown_action.json()["error"] == "ActionNotFound"
+
     # Obtain-only application: generateJwt needs the manage scope.
     _, _, _, obtain_only = setup_instance_with_scopes(server)
     reply = action(server, obtain_only, instance, "generateJwt", {"credentialProviderIdentifier": "pam-jwt", "subject": "s", "audiences": ["svc"]})
@@ -151,3 +165,23 @@ def setup_instance_with_scopes(server: Server):
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     return None, None, app, session
+
+
+def test_admin_cli_makes_applications_and_providers(server: Server, workdir):
+    from conftest import tessera
+    app_output = tessera("admin", "create-app", "--database", server.database, "--master-key-file", str(workdir / "master.key"),
+                         "--org", "dataresiliency", "--name", "cli-app", "--scope", ALL).stdout
+    client_id = app_output.split("client_id: ")[1].split()[0]
+    secret = app_output.split("client_secret: ")[1].split()[0]
+    provider_output = tessera("admin", "create-credential-provider", "--database", server.database, "--master-key-file",
+                              str(workdir / "master.key"), "--org", "dataresiliency", "--name", "cli-provider",
+                              "--issuer", "https://cli.example").stdout
+    assert "Created credential provider atp_" in provider_output
+    token = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret),
+                          timeout=30).json()["access_token"]
+    instance = server.get("/api/me").json()["organization"]["instance_id"]
+    assert instance in provider_output
+    reply = requests.post(f"{server.url}/v2/{instance}/authenticationTokens/_/actions/generateJwt",
+                          headers={"Authorization": f"Bearer {token}"},
+                          json={"credentialProviderIdentifier": "cli-provider", "subject": "s", "audiences": ["svc"]}, timeout=30)
+    assert reply.status_code == 200, reply.text
