@@ -33,6 +33,8 @@ func measure(_ label: String, duration: Double, limit: Int = .max, _ body: (Int)
 /// (a child started from here would inherit the Swift runtime's blocked signals, and openssl
 /// speed times itself with SIGALRM).
 let opensslRate = ProcessInfo.processInfo.environment["OPENSSL_RSA2048_VERIFY_PER_SECOND"].flatMap(Double.init)
+let opensslRSASign = ProcessInfo.processInfo.environment["OPENSSL_RSA2048_SIGN_PER_SECOND"].flatMap(Double.init)
+let opensslP256Sign = ProcessInfo.processInfo.environment["OPENSSL_P256_SIGN_PER_SECOND"].flatMap(Double.init)
 
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -80,10 +82,24 @@ let repeatedRate = try await measure("repeated token (full verification)", durat
 }
 try await storage.close()
 
+say("\nServer-minted tokens over HTTP (loopback, 8 requests in flight, SQLite):")
+var httpResults: [(SignatureAlgorithm, HTTPIssuanceBenchmark.Rates)] = []
+for algorithm in [SignatureAlgorithm.es256, .rs256] {
+    let result = try await HTTPIssuanceBenchmark(algorithm: algorithm, seconds: seconds).run()
+    httpResults.append((algorithm, result))
+    say(String(format: "  %@ client_credentials tokens                 %10.0f /s", algorithm.rawValue as NSString, result.clientCredentials))
+    say(String(format: "  %@ obtainJwt                                 %10.0f /s", algorithm.rawValue as NSString, result.obtainJwt))
+}
+
 say("\nReference, same run:")
 guard let openssl = opensslRate else {
     say("  no openssl figure (scripts/benchmark measures it) — no ratios")
     exit(0)
+}
+for (algorithm, result) in httpResults {
+    guard let sign = algorithm == .es256 ? opensslP256Sign : opensslRSASign else { continue }
+    say(String(format: "  openssl speed %@ sign: %.0f /s — client_credentials %.3f, obtainJwt %.3f of it",
+        (algorithm == .es256 ? "ecdsap256" : "rsa2048") as NSString, sign, result.clientCredentials / sign, result.obtainJwt / sign))
 }
 say(String(format: "  %-44@ %10.0f /s", "openssl speed rsa2048 verify (1 core)" as NSString, openssl))
 say("\nRatios to openssl rsa2048 verify/s:")

@@ -63,8 +63,16 @@ public final class SQLiteBackend: SQLBackend {
         }
     }
 
+    /// Closes both connections, the writer even if closing the reader failed.
     public func close() async throws {
-        try await readerConnection.close()
+        let readerClosed = await Swift.Result { try await self.readerConnection.close() }
         try await writerConnection.close()
+        try readerClosed.get()
+    }
+}
+
+extension Result where Failure == any Error {
+    init(_ body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

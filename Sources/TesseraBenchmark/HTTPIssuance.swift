@@ -1,0 +1,132 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import TesseraCore
+import TesseraServer
+
+/// Tokens per second over HTTP against an in-process server on loopback: the client_credentials
+/// grant (which signs a new access token) and obtainJwt (which verifies the access token and
+/// returns a stored JWT), with `concurrency` requests in flight.
+struct HTTPIssuanceBenchmark {
+    let algorithm: SignatureAlgorithm
+    let seconds: Double
+    let concurrency = 8
+
+    struct Rates {
+        let clientCredentials: Double
+        let obtainJwt: Double
+    }
+
+    func run() async throws -> Rates {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-http-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = ServerConfiguration(masterKey: MasterKey.generate())
+        configuration.database = "sqlite:" + directory.appendingPathComponent("bench.sqlite").path
+        configuration.port = 0
+        configuration.bcryptCost = 4
+        configuration.bootstrapOrganization = "bench"
+        configuration.bootstrapUser = "admin"
+        configuration.bootstrapPassword = "bench-password"
+        configuration.signingAlgorithm = algorithm
+        var logger = Logger(label: "bench-server")
+        logger.logLevel = .error
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try await buildApplication(configuration, logger: logger, onListening: { _, port in portContinuation.yield(port) })
+        let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let server = Task { try await services.run() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw BenchmarkError("server did not start") }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let outcome = await Result(catching: { try await measure(client: client, base: "http://127.0.0.1:\(port)") })
+        try? await client.shutdown()
+        await services.triggerGracefulShutdown()
+        try await server.value
+        return try outcome.get()
+    }
+
+    private func measure(client: HTTPClient, base: String) async throws -> Rates {
+        let admin = "Basic " + Data("admin:bench-password".utf8).base64EncodedString()
+        let me = try await call(client, "GET", base + "/api/me", headers: ["Authorization": admin])
+        guard let instance = (me["organization"] as? [String: Any])?["instance_id"] as? String else { throw BenchmarkError("no instance id") }
+        _ = try await call(client, "POST", base + "/api/admin/credential-providers", headers: ["Authorization": admin],
+            json: ["name": "bench", "issuer": "https://bench.example"], expect: 201)
+        let app = try await call(client, "POST", base + "/api/admin/applications", headers: ["Authorization": admin],
+            json: ["name": "bench", "scopes": [PAMScope.all]], expect: 201)
+        guard let clientID = app["client_id"] as? String, let secret = app["client_secret"] as? String else { throw BenchmarkError("no app") }
+        let basic = "Basic " + Data("\(clientID):\(secret)".utf8).base64EncodedString()
+        let tokenHeaders = ["Authorization": basic, "Content-Type": "application/x-www-form-urlencoded"]
+        let token = try await call(client, "POST", base + "/oauth2/token", headers: tokenHeaders, form: "grant_type=client_credentials")
+        guard let access = token["access_token"] as? String else { throw BenchmarkError("no access token") }
+        let actions = base + "/v2/\(instance)/authenticationTokens/_/actions/"
+        let bearer = ["Authorization": "Bearer \(access)", "Content-Type": "application/json"]
+        let generated = try await call(client, "POST", actions + "generateJwt", headers: bearer,
+            json: ["credentialProviderIdentifier": "bench", "subject": "consumer", "audiences": ["svc"]])
+        guard let tokenID = generated["authenticationTokenId"] as? String else { throw BenchmarkError("no authentication token") }
+        let obtainBody = try JSONSerialization.data(withJSONObject: ["consumerId": "consumer", "authenticationTokenId": tokenID])
+
+        let clientCredentials = try await rate {
+            _ = try await call(client, "POST", base + "/oauth2/token", headers: tokenHeaders, form: "grant_type=client_credentials")
+        }
+        let obtain = try await rate {
+            _ = try await call(client, "POST", actions + "obtainJwt", headers: bearer, body: obtainBody)
+        }
+        return Rates(clientCredentials: clientCredentials, obtainJwt: obtain)
+    }
+
+    /// Successful calls per second with `concurrency` workers for `seconds`.
+    private func rate(_ body: @escaping @Sendable () async throws -> Void) async throws -> Double {
+        let deadline = Date().addingTimeInterval(seconds)
+        let start = Date()
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var count = 0
+                    while Date() < deadline {
+                        try await body()
+                        count += 1
+                    }
+                    return count
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        return Double(total) / Date().timeIntervalSince(start)
+    }
+
+    private func call(
+        _ client: HTTPClient, _ method: String, _ url: String, headers: [String: String], json: [String: Any]? = nil, form: String? = nil,
+        body: Data? = nil, expect: Int = 200
+    ) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: url)
+        request.method = .RAW(value: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let json {
+            request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+        }
+        if let form { request.body = .bytes(ByteBuffer(string: form)) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        guard Int(response.status.code) == expect else {
+            throw BenchmarkError("\(method) \(url): HTTP \(response.status.code) \(String(buffer: bytes))")
+        }
+        return (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any] ?? [:]
+    }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
