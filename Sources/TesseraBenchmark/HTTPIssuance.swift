@@ -42,11 +42,19 @@ struct HTTPIssuanceBenchmark {
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw BenchmarkError("server did not start") }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let outcome = await Result(catching: { try await measure(client: client, base: "http://127.0.0.1:\(port)") })
-        try? await client.shutdown()
+        let rates: Rates
+        do {
+            rates = try await measure(client: client, base: "http://127.0.0.1:\(port)")
+        } catch {
+            try? await client.shutdown()
+            await services.triggerGracefulShutdown()
+            try? await server.value
+            throw error
+        }
+        try await client.shutdown()
         await services.triggerGracefulShutdown()
         try await server.value
-        return try outcome.get()
+        return rates
     }
 
     private func measure(client: HTTPClient, base: String) async throws -> Rates {
@@ -123,10 +131,4 @@ struct HTTPIssuanceBenchmark {
 struct BenchmarkError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
-    }
 }

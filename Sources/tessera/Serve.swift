@@ -39,6 +39,9 @@ struct Serve: AsyncParsableCommand {
 
         let keyPath = masterKeyFile ?? Environment.value("TESSERA_MASTER_KEY_FILE") ?? "tessera.master-key"
         var configuration = ServerConfiguration(masterKey: try MasterKeyFile.load(path: keyPath, logger: logger))
+        logger.info(
+            "master key", metadata: ["source": "\(Environment.value("TESSERA_MASTER_KEY") != nil ? "TESSERA_MASTER_KEY" : keyPath)"]
+        )
         configuration.host = host ?? Environment.value("TESSERA_HOST") ?? configuration.host
         configuration.port = try port ?? Environment.value("TESSERA_PORT").map { text in
             guard let value = Int(text), (0...65535).contains(value) else { throw CLIError("TESSERA_PORT '\(text)' is not a port") }
