@@ -148,6 +148,54 @@ enum Migrations {
             """,
             "CREATE INDEX audit_events_organization ON audit_events (organization_id, id)",
         ]),
+        (6, [
+            """
+            CREATE TABLE tr50_roles (
+                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                role_key TEXT NOT NULL,
+                commands TEXT NOT NULL,
+                view_tags TEXT NOT NULL,
+                update_tags TEXT NOT NULL,
+                PRIMARY KEY (organization_id, role_key)
+            )
+            """,
+            """
+            CREATE TABLE tr50_things (
+                id TEXT PRIMARY KEY,
+                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                thing_key TEXT NOT NULL,
+                name TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                security_tags TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                UNIQUE (organization_id, thing_key)
+            )
+            """,
+            """
+            CREATE TABLE tr50_sessions (
+                id_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                organization_id TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE TABLE tr50_login_failures (username TEXT NOT NULL, failed_at BIGINT NOT NULL)",
+            "CREATE INDEX tr50_login_failures_user ON tr50_login_failures (username, failed_at)",
+            """
+            CREATE TABLE tr50_api_log (
+                id TEXT PRIMARY KEY,
+                organization_id TEXT NOT NULL,
+                occurred_at BIGINT NOT NULL,
+                command TEXT NOT NULL,
+                success BIGINT NOT NULL,
+                error_code BIGINT,
+                who_am_i TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX tr50_api_log_organization ON tr50_api_log (organization_id, id)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction.

@@ -40,7 +40,8 @@ public struct SQLStorage: Sendable {
             serverKeys: SQLServerKeyStore(backend: backend),
             applications: SQLApplicationStore(backend: backend),
             pam: SQLPAMStore(backend: backend),
-            audit: SQLAuditStore(backend: backend)
+            audit: SQLAuditStore(backend: backend),
+            tr50: SQLTR50Store(backend: backend)
         )
     }
 

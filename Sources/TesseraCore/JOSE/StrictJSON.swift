@@ -62,13 +62,21 @@ public struct StrictJSONParser {
     private let maxDepth: Int
 
     public static func parse(_ bytes: [UInt8], maxDepth: Int = 16) throws(StrictJSONError) -> JSONValue {
+        try parseKeepingOrder(bytes, maxDepth: maxDepth).value
+    }
+
+    /// Parses, and also returns the member names of the outermost object in document order
+    /// (TR50 runs an envelope's commands in the order they were written).
+    public static func parseKeepingOrder(_ bytes: [UInt8], maxDepth: Int = 16) throws(StrictJSONError) -> (value: JSONValue, order: [String]) {
         var parser = StrictJSONParser(bytes: bytes, maxDepth: maxDepth)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
         guard parser.index == bytes.count else { throw .syntax(offset: parser.index) }
-        return value
+        return (value, parser.topLevelOrder)
     }
+
+    private var topLevelOrder: [String] = []
 
     private init(bytes: [UInt8], maxDepth: Int) {
         self.bytes = bytes
@@ -121,6 +129,7 @@ public struct StrictJSONParser {
             skipWhitespace()
             let value = try parseValue(depth: depth)
             guard members.updateValue(value, forKey: key) == nil else { throw .duplicateKey(key) }
+            if depth == 1 { topLevelOrder.append(key) }
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): index += 1

@@ -133,3 +133,9 @@ extension DirectoryManager {
         try await store.user(username: username)
     }
 }
+
+extension DirectoryManager {
+    public func user(id: UUID) async throws -> User? {
+        try await store.user(id: id)
+    }
+}

@@ -28,8 +28,28 @@ public struct AccessTokenVerifier: Sendable {
     }
 
     public func verify(_ token: String, issuer: String, audience: String) async throws -> VerifiedAccessToken {
+        let claims = try await verifiedClaims(token, type: "at+jwt", issuer: issuer, audience: audience)
+        let subject = try LakeAssertionVerifier.requiredString(claims, "sub")
+        let tokenID = try LakeAssertionVerifier.requiredString(claims, "jti")
+        if try await marks.contains(fingerprint: Self.revocationMark(tokenID)) {
+            throw TesseraError.token("token_revoked", "access token \(tokenID) was revoked")
+        }
+        guard case .number(let exp, _)? = claims["exp"], case .number(let iat, _)? = claims["iat"] else {
+            throw TesseraError.token("claim_missing", "access token needs numeric exp and iat")
+        }
+        return VerifiedAccessToken(
+            subject: subject, clientID: try LakeAssertionVerifier.requiredString(claims, "client_id"),
+            organization: try LakeAssertionVerifier.requiredString(claims, "org"),
+            scopes: (claims["scope"]?.stringValue ?? "").split(separator: " ").map(String.init),
+            tokenID: tokenID, expiresAt: Date(timeIntervalSince1970: exp), issuedAt: Date(timeIntervalSince1970: iat)
+        )
+    }
+
+    /// The claims of a token this server signed: `typ` as given, a published server key named by
+    /// `kid` with its own algorithm, the signature, `iss`, `aud` and the times.
+    public func verifiedClaims(_ token: String, type: String, issuer: String, audience: String) async throws -> [String: JSONValue] {
         let jws = try CompactJWS(token)
-        let header = try ClientJWSHeader(jws.header, expectedType: "at+jwt", typeRequired: true)
+        let header = try ClientJWSHeader(jws.header, expectedType: type, typeRequired: true)
         let now = clock.now()
         guard let key = try await keys.key(id: header.kid), key.isPublished(at: now) else {
             throw TesseraError.token("key_unknown", "no server signing key '\(header.kid)'")
@@ -45,7 +65,12 @@ public struct AccessTokenVerifier: Sendable {
         guard claims["iss"]?.stringValue == issuer else {
             throw TesseraError.token("issuer_invalid", "token iss is not this server (\(issuer))")
         }
-        guard claims["aud"]?.stringValue == audience else {
+        let audiences: [String] = switch claims["aud"] {
+        case .string(let single)?: [single]
+        case .array(let items)?: items.compactMap(\.stringValue)
+        default: []
+        }
+        guard audiences.contains(audience) else {
             throw TesseraError.token("audience_invalid", "token aud is not \"\(audience)\"")
         }
         guard case .number(let exp, _)? = claims["exp"], case .number(let iat, _)? = claims["iat"] else {
@@ -58,17 +83,7 @@ public struct AccessTokenVerifier: Sendable {
         if Date(timeIntervalSince1970: iat) > now.addingTimeInterval(leeway) {
             throw TesseraError.token("token_issued_in_future", "access token iat is in the future")
         }
-        let subject = try LakeAssertionVerifier.requiredString(claims, "sub")
-        let tokenID = try LakeAssertionVerifier.requiredString(claims, "jti")
-        if try await marks.contains(fingerprint: Self.revocationMark(tokenID)) {
-            throw TesseraError.token("token_revoked", "access token \(tokenID) was revoked")
-        }
-        return VerifiedAccessToken(
-            subject: subject, clientID: try LakeAssertionVerifier.requiredString(claims, "client_id"),
-            organization: try LakeAssertionVerifier.requiredString(claims, "org"),
-            scopes: (claims["scope"]?.stringValue ?? "").split(separator: " ").map(String.init),
-            tokenID: tokenID, expiresAt: expiresAt, issuedAt: Date(timeIntervalSince1970: iat)
-        )
+        return claims
     }
 
     static func revocationMark(_ tokenID: String) -> String { "revoked-access-token:" + tokenID }

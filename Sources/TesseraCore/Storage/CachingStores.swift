@@ -65,7 +65,8 @@ extension Stores {
             serverKeys: serverKeys,
             applications: applications,
             pam: pam,
-            audit: audit
+            audit: audit,
+            tr50: tr50
         )
     }
 }

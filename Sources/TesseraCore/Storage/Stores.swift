@@ -63,11 +63,13 @@ public struct Stores: Sendable {
     public let applications: any ApplicationStore
     public let pam: any PAMStore
     public let audit: any AuditStore
+    public let tr50: any TR50Store
 
     public init(
         directory: any DirectoryStore, accessTokens: any AccessTokenStore, keys: any PublicKeyStore, replay: any ReplayStore,
-        serverKeys: any ServerKeyStore, applications: any ApplicationStore, pam: any PAMStore, audit: any AuditStore
+        serverKeys: any ServerKeyStore, applications: any ApplicationStore, pam: any PAMStore, audit: any AuditStore, tr50: any TR50Store
     ) {
+        self.tr50 = tr50
         self.audit = audit
         self.applications = applications
         self.pam = pam

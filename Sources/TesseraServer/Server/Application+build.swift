@@ -52,6 +52,7 @@ public func buildApplication(
     router.post("oauth2/introspect", use: oauth.introspect)
     router.post("oauth2/revoke", use: oauth.revoke)
     PAMController(tessera: tessera).addRoutes(to: router)
+    router.post("api", use: TR50Controller(tessera: tessera).handle)
 
     var app = Application(
         router: router,

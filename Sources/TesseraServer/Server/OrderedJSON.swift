@@ -5,6 +5,7 @@ indirect enum OrderedJSON: Sendable {
     case array([OrderedJSON])
     case string(String)
     case integer(Int64)
+    case number(Double)
     case bool(Bool)
     case null
 
@@ -36,6 +37,7 @@ indirect enum OrderedJSON: Sendable {
             out.append("]")
         case .string(let text): Self.writeString(text, into: &out)
         case .integer(let value): out.append(String(value))
+        case .number(let value): out.append(value.isFinite ? "\(value)" : "null")
         case .bool(let value): out.append(value ? "true" : "false")
         case .null: out.append("null")
         }

@@ -19,6 +19,7 @@ public struct Tessera: Sendable {
     public let authenticationTokens: AuthenticationTokenService
     public let introspector: TokenIntrospector
     public let auditLog: AuditLog
+    public let tr50: TR50Service
     public let issuerURL: IssuerURL
 
     public init(configuration: ServerConfiguration, storage: SQLStorage, clock: any TesseraClock = SystemClock()) throws {
@@ -42,6 +43,11 @@ public struct Tessera: Sendable {
         self.accessTokenVerifier = AccessTokenVerifier(keys: stores.serverKeys, marks: stores.replay, clock: clock, leeway: configuration.lake.leeway)
         self.authenticationTokens = AuthenticationTokenService(store: stores.pam, keyRing: keyRing, hasher: hasher, clock: clock)
         self.auditLog = AuditLog(store: stores.audit, clock: clock)
+        let issuerURL = self.issuerURL
+        self.tr50 = TR50Service(
+            store: stores.tr50, directory: directory, keyRing: keyRing, verifier: accessTokenVerifier, hasher: hasher, clock: clock,
+            issuer: { issuerURL.value }
+        )
         self.introspector = TokenIntrospector(
             accessTokens: accessTokenVerifier, authenticationTokens: authenticationTokens, lake: lakeVerifier, stores: stores, hasher: hasher,
             clock: clock

@@ -1,0 +1,105 @@
+import Foundation
+import JWTKit
+
+/// TR50 error codes (negative integers); the table is in docs/tr50.md.
+public enum TR50Code: Int, Sendable {
+    case notFound = -22
+    case unknownCommand = -90001
+    case malformedEnvelope = -90002
+    case invalidParameter = -90003
+    case authenticationRequired = -90004
+    case invalidCredentials = -90005
+    case accountLocked = -90006
+    case sessionInvalid = -90007
+    case tokenInvalid = -90008
+    case commandNotPermitted = -90010
+    case thingNotPermitted = -90011
+    case accessDenied = -90012
+    case ttlOutOfRange = -90013
+    case roleNotFound = -90014
+    case alreadyExists = -90020
+    case notAvailableToTokens = -90021
+}
+
+/// A failed TR50 command.
+public struct TR50Failure: Error, Sendable {
+    public let code: TR50Code
+    public let message: String
+    public init(_ code: TR50Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// The answer to one command: ordered params, or a failure.
+public enum TR50Outcome: Sendable {
+    case success([(String, JSONValue)])
+    case failure(TR50Failure)
+}
+
+/// What a session JWT restricts its bearer to.
+public struct TR50Grant: Sendable {
+    public let whoAmI: String
+    public let role: Role
+    public let thingKeys: [String]
+    public let thingIDs: [String]
+    public let viewTags: [String]?
+    public let updateTags: [String]?
+
+    var restrictedToThings: Bool { !thingKeys.isEmpty || !thingIDs.isEmpty }
+    func mayReach(_ thing: Thing) -> Bool { !restrictedToThings || thingKeys.contains(thing.key) || thingIDs.contains(thing.id) }
+    /// Security tags in the JWT (view or update) replace all of the role's (seed 004).
+    private var jwtHasTags: Bool { viewTags != nil || updateTags != nil }
+    var effectiveViewTags: [String] { jwtHasTags ? viewTags ?? [] : role.viewTags }
+    var effectiveUpdateTags: [String] { jwtHasTags ? updateTags ?? [] : role.updateTags }
+    var hasTags: Bool { !effectiveViewTags.isEmpty || !effectiveUpdateTags.isEmpty }
+
+    /// View: untagged principals see everything; otherwise every security tag of the object must
+    /// be one the principal holds (view or update tags).
+    func mayView(_ thing: Thing) -> Bool {
+        guard hasTags else { return true }
+        let held = Set(effectiveViewTags + effectiveUpdateTags)
+        return thing.securityTags.allSatisfy(held.contains)
+    }
+
+    /// Update: untagged principals update everything; otherwise the principal needs update tags,
+    /// and every security tag of the object must be among them.
+    func mayUpdate(securityTags: [String]) -> Bool {
+        guard hasTags else { return true }
+        let held = Set(effectiveUpdateTags)
+        return !held.isEmpty && securityTags.allSatisfy(held.contains)
+    }
+}
+
+/// Who runs TR50 commands.
+public enum TR50Principal: Sendable {
+    /// A password session (its id's keyed hash, for session.end).
+    case user(User, Organization, sessionHash: String)
+    case token(TR50Grant, Organization)
+
+    public var organization: Organization {
+        switch self {
+        case .user(_, let organization, _), .token(_, let organization): organization
+        }
+    }
+
+    /// The API log's WhoAmI: the username, or `jwt:<whoami>`.
+    public var whoAmI: String {
+        switch self {
+        case .user(let user, _, _): user.username
+        case .token(let grant, _): "jwt:" + grant.whoAmI
+        }
+    }
+}
+
+/// The claims of a `session.jwt.create` token (typ `tr50+jwt`, so no other kind of Tessera
+/// token can stand in for one).
+struct TR50TokenClaims: JWTPayload {
+    var members: [String: JSONValue]
+    func encode(to encoder: any Encoder) throws { try JSONValue.object(members).encode(to: encoder) }
+    init(members: [String: JSONValue]) { self.members = members }
+    init(from decoder: any Decoder) throws { throw TesseraError(.internalFailure, "not_a_decoder", "TR50 claims are only encoded") }
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        throw TesseraError(.internalFailure, "not_a_verifier", "TR50 claims are only signed")
+    }
+}
