@@ -19,6 +19,8 @@ struct HTTPIssuanceBenchmark {
     struct Rates {
         let clientCredentials: Double
         let obtainJwt: Double
+        let sessionJWTCreate: Double
+        let tr50Commands: Double
     }
 
     func run() async throws -> Rates {
@@ -83,7 +85,32 @@ struct HTTPIssuanceBenchmark {
         let obtain = try await rate {
             _ = try await call(client, "POST", actions + "obtainJwt", headers: bearer, body: obtainBody)
         }
-        return Rates(clientCredentials: clientCredentials, obtainJwt: obtain)
+        // TR50: session.jwt.create with a password session, then thing.find with the JWT.
+        let login = try await call(client, "POST", base + "/api", headers: ["Content-Type": "application/json"], json: [
+            "auth": ["command": "api.authenticate", "params": ["username": "admin", "password": "bench-password"]],
+            "r": ["command": "role.create", "params": ["key": "ops", "commands": ["thing.*"]]],
+            "t": ["command": "thing.create", "params": ["key": "sensor", "secTags": []]],
+        ])
+        guard let sessionID = ((login["auth"] as? [String: Any])?["params"] as? [String: Any])?["sessionId"] as? String else {
+            throw BenchmarkError("TR50 login failed: \(login)")
+        }
+        let create = try JSONSerialization.data(withJSONObject: ["c": ["command": "session.jwt.create", "params": ["whoami": "bench", "role": "ops"]]])
+        let sessionHeaders = ["Content-Type": "application/json", "sessionId": sessionID]
+        let made = try await call(client, "POST", base + "/api", headers: sessionHeaders, body: create)
+        guard let jwt = ((made["c"] as? [String: Any])?["params"] as? [String: Any])?["token"] as? String else {
+            throw BenchmarkError("session.jwt.create failed: \(made)")
+        }
+        let jwtCreate = try await rate {
+            let reply = try await call(client, "POST", base + "/api", headers: sessionHeaders, body: create)
+            guard (reply["c"] as? [String: Any])?["success"] as? Bool == true else { throw BenchmarkError("session.jwt.create refused: \(reply)") }
+        }
+        let find = try JSONSerialization.data(withJSONObject: ["f": ["command": "thing.find", "params": ["key": "sensor"]]])
+        let jwtHeaders = ["Content-Type": "application/json", "Authorization": "Bearer \(jwt)"]
+        let commands = try await rate {
+            let reply = try await call(client, "POST", base + "/api", headers: jwtHeaders, body: find)
+            guard (reply["f"] as? [String: Any])?["success"] as? Bool == true else { throw BenchmarkError("thing.find refused: \(reply)") }
+        }
+        return Rates(clientCredentials: clientCredentials, obtainJwt: obtain, sessionJWTCreate: jwtCreate, tr50Commands: commands)
     }
 
     /// Successful calls per second with `concurrency` workers for `seconds`.

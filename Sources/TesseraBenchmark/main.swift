@@ -89,6 +89,8 @@ for algorithm in [SignatureAlgorithm.es256, .rs256] {
     httpResults.append((algorithm, result))
     say(String(format: "  %@ client_credentials tokens                 %10.0f /s", algorithm.rawValue as NSString, result.clientCredentials))
     say(String(format: "  %@ obtainJwt                                 %10.0f /s", algorithm.rawValue as NSString, result.obtainJwt))
+    say(String(format: "  %@ TR50 session.jwt.create                   %10.0f /s", algorithm.rawValue as NSString, result.sessionJWTCreate))
+    say(String(format: "  %@ TR50 thing.find with a session JWT        %10.0f /s", algorithm.rawValue as NSString, result.tr50Commands))
 }
 
 say("\nReference, same run:")
@@ -98,8 +100,9 @@ guard let openssl = opensslRate else {
 }
 for (algorithm, result) in httpResults {
     guard let sign = algorithm == .es256 ? opensslP256Sign : opensslRSASign else { continue }
-    say(String(format: "  openssl speed %@ sign: %.0f /s — client_credentials %.3f, obtainJwt %.3f of it",
-        (algorithm == .es256 ? "ecdsap256" : "rsa2048") as NSString, sign, result.clientCredentials / sign, result.obtainJwt / sign))
+    say(String(format: "  openssl speed %@ sign: %.0f /s — client_credentials %.3f, obtainJwt %.3f, session.jwt.create %.3f, TR50 commands %.3f of it",
+        (algorithm == .es256 ? "ecdsap256" : "rsa2048") as NSString, sign, result.clientCredentials / sign, result.obtainJwt / sign,
+        result.sessionJWTCreate / sign, result.tr50Commands / sign))
 }
 say(String(format: "  %-44@ %10.0f /s", "openssl speed rsa2048 verify (1 core)" as NSString, openssl))
 say("\nRatios to openssl rsa2048 verify/s:")

@@ -196,6 +196,27 @@ enum Migrations {
             """,
             "CREATE INDEX tr50_api_log_organization ON tr50_api_log (organization_id, id)",
         ]),
+        (7, [
+            "ALTER TABLE tr50_things ADD COLUMN app_id TEXT",
+            """
+            CREATE TABLE tr50_app_tokens (
+                token_hash TEXT PRIMARY KEY,
+                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                role_key TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE tr50_app_sessions (
+                id_hash TEXT PRIMARY KEY,
+                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                role_key TEXT NOT NULL,
+                app_id TEXT NOT NULL,
+                thing_key TEXT NOT NULL,
+                expires_at BIGINT NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction.

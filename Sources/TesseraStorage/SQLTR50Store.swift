@@ -139,6 +139,50 @@ struct SQLTR50Store: TR50Store {
         try await backend.transaction { db in try await db.raw("DELETE FROM tr50_login_failures WHERE username = \(bind: username)").run() }
     }
 
+    func insertAppToken(hash: String, organizationID: UUID, roleKey: String, at date: Date) async throws {
+        try await backend.transaction { db in
+            try await db.raw("""
+                INSERT INTO tr50_app_tokens (token_hash, organization_id, role_key, created_at)
+                VALUES (\(bind: hash), \(bind: organizationID.uuidString), \(bind: roleKey), \(bind: date.seconds))
+                """).run()
+        }
+    }
+
+    func appToken(hash: String) async throws -> (organizationID: UUID, roleKey: String)? {
+        try await backend.read { db in
+            guard let row = try await db.raw("SELECT * FROM tr50_app_tokens WHERE token_hash = \(bind: hash)").first() else { return nil }
+            return (try row.uuid("organization_id"), try row.string("role_key"))
+        }
+    }
+
+    func bindThing(id: String, appID: String) async throws -> String {
+        try await backend.transaction { db in
+            try await db.raw("UPDATE tr50_things SET app_id = \(bind: appID) WHERE id = \(bind: id) AND app_id IS NULL").run()
+            return try await db.raw("SELECT app_id FROM tr50_things WHERE id = \(bind: id)").first()?.optionalString("app_id") ?? appID
+        }
+    }
+
+    func insertAppSession(_ session: TR50AppSession) async throws {
+        try await backend.transaction { db in
+            try await db.raw("""
+                INSERT INTO tr50_app_sessions (id_hash, organization_id, role_key, app_id, thing_key, expires_at)
+                VALUES (\(bind: session.idHash), \(bind: session.organizationID.uuidString), \(bind: session.roleKey), \(bind: session.appID),
+                    \(bind: session.thingKey), \(bind: session.expiresAt.seconds))
+                """).run()
+        }
+    }
+
+    func appSession(idHash: String) async throws -> TR50AppSession? {
+        try await backend.read { db in
+            try await db.raw("SELECT * FROM tr50_app_sessions WHERE id_hash = \(bind: idHash)").first().map { row in
+                TR50AppSession(
+                    idHash: try row.string("id_hash"), organizationID: try row.uuid("organization_id"), roleKey: try row.string("role_key"),
+                    appID: try row.string("app_id"), thingKey: try row.string("thing_key"), expiresAt: try row.date("expires_at")
+                )
+            }
+        }
+    }
+
     func appendLog(_ entry: APILogEntry) async throws {
         try await backend.transaction { db in
             try await db.raw("""

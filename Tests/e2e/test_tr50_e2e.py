@@ -180,3 +180,30 @@ def test_envelope_sessions_and_lockout(server: Server):
     assert codes == [-90005] * 7 + [-90006]
     locked = tr50(server, {"auth": {"command": "api.authenticate", "params": {"username": "demo", "password": PASSWORD}}})
     assert locked["auth"]["errorCodes"] == [-90006] and "until" in locked["auth"]["errorMessages"][0]
+
+
+def test_application_sessions_bind_their_thing(server: Server):
+    session = login(server)
+    make_world(server, session)
+    created = server.post("/api/admin/tr50/app-tokens", {"role": "operator"})
+    assert created.status_code == 201, created.text
+    app_token = created.json()["appToken"]
+
+    def app_login(app_id, thing_key):
+        return tr50(server, {"auth": {"command": "api.authenticate", "params": {"appToken": app_token, "appId": app_id, "thingKey": thing_key}}})
+
+    first = app_login("device-1", "sensor-9")
+    device = first["auth"]["params"]["sessionId"]
+    reply = tr50(server, {"own": {"command": "thing.find", "params": {"key": "sensor-9"}},
+                          "other": {"command": "thing.find", "params": {"key": "thingKey3"}},
+                          "info": {"command": "session.info"}}, session=device)
+    assert ok(reply, "own")["key"] == "sensor-9"          # made on first contact
+    assert code(reply, "other") == -90011                 # an application session acts on its own thing only
+    assert ok(reply, "info")["whoAmI"] == "app:device-1"
+    assert app_login("device-1", "sensor-9")["auth"]["success"] is True
+    stolen = app_login("device-2", "sensor-9")
+    assert stolen["auth"]["errorCodes"] == [-90015]
+    assert app_login("device-2", "sensor-10")["auth"]["success"] is True
+    bad = tr50(server, {"auth": {"command": "api.authenticate", "params": {"appToken": "nope", "appId": "x", "thingKey": "y"}}})
+    assert bad["auth"]["errorCodes"] == [-90005]
+    assert server.post("/api/admin/tr50/app-tokens", {"role": "missing"}).json()["code"] == "role_not_found"

@@ -17,6 +17,7 @@ public enum TR50Code: Int, Sendable {
     case accessDenied = -90012
     case ttlOutOfRange = -90013
     case roleNotFound = -90014
+    case thingBoundElsewhere = -90015
     case alreadyExists = -90020
     case notAvailableToTokens = -90021
 }
@@ -45,6 +46,8 @@ public struct TR50Grant: Sendable {
     public let thingIDs: [String]
     public let viewTags: [String]?
     public let updateTags: [String]?
+    /// Prefix of `whoAmI` in the API log: `jwt:` for session JWTs, none for applications.
+    public var prefix: String = "jwt:"
 
     var restrictedToThings: Bool { !thingKeys.isEmpty || !thingIDs.isEmpty }
     func mayReach(_ thing: Thing) -> Bool { !restrictedToThings || thingKeys.contains(thing.key) || thingIDs.contains(thing.id) }
@@ -87,7 +90,7 @@ public enum TR50Principal: Sendable {
     public var whoAmI: String {
         switch self {
         case .user(let user, _, _): user.username
-        case .token(let grant, _): "jwt:" + grant.whoAmI
+        case .token(let grant, _): grant.prefix + grant.whoAmI
         }
     }
 }

@@ -116,6 +116,33 @@ public protocol TR50Store: Sendable {
     func loginFailures(username: String, since date: Date) async throws -> [Date]
     func clearLoginFailures(username: String) async throws
 
+    /// Application tokens: a secret (as keyed hash) standing for a role in an organization.
+    func insertAppToken(hash: String, organizationID: UUID, roleKey: String, at date: Date) async throws
+    func appToken(hash: String) async throws -> (organizationID: UUID, roleKey: String)?
+    /// Binds a thing to an application id at first use; returns the id it is bound to.
+    func bindThing(id: String, appID: String) async throws -> String
+    func insertAppSession(_ session: TR50AppSession) async throws
+    func appSession(idHash: String) async throws -> TR50AppSession?
+
     func appendLog(_ entry: APILogEntry) async throws
     func log(organizationID: UUID, whoAmI: String?, limit: Int, offset: Int) async throws -> [APILogEntry]
+}
+
+/// A session of an application (appToken + appId + thingKey), restricted to its thing.
+public struct TR50AppSession: Sendable, Equatable {
+    public var idHash: String
+    public var organizationID: UUID
+    public var roleKey: String
+    public var appID: String
+    public var thingKey: String
+    public var expiresAt: Date
+
+    public init(idHash: String, organizationID: UUID, roleKey: String, appID: String, thingKey: String, expiresAt: Date) {
+        self.idHash = idHash
+        self.organizationID = organizationID
+        self.roleKey = roleKey
+        self.appID = appID
+        self.thingKey = thingKey
+        self.expiresAt = expiresAt
+    }
 }

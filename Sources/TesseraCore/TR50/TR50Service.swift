@@ -112,12 +112,19 @@ public struct TR50Service: Sendable {
     private func authenticate(_ auth: JSONValue) async -> TR50Outcome {
         guard case .object(let fields) = auth else { return .failure(TR50Failure(.malformedEnvelope, "auth must be an object")) }
         if fields["sessionId"] != nil, fields["command"] == nil { return .success([]) }
-        guard fields["command"]?.stringValue == "api.authenticate", case .object(let params)? = fields["params"],
-            let username = params["username"]?.stringValue, let password = params["password"]?.stringValue
-        else {
-            return .failure(TR50Failure(.malformedEnvelope, "auth must be {\"command\": \"api.authenticate\", \"params\": {\"username\", \"password\"}} or {\"sessionId\"}"))
+        guard fields["command"]?.stringValue == "api.authenticate", case .object(let params)? = fields["params"] else {
+            return .failure(TR50Failure(.malformedEnvelope, "auth must be {\"command\": \"api.authenticate\", \"params\": {…}} or {\"sessionId\"}"))
         }
         do {
+            if let appToken = params["appToken"]?.stringValue {
+                guard let appID = params["appId"]?.stringValue, !appID.isEmpty, let thingKey = params["thingKey"]?.stringValue, !thingKey.isEmpty else {
+                    throw TR50Failure(.invalidParameter, "application authentication needs appToken, appId and thingKey")
+                }
+                return .success([("sessionId", .string(try await loginApplication(token: appToken, appID: appID, thingKey: thingKey)))])
+            }
+            guard let username = params["username"]?.stringValue, let password = params["password"]?.stringValue else {
+                throw TR50Failure(.invalidParameter, "api.authenticate needs username and password, or appToken, appId and thingKey")
+            }
             return .success([("sessionId", .string(try await login(username: username, password: password)))])
         } catch let failure as TR50Failure {
             return .failure(failure)
@@ -158,9 +165,55 @@ public struct TR50Service: Sendable {
         return sessionID
     }
 
+    /// Makes an application token standing for `roleKey` (shown once).
+    public func createAppToken(organizationID: UUID, roleKey: String) async throws -> String {
+        guard try await store.role(key: roleKey, organizationID: organizationID) != nil else {
+            throw TesseraError(.notFound, "role_not_found", "no TR50 role '\(roleKey)'")
+        }
+        let token = SecretGenerator.base62(length: 32)
+        try await store.insertAppToken(hash: hasher.hash(token), organizationID: organizationID, roleKey: roleKey, at: clock.now())
+        return token
+    }
+
+    /// Application login: the token names a role; the thing (made on first contact) is bound to
+    /// the first appId that uses it, and the session may act on that thing only.
+    public func loginApplication(token: String, appID: String, thingKey: String) async throws -> String {
+        guard let (organizationID, roleKey) = try await store.appToken(hash: hasher.hash(token)) else {
+            throw TR50Failure(.invalidCredentials, "unknown application token")
+        }
+        let now = clock.now()
+        var thing = try await store.thing(keyOrID: thingKey, organizationID: organizationID)
+        if thing == nil {
+            let made = Thing(organizationID: organizationID, id: Thing.newID(at: now), key: thingKey, name: thingKey, tags: [], securityTags: [], createdAt: now, updatedAt: now)
+            _ = try await store.insertThing(made)
+            thing = try await store.thing(keyOrID: thingKey, organizationID: organizationID)
+        }
+        guard let thing else { throw TR50Failure(.notFound, "thing '\(thingKey)' could not be made") }
+        let bound = try await store.bindThing(id: thing.id, appID: appID)
+        guard bound == appID else {
+            throw TR50Failure(.thingBoundElsewhere, "thing '\(thingKey)' is bound to another application id")
+        }
+        let sessionID = SecretGenerator.base62(length: 32)
+        try await store.insertAppSession(TR50AppSession(
+            idHash: hasher.hash(sessionID), organizationID: organizationID, roleKey: roleKey, appID: appID, thingKey: thingKey,
+            expiresAt: now.addingTimeInterval(Self.sessionLifetime)
+        ))
+        return sessionID
+    }
+
     /// A session id, or a session JWT (accepted wherever a session id is).
     public func resolve(_ credential: String) async throws -> TR50Principal {
         if credential.contains(".") { return try await resolveToken(credential) }
+        if let app = try await store.appSession(idHash: hasher.hash(credential)), app.expiresAt > clock.now(),
+            let organization = try await directory.organization(id: app.organizationID) {
+            guard let role = try await store.role(key: app.roleKey, organizationID: organization.id) else {
+                throw TR50Failure(.roleNotFound, "the application token's role '\(app.roleKey)' no longer exists")
+            }
+            return .token(
+                TR50Grant(whoAmI: "app:\(app.appID)", role: role, thingKeys: [app.thingKey], thingIDs: [], viewTags: nil, updateTags: nil, prefix: ""),
+                organization
+            )
+        }
         guard let session = try await store.session(idHash: hasher.hash(credential)), session.expiresAt > clock.now(),
             let user = try await directory.user(id: session.userID), let organization = try await directory.organization(id: session.organizationID)
         else { throw TR50Failure(.sessionInvalid, "the session is unknown, ended or expired; authenticate again") }
@@ -200,7 +253,8 @@ public struct TR50Service: Sendable {
             "thing.create", "thing.find", "thing.list", "thing.update", "thing.delete", "thing.tag.add", "thing.tag.delete", "log.list",
         ]
         guard known.contains(command) else { throw TR50Failure(.unknownCommand, "unknown command '\(command)'") }
-        if case .token(let grant, _) = principal, !grant.role.permits(command) {
+        // session.info only describes the caller, so every principal may run it.
+        if case .token(let grant, _) = principal, command != "session.info", !grant.role.permits(command) {
             throw TR50Failure(.commandNotPermitted, "role '\(grant.role.key)' does not permit \(command)")
         }
         let organization = principal.organization

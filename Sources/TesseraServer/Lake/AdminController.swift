@@ -18,6 +18,7 @@ struct AdminController {
         routes.post("credential-providers", use: createProvider)
         routes.get("credential-providers", use: listProviders)
         routes.get("audit", use: listAudit)
+        routes.post("tr50/app-tokens", use: createAppToken)
         return routes
     }
 
@@ -163,6 +164,17 @@ struct AdminController {
             ])
         }
         return JSONResponse.make(.object([("items", .array(items)), ("next", events.count > limit ? .optional(shown.last?.id) : .null)]))
+    }
+
+    /// `{"role"}`: a TR50 application token standing for that role, shown this once.
+    @Sendable func createAppToken(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
+        try body.allowOnly(["role"])
+        let role = try body.requiredString("role")
+        let token = try await tessera.tr50.createAppToken(organizationID: admin.organization.id, roleKey: role)
+        await tessera.audit(context, admin, action: "tr50.app_token.create", target: role)
+        return JSONResponse.make(.object([("appToken", .string(token)), ("role", .string(role))]), status: .created)
     }
 
     static func document(_ provider: CredentialProvider) -> OrderedJSON {
