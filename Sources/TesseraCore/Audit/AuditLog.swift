@@ -54,11 +54,10 @@ public struct AuditLog: Sendable {
     public func record(
         organizationID: UUID?, actor: String, action: String, target: String? = nil, refusal: TesseraError? = nil, requestID: String?
     ) async throws {
-        let milliseconds = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-        let occurred = max(milliseconds, clock.now().unixSeconds * 1000)
-        let padded = String(occurred).count >= 13 ? String(occurred) : String(repeating: "0", count: 13 - String(occurred).count) + String(occurred)
+        let id = sortableID(at: clock.now())
+        let occurred = Int64(id.prefix(13)) ?? clock.now().unixSeconds * 1000
         try await store.append(AuditEvent(
-            id: "evt_" + padded + SecretGenerator.base62(length: 10), organizationID: organizationID, occurredAt: occurred, actor: actor,
+            id: "evt_" + id, organizationID: organizationID, occurredAt: occurred, actor: actor,
             action: action, target: target, outcome: refusal == nil ? "success" : "refused", reason: refusal?.code, requestID: requestID
         ))
     }

@@ -97,3 +97,10 @@ public func hexString(_ bytes: some Sequence<UInt8>) -> String {
     }
     return String(decoding: out, as: UTF8.self)
 }
+
+/// An id that sorts by time: 13-digit milliseconds (never before `date`) and `randomLength`
+/// random base62 characters.
+public func sortableID(at date: Date, randomLength: Int = 10) -> String {
+    let milliseconds = String(max(Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)), date.unixSeconds * 1000))
+    return String(repeating: "0", count: max(0, 13 - milliseconds.count)) + milliseconds + SecretGenerator.base62(length: randomLength)
+}

@@ -96,16 +96,12 @@ public struct TR50Service: Sendable {
         }
         let errorCode: Int? = if case .failure(let failure) = outcome { failure.code.rawValue } else { nil }
         try? await store.appendLog(APILogEntry(
-            id: Self.logID(clock.now()), organizationID: principal.organization.id, occurredAt: clock.now().unixSeconds * 1000,
+            id: sortableID(at: clock.now(), randomLength: 8), organizationID: principal.organization.id, occurredAt: clock.now().unixSeconds * 1000,
             command: command, success: errorCode == nil, errorCode: errorCode, whoAmI: principal.whoAmI
         ))
         return outcome
     }
 
-    static func logID(_ date: Date) -> String {
-        let milliseconds = String(max(Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)), date.unixSeconds * 1000))
-        return String(repeating: "0", count: max(0, 13 - milliseconds.count)) + milliseconds + SecretGenerator.base62(length: 8)
-    }
 
     // MARK: Authentication
 
