@@ -89,7 +89,7 @@ struct Admin: AsyncParsableCommand {
         @OptionGroup var options: DatabaseOptions
         @Option(help: "Organization domain name.") var org: String
         @Option(help: "ES256 (default), RS256, PS256 or EdDSA.") var algorithm: String?
-        @Option(help: "Master key file (env TESSERA_MASTER_KEY_FILE); the server's own.") var masterKeyFile: String?
+        @OptionGroup var masterKey: MasterKeyOption
         @Option(help: "Longest access-token lifetime in seconds: how long the old key keeps verifying.") var tokenLifetime: Int = 3600
 
         func run() async throws {
@@ -97,16 +97,11 @@ struct Admin: AsyncParsableCommand {
                 guard let value = SignatureAlgorithm(rawValue: name) else { throw ValidationError("--algorithm must be one of \(SignatureAlgorithm.names)") }
                 return value
             }
-            var logger = Logger(label: "tessera-admin")
-            logger.logLevel = .warning
-            let keyPath = masterKeyFile ?? Environment.value("TESSERA_MASTER_KEY_FILE") ?? "tessera.master-key"
-            let masterKey = try MasterKey(bytes: try MasterKeyFile.load(path: keyPath, logger: logger, create: false))
+            let loadedKey = try masterKey.load()
             let key = try await options.withStorage { storage in
-                guard let organization = try await storage.stores.directory.organization(domainName: org) else {
-                    throw CLIError("no organization with domain name '\(org)'")
-                }
+                let organization = try await Admin.organization(org, in: storage)
                 let ring = ServerKeyRing(
-                    store: storage.stores.serverKeys, masterKey: masterKey, clock: SystemClock(), maximumTokenLifetime: TimeInterval(tokenLifetime)
+                    store: storage.stores.serverKeys, masterKey: loadedKey, clock: SystemClock(), maximumTokenLifetime: TimeInterval(tokenLifetime)
                 )
                 return try await ring.rotate(organizationID: organization.id, algorithm: chosen)
             }

@@ -11,8 +11,8 @@ public struct VerifiedAccessToken: Sendable {
     public let issuedAt: Date
 }
 
-/// Verifies the RFC 9068 access tokens this server minted: `typ` `at+jwt`, a published server
-/// key named by `kid` with its own algorithm, the signature, `iss`, `aud` and times.
+/// Verifies the tokens this server signed: RFC 9068 access tokens (`verify`) and, through
+/// `verifiedClaims`, any other kind told apart by its `typ` (TR50 session JWTs).
 public struct AccessTokenVerifier: Sendable {
     private let keys: any ServerKeyStore
     private let marks: any ReplayStore
@@ -35,7 +35,7 @@ public struct AccessTokenVerifier: Sendable {
             throw TesseraError.token("token_revoked", "access token \(tokenID) was revoked")
         }
         guard case .number(let exp, _)? = claims["exp"], case .number(let iat, _)? = claims["iat"] else {
-            throw TesseraError.token("claim_missing", "access token needs numeric exp and iat")
+            throw TesseraError.token("claim_missing", "token needs numeric exp and iat")
         }
         return VerifiedAccessToken(
             subject: subject, clientID: try LakeAssertionVerifier.requiredString(claims, "client_id"),
@@ -74,14 +74,14 @@ public struct AccessTokenVerifier: Sendable {
             throw TesseraError.token("audience_invalid", "token aud is not \"\(audience)\"")
         }
         guard case .number(let exp, _)? = claims["exp"], case .number(let iat, _)? = claims["iat"] else {
-            throw TesseraError.token("claim_missing", "access token needs numeric exp and iat")
+            throw TesseraError.token("claim_missing", "token needs numeric exp and iat")
         }
         let expiresAt = Date(timeIntervalSince1970: exp)
         if expiresAt < now.addingTimeInterval(-leeway) {
-            throw TesseraError.token("token_expired", "access token expired at \(expiresAt.iso8601), server time \(now.iso8601)")
+            throw TesseraError.token("token_expired", "token expired at \(expiresAt.iso8601), server time \(now.iso8601)")
         }
         if Date(timeIntervalSince1970: iat) > now.addingTimeInterval(leeway) {
-            throw TesseraError.token("token_issued_in_future", "access token iat is in the future")
+            throw TesseraError.token("token_issued_in_future", "token iat is in the future")
         }
         return claims
     }

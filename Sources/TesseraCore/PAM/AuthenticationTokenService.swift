@@ -1,21 +1,4 @@
 import Foundation
-import JWTKit
-
-/// The claims of a PAM authentication-token JWT: the registered ones and the caller's custom
-/// claims (which may not replace them).
-struct PAMTokenClaims: JWTPayload {
-    static let reserved: Set<String> = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti"]
-    var members: [String: JSONValue]
-
-    func encode(to encoder: any Encoder) throws { try JSONValue.object(members).encode(to: encoder) }
-    init(members: [String: JSONValue]) { self.members = members }
-    init(from decoder: any Decoder) throws {
-        throw TesseraError(.internalFailure, "not_a_decoder", "PAM token claims are only ever encoded")
-    }
-    func verify(using algorithm: some JWTAlgorithm) async throws {
-        throw TesseraError(.internalFailure, "not_a_verifier", "PAM token claims are only ever signed")
-    }
-}
 
 /// What generateJwt takes.
 public struct GenerateRequest: Sendable {
@@ -62,6 +45,9 @@ public struct AuthenticationTokenService: Sendable {
         self.hasher = hasher
         self.clock = clock
     }
+
+    /// Registered claims a caller's custom claims may not replace.
+    static let reservedClaims: Set<String> = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti"]
 
     static func pam(_ kind: TesseraError.Kind, _ code: String, _ message: String) -> TesseraError { TesseraError(kind, code, message) }
 
@@ -117,7 +103,7 @@ public struct AuthenticationTokenService: Sendable {
                 "expiration \(validity) s is above the credential provider's maximum of \(provider.maximumValidity) s"
             )
         }
-        if let clash = request.customClaims.keys.sorted().first(where: PAMTokenClaims.reserved.contains) {
+        if let clash = request.customClaims.keys.sorted().first(where: Self.reservedClaims.contains) {
             throw Self.pam(.invalidRequest, "InvalidParameter.CustomClaims", "custom claim '\(clash)' would replace a registered claim")
         }
         let now = clock.now()
@@ -129,7 +115,7 @@ public struct AuthenticationTokenService: Sendable {
         members["iat"] = .number(Double(now.unixSeconds), integer: now.unixSeconds)
         members["exp"] = .number(Double(now.unixSeconds + Int64(validity)), integer: now.unixSeconds + Int64(validity))
         members["jti"] = .string(id)
-        let (jwt, _) = try await keyRing.sign(PAMTokenClaims(members: members), organizationID: organizationID, type: "JWT")
+        let (jwt, _) = try await keyRing.sign(SignedClaims(members), organizationID: organizationID, type: "JWT")
         let shortToken = request.includeDerivedShortToken ? "sk-" + SecretGenerator.base62(length: 32) : nil
         let milliseconds = now.unixSeconds * 1000
         let record = AuthenticationToken(

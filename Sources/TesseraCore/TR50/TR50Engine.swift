@@ -1,5 +1,4 @@
 import Foundation
-import JWTKit
 
 /// TR50 error codes (negative integers); the table is in docs/tr50.md.
 public enum TR50Code: Int, Sendable {
@@ -92,17 +91,5 @@ public enum TR50Principal: Sendable {
         case .user(let user, _, _): user.username
         case .token(let grant, _): grant.prefix + grant.whoAmI
         }
-    }
-}
-
-/// The claims of a `session.jwt.create` token (typ `tr50+jwt`, so no other kind of Tessera
-/// token can stand in for one).
-struct TR50TokenClaims: JWTPayload {
-    var members: [String: JSONValue]
-    func encode(to encoder: any Encoder) throws { try JSONValue.object(members).encode(to: encoder) }
-    init(members: [String: JSONValue]) { self.members = members }
-    init(from decoder: any Decoder) throws { throw TesseraError(.internalFailure, "not_a_decoder", "TR50 claims are only encoded") }
-    func verify(using algorithm: some JWTAlgorithm) async throws {
-        throw TesseraError(.internalFailure, "not_a_verifier", "TR50 claims are only signed")
     }
 }

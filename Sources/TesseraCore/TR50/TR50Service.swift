@@ -331,7 +331,7 @@ public struct TR50Service: Sendable {
             if let values = try p.strings(name) { members[name] = .array(values.map(JSONValue.string)) }
         }
         if !thingIDs.isEmpty { members["thingIds"] = .array(thingIDs.map(JSONValue.string)) }
-        return try await keyRing.sign(TR50TokenClaims(members: members), organizationID: organization.id, type: Self.tokenType).token
+        return try await keyRing.sign(SignedClaims(members), organizationID: organization.id, type: Self.tokenType).token
     }
 
     private func thingCommand(_ command: String, _ p: Params, _ principal: TR50Principal) async throws -> [(String, JSONValue)] {

@@ -34,12 +34,7 @@ struct AdminController {
         let admin = try requireAdmin(context)
         let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
         try body.allowOnly(["username", "password", "is_admin"])
-        let isAdmin: Bool
-        switch body.fields["is_admin"] {
-        case nil, .null?: isAdmin = false
-        case .bool(let value)?: isAdmin = value
-        case let other?: throw TesseraError(.invalidRequest, "field_invalid", "field 'is_admin' must be a boolean, not \(other.typeName)")
-        }
+        let isAdmin = try body.boolean("is_admin") ?? false
         let user = try await tessera.directory.createUser(
             organizationDomain: admin.organization.domainName, username: try body.requiredString("username"),
             password: try body.requiredString("password"), isAdmin: isAdmin
@@ -78,13 +73,7 @@ struct AdminController {
         let admin = try requireAdmin(context)
         let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
         try body.allowOnly(["name", "scopes", "public_key_pem", "jwk", "algorithm"])
-        guard case .array(let items)? = body.fields["scopes"] else {
-            throw TesseraError(.invalidRequest, "field_missing", "field 'scopes' is required: an array of scopes such as \"\(PAMScope.all)\"")
-        }
-        let scopes = try items.map { item in
-            guard let scope = item.stringValue else { throw TesseraError(.invalidRequest, "field_invalid", "field 'scopes' must hold strings") }
-            return scope
-        }
+        let scopes = try body.requiredStrings("scopes")
         let algorithm = try body.string("algorithm").map(LakeController.algorithm)
         var key: PublicKeyMaterial?
         switch (try body.string("public_key_pem"), try body.object("jwk")) {
@@ -119,8 +108,7 @@ struct AdminController {
         let admin = try requireAdmin(context)
         let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
         try body.allowOnly(["name", "issuer", "issuerWhitelist", "defaultValidity", "maximumValidity"])
-        var whitelist: [String] = []
-        if case .array(let items)? = body.fields["issuerWhitelist"] { whitelist = items.compactMap(\.stringValue) }
+        let whitelist = try body.strings("issuerWhitelist") ?? []
         let provider = try await tessera.authenticationTokens.createProvider(
             organizationID: admin.organization.id, name: try body.requiredString("name"), issuer: try body.requiredString("issuer"),
             issuerWhitelist: whitelist, defaultValidity: try body.integer("defaultValidity") ?? 3600,

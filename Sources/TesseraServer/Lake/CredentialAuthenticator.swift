@@ -31,10 +31,9 @@ struct CredentialAuthenticator: RouterMiddleware {
         if authorization.lowercased().hasPrefix("bearer"), let jws = try? CompactJWS(credential) {
             claimedUser = jws.payload["sub"]?.stringValue
             claimedOrganization = await tessera.claimedOrganization(jws.payload["org_id"]?.stringValue ?? jws.payload["org_key"]?.stringValue)
-        } else if authorization.lowercased().hasPrefix("basic"), let decoded = Data(base64Encoded: credential).flatMap({ String(data: $0, encoding: .utf8) }),
-            let colon = decoded.firstIndex(of: ":") {
-            claimedUser = String(decoded[..<colon])
-            if let user = try? await tessera.directory.user(username: String(decoded[..<colon])) {
+        } else if let (username, _) = BasicCredentials.parse(authorization) {
+            claimedUser = username
+            if let user = try? await tessera.directory.user(username: username) {
                 claimedOrganization = try? await tessera.directory.organization(id: user.organizationID)
             }
         }
@@ -54,14 +53,10 @@ struct CredentialAuthenticator: RouterMiddleware {
         case "bearer":
             return .lakeToken(try await tessera.lakeVerifier.verify(credential))
         case "basic":
-            guard let decoded = Data(base64Encoded: credential).flatMap({ String(data: $0, encoding: .utf8) }),
-                let colon = decoded.firstIndex(of: ":")
-            else {
+            guard let (username, password) = BasicCredentials.parse(authorization) else {
                 throw TesseraError(.unauthenticated, "basic_malformed", "Basic credentials must be base64 of 'username:password'")
             }
-            let (user, organization) = try await tessera.directory.authenticate(
-                username: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...])
-            )
+            let (user, organization) = try await tessera.directory.authenticate(username: username, password: password)
             return .password(user, organization)
         default:
             throw TesseraError(

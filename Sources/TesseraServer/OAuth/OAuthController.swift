@@ -133,7 +133,7 @@ struct OAuthController {
 
     /// Exactly one of client_secret_basic, client_secret_post, private_key_jwt.
     private func authenticateClient(_ form: FormBody, request: Request) async throws -> ClientApplication {
-        let basic = request.headers[.authorization].flatMap(Self.basicCredentials)
+        let basic = request.headers[.authorization].flatMap { BasicCredentials.parse($0, formEncoded: true) }
         let post = form.parameters["client_secret"].map { (form.parameters["client_id"] ?? "", $0) }
         let assertion = form.parameters["client_assertion"]
         let methods = [basic != nil, post != nil, assertion != nil].filter { $0 }.count
@@ -162,17 +162,6 @@ struct OAuthController {
             let detail = error.code == "invalid_client" ? error.message : "\(error.code): \(error.message)"
             throw OAuthError.invalidClient(detail, basic: basic != nil)
         }
-    }
-
-    /// RFC 6749 §2.3.1: Basic with form-urlencoded client id and secret.
-    static func basicCredentials(_ header: String) -> (String, String)? {
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "basic", let data = Data(base64Encoded: String(parts[1])),
-            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
-        else { return nil }
-        let decode = { (part: Substring) in part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
-        guard let id = decode(text[..<colon]), let secret = decode(text[text.index(after: colon)...]) else { return nil }
-        return (id, secret)
     }
 
     static func tokenResponse(_ issued: AccessTokenIssuer.Issued) -> Response {

@@ -73,9 +73,9 @@ struct PAMController {
                 let generated = try await service.generate(
                     organizationID: organization.id, creatorID: try creator(request), GenerateRequest(
                         credentialProviderIdentifier: try body.requiredString("credentialProviderIdentifier"), issuer: try body.string("issuer"),
-                        subject: try body.requiredString("subject"), audiences: try strings(body, "audiences"),
+                        subject: try body.requiredString("subject"), audiences: try body.requiredStrings("audiences"),
                         customClaims: try body.object("customClaims") ?? [:], expiration: try body.integer("expiration"),
-                        includeDerivedShortToken: try boolean(body, "includeDerivedShortToken") ?? false
+                        includeDerivedShortToken: try body.boolean("includeDerivedShortToken") ?? false
                     )
                 )
                 await audit(context, organization, request, action: "pam.generateJwt", target: generated.record.id)
@@ -171,24 +171,6 @@ struct PAMController {
         let token = String(request.headers[.authorization]?.dropFirst(7) ?? "")
         let verified = try await tessera.accessTokenVerifier.verify(token, issuer: tessera.issuerURL.value, audience: tessera.configuration.accessTokenAudience)
         return verified.clientID
-    }
-
-    private func strings(_ body: JSONBody, _ name: String) throws -> [String] {
-        guard case .array(let items)? = body.fields[name] else {
-            throw TesseraError(.invalidRequest, "field_missing", "field '\(name)' is required: an array of strings")
-        }
-        return try items.map { item in
-            guard let text = item.stringValue else { throw TesseraError(.invalidRequest, "field_invalid", "field '\(name)' must hold strings") }
-            return text
-        }
-    }
-
-    private func boolean(_ body: JSONBody, _ name: String) throws -> Bool? {
-        switch body.fields[name] {
-        case nil, .null?: return nil
-        case .bool(let value)?: return value
-        case let other?: throw TesseraError(.invalidRequest, "field_invalid", "field '\(name)' must be a boolean, not \(other.typeName)")
-        }
     }
 
     /// Seed 003's document, field for field, in its order; `jwtContent` only with the JWT.

@@ -60,6 +60,35 @@ struct JSONBody {
         }
     }
 
+    func strings(_ name: String) throws -> [String]? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .array(let items)?:
+            return try items.map { item in
+                guard let text = item.stringValue else {
+                    throw TesseraError(.invalidRequest, "field_invalid", "field '\(name)' must hold strings, not \(item.typeName)")
+                }
+                return text
+            }
+        case let other?: throw TesseraError(.invalidRequest, "field_invalid", "field '\(name)' must be an array of strings, not \(other.typeName)")
+        }
+    }
+
+    func requiredStrings(_ name: String) throws -> [String] {
+        guard let values = try strings(name) else {
+            throw TesseraError(.invalidRequest, "field_missing", "field '\(name)' is required: an array of strings")
+        }
+        return values
+    }
+
+    func boolean(_ name: String) throws -> Bool? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        case let other?: throw TesseraError(.invalidRequest, "field_invalid", "field '\(name)' must be a boolean, not \(other.typeName)")
+        }
+    }
+
     func object(_ name: String) throws -> [String: JSONValue]? {
         switch fields[name] {
         case nil, .null?: return nil
