@@ -14,7 +14,7 @@ struct PAMController {
     }
 
     /// The caller: an access token for this instance's organization holding `scope`.
-    private func authorize(_ request: Request, context: TesseraRequestContext, scope: String) async throws -> Organization {
+    private func authorize(_ request: Request, context: TesseraRequestContext, scope: String) async throws -> Caller {
         let instanceID = try context.parameters.require("instanceId")
         guard let organizationID = InstanceID.organizationID(instanceID),
             let organization = try await tessera.directory.organization(id: organizationID)
@@ -34,7 +34,14 @@ struct PAMController {
         guard PAMScope.allows(token.scopes, scope) else {
             throw TesseraError(.forbidden, "insufficient_scope", "this operation needs scope \(scope) (or \(PAMScope.all))")
         }
-        return organization
+        return Caller(organization: organization, clientID: token.clientID)
+    }
+
+    /// The instance's organization and the application whose access token is calling.
+    struct Caller {
+        let organization: Organization
+        let clientID: String
+        var id: UUID { organization.id }
     }
 
     /// Runs `body`, turning core errors into the IDaaS error document; refusals are audited.
@@ -66,51 +73,51 @@ struct PAMController {
             let service = tessera.authenticationTokens
             switch name {
             case "generateJwt":
-                let organization = try await authorize(request, context: context, scope: PAMScope.manage)
+                let caller = try await authorize(request, context: context, scope: PAMScope.manage)
                 let body = try await readBody(request, allowed: [
                     "credentialProviderIdentifier", "issuer", "subject", "audiences", "customClaims", "expiration", "includeDerivedShortToken",
                 ])
                 let generated = try await service.generate(
-                    organizationID: organization.id, creatorID: try creator(request), GenerateRequest(
+                    organizationID: caller.id, creatorID: caller.clientID, GenerateRequest(
                         credentialProviderIdentifier: try body.requiredString("credentialProviderIdentifier"), issuer: try body.string("issuer"),
                         subject: try body.requiredString("subject"), audiences: try body.requiredStrings("audiences"),
                         customClaims: try body.object("customClaims") ?? [:], expiration: try body.integer("expiration"),
                         includeDerivedShortToken: try body.boolean("includeDerivedShortToken") ?? false
                     )
                 )
-                await audit(context, organization, request, action: "pam.generateJwt", target: generated.record.id)
+                await audit(context, caller, action: "pam.generateJwt", target: generated.record.id)
                 return JSONResponse.make(Self.document(generated.record, jwt: generated.jwt, shortToken: generated.shortToken), status: .ok)
             case "obtainJwt":
-                let organization = try await authorize(request, context: context, scope: PAMScope.obtain)
+                let caller = try await authorize(request, context: context, scope: PAMScope.obtain)
                 let body = try await readBody(request, allowed: ["consumerId", "authenticationTokenId"])
                 let opened = try await service.obtain(
-                    organizationID: organization.id, consumerID: try body.requiredString("consumerId"),
+                    organizationID: caller.id, consumerID: try body.requiredString("consumerId"),
                     tokenID: try body.requiredString("authenticationTokenId")
                 )
                 return JSONResponse.make(Self.document(opened.record, jwt: opened.jwt, shortToken: opened.shortToken))
             case "obtainJwtByDerivedShortToken":
-                let organization = try await authorize(request, context: context, scope: PAMScope.obtain)
+                let caller = try await authorize(request, context: context, scope: PAMScope.obtain)
                 let body = try await readBody(request, allowed: ["derivedShortToken"])
-                let opened = try await service.obtain(organizationID: organization.id, shortToken: try body.requiredString("derivedShortToken"))
+                let opened = try await service.obtain(organizationID: caller.id, shortToken: try body.requiredString("derivedShortToken"))
                 return JSONResponse.make(Self.document(opened.record, jwt: opened.jwt, shortToken: opened.shortToken))
             case "revoke", "reinstate":
-                let organization = try await authorize(request, context: context, scope: PAMScope.manage)
+                let caller = try await authorize(request, context: context, scope: PAMScope.manage)
                 let body = try await readBody(request, allowed: ["token"])
-                let record = try await service.setRevoked(organizationID: organization.id, token: try body.requiredString("token"), revoked: name == "revoke")
-                await audit(context, organization, request, action: "pam.\(name)", target: record.id)
+                let record = try await service.setRevoked(organizationID: caller.id, token: try body.requiredString("token"), revoked: name == "revoke")
+                await audit(context, caller, action: "pam.\(name)", target: record.id)
                 return JSONResponse.make(Self.document(record, jwt: nil, shortToken: nil))
             case "revokeByConsumer", "reinstateByConsumer":
-                let organization = try await authorize(request, context: context, scope: PAMScope.manage)
+                let caller = try await authorize(request, context: context, scope: PAMScope.manage)
                 let body = try await readBody(request, allowed: ["consumerId"])
                 let count = try await service.setRevoked(
-                    organizationID: organization.id, consumerID: try body.requiredString("consumerId"), revoked: name == "revokeByConsumer"
+                    organizationID: caller.id, consumerID: try body.requiredString("consumerId"), revoked: name == "revokeByConsumer"
                 )
-                await audit(context, organization, request, action: "pam.\(name)", target: try body.requiredString("consumerId"))
+                await audit(context, caller, action: "pam.\(name)", target: try body.requiredString("consumerId"))
                 return JSONResponse.make(.object([("updatedCount", .integer(Int64(count)))]))
             case "validate":
-                let organization = try await authorize(request, context: context, scope: PAMScope.read)
+                let caller = try await authorize(request, context: context, scope: PAMScope.read)
                 let body = try await readBody(request, allowed: ["token"])
-                let active = try await service.isActive(organizationID: organization.id, token: try body.requiredString("token"))
+                let active = try await service.isActive(organizationID: caller.id, token: try body.requiredString("token"))
                 return JSONResponse.make(.object([("active", .bool(active))]))
             default:
                 throw TesseraError(.notFound, "ActionNotFound", "no action '\(name)'; see DESIGN §1.2 for the list")
@@ -120,7 +127,7 @@ struct PAMController {
 
     @Sendable func list(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         try await answering(context, action: "pam.list") {
-            let organization = try await authorize(request, context: context, scope: PAMScope.read)
+            let caller = try await authorize(request, context: context, scope: PAMScope.read)
             let query = request.uri.queryParameters
             let maxResults = try query.get("maxResults").map { text -> Int in
                 guard let value = Int(text), (1...100).contains(value) else {
@@ -135,11 +142,11 @@ struct PAMController {
             }
             var providerID: String?
             if let identifier = query.get("credentialProviderIdentifier") {
-                providerID = try await tessera.authenticationTokens.providers(organizationID: organization.id)
+                providerID = try await tessera.authenticationTokens.providers(organizationID: caller.id)
                     .first { $0.id == identifier || $0.name == identifier }?.id ?? identifier
             }
             let (page, total) = try await tessera.authenticationTokens.list(
-                organizationID: organization.id,
+                organizationID: caller.id,
                 query: AuthenticationTokenQuery(
                     consumerID: query.get("consumerId"), credentialProviderID: providerID, revoked: try flag("revoked"), expired: try flag("expired"),
                     now: tessera.clock.now().unixSeconds * 1000, after: query.get("nextToken"), limit: maxResults + 1
@@ -155,22 +162,14 @@ struct PAMController {
         }
     }
 
-    private func audit(_ context: TesseraRequestContext, _ organization: Organization, _ request: Request, action: String, target: String) async {
-        let actor = (try? await creator(request)).map { "app:\($0)" } ?? "anonymous"
-        await tessera.audit(context, organizationID: organization.id, actor: actor, action: action, target: target)
+    private func audit(_ context: TesseraRequestContext, _ caller: Caller, action: String, target: String) async {
+        await tessera.audit(context, organizationID: caller.id, actor: "app:\(caller.clientID)", action: action, target: target)
     }
 
     private func readBody(_ request: Request, allowed: Set<String>) async throws -> JSONBody {
         let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
         try body.allowOnly(allowed)
         return body
-    }
-
-    /// The application that minted the access token (its client id), for `creatorId`.
-    private func creator(_ request: Request) async throws -> String {
-        let token = String(request.headers[.authorization]?.dropFirst(7) ?? "")
-        let verified = try await tessera.accessTokenVerifier.verify(token, issuer: tessera.issuerURL.value, audience: tessera.configuration.accessTokenAudience)
-        return verified.clientID
     }
 
     /// Seed 003's document, field for field, in its order; `jwtContent` only with the JWT.
