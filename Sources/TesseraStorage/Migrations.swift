@@ -219,8 +219,13 @@ enum Migrations {
         ]),
     ]
 
-    /// Applies every migration not yet recorded, each in its own transaction.
+    /// Applies every migration not yet recorded, each in its own transaction, holding the
+    /// backend's migration lock so concurrent starts apply each migration once.
     static func run(on backend: any SQLBackend) async throws {
+        try await backend.withMigrationLock { try await apply(on: backend) }
+    }
+
+    private static func apply(on backend: any SQLBackend) async throws {
         try await backend.transaction { db in
             try await db.raw("CREATE TABLE IF NOT EXISTS tessera_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").run()
         }

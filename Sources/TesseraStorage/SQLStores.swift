@@ -8,17 +8,23 @@ public struct SQLStorage: Sendable {
     public let backend: any SQLBackend
     public let stores: Stores
 
-    /// `reference` is `sqlite:PATH` (or a bare path ending in `.sqlite`/`.db`).
+    /// `reference` is `sqlite:PATH` (or a bare path ending in `.sqlite`/`.db`) or a PostgreSQL
+    /// URL, `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (also `postgresql://`).
     public static func open(_ reference: String, logger: Logger) async throws -> SQLStorage {
         let backend: any SQLBackend
         if reference.hasPrefix("sqlite:") {
             backend = try await SQLiteBackend.open(path: String(reference.dropFirst("sqlite:".count)), logger: logger)
-        } else if reference.hasPrefix("postgres:") || reference.hasPrefix("postgresql:") {
-            throw TesseraError(.invalidRequest, "database_unsupported", "PostgreSQL support is not built yet; use --database sqlite:PATH")
+        } else if reference.hasPrefix("postgres:") || reference.hasPrefix("postgresql:") || reference.hasPrefix("postgres+")
+            || reference.hasPrefix("postgresql+")
+        {
+            backend = try await PostgresBackend.open(url: reference, logger: logger)
         } else if reference.hasSuffix(".sqlite") || reference.hasSuffix(".db") {
             backend = try await SQLiteBackend.open(path: reference, logger: logger)
         } else {
-            throw TesseraError(.invalidRequest, "database_invalid", "database must be sqlite:PATH (got '\(reference)')")
+            throw TesseraError(
+                .invalidRequest, "database_invalid",
+                "database must be sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE (got '\(PostgresBackend.redacted(reference))')"
+            )
         }
         do {
             try await Migrations.run(on: backend)
@@ -210,6 +216,7 @@ struct SQLAccessTokenStore: AccessTokenStore {
                 UPDATE access_tokens SET revoked_at = \(bind: date.seconds)
                 WHERE id = \(bind: id.uuidString) AND user_id = \(bind: userID.uuidString) AND revoked_at IS NULL
                 """).run()
+            try await backend.announce(.accessToken(id: id), in: db)
             return try await db.raw("SELECT * FROM access_tokens WHERE id = \(bind: id.uuidString) AND user_id = \(bind: userID.uuidString)")
                 .first().map(Self.token)
         }
@@ -267,6 +274,9 @@ struct SQLPublicKeyStore: PublicKeyStore {
             let deleted = try await db.raw("""
                 DELETE FROM public_keys WHERE user_id = \(bind: userID.uuidString) AND name = \(bind: name) RETURNING id
                 """).all()
+            for row in deleted {
+                try await backend.announce(.publicKey(id: try row.uuid("id")), in: db)
+            }
             return !deleted.isEmpty
         }
     }

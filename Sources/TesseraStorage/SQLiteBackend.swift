@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SQLKit
 import SQLiteKit
+import TesseraCore
 
 /// SQLite in WAL mode: one writer connection whose transactions are serialised by a lock (one
 /// shared connection would otherwise interleave different requests' `BEGIN…COMMIT`), and one
@@ -17,7 +18,20 @@ public final class SQLiteBackend: SQLBackend {
     public static func open(path: String, logger: Logger) async throws -> SQLiteBackend {
         let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         do {
-            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
+            _ = try await writer.query("PRAGMA busy_timeout = 5000")
+            // Switching a new file to WAL needs an exclusive lock and is refused at once (no busy
+            // wait) while another process opens the same file: retry for up to 5 s.
+            var attempts = 0
+            while true {
+                do {
+                    _ = try await writer.query("PRAGMA journal_mode = WAL")
+                    break
+                } catch let error as SQLiteError where [.busy, .locked].contains(error.reason) && attempts < 100 {
+                    attempts += 1
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            for pragma in ["PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"] {
                 _ = try await writer.query(pragma)
             }
         } catch {
@@ -27,10 +41,16 @@ public final class SQLiteBackend: SQLBackend {
         let reader: SQLiteConnection
         do {
             reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000", "PRAGMA query_only = ON"] {
+        } catch {
+            try? await writer.close()
+            throw error
+        }
+        do {
+            for pragma in ["PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON", "PRAGMA query_only = ON"] {
                 _ = try await reader.query(pragma)
             }
         } catch {
+            try? await reader.close()
             try? await writer.close()
             throw error
         }
@@ -62,6 +82,18 @@ public final class SQLiteBackend: SQLBackend {
             }
         }
     }
+
+    /// SQLite's own file lock serialises the migrations' `BEGIN IMMEDIATE` transactions, and each
+    /// migration checks whether it ran before applying itself.
+    public func withMigrationLock(_ body: @Sendable () async throws -> Void) async throws {
+        try await body()
+    }
+
+    /// Nothing to announce: a SQLite file is served by one process (others see changes within
+    /// the credential cache's lifetime).
+    public func announce(_ change: CredentialChange, in db: any SQLDatabase) async throws {}
+
+    public func credentialChanges() -> AsyncStream<CredentialChange>? { nil }
 
     /// Closes both connections, the writer even if closing the reader failed.
     public func close() async throws {

@@ -50,24 +50,69 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 }
 
-extension Stores {
-    /// These stores with the reads on the verification path (signing key, PAT by hash) cached
-    /// for `lifetime`. Writes made through the returned stores update or drop the cached
-    /// entries at once, so in one process a revocation or deletion takes effect on the next
-    /// request; another process sharing the database sees it within `lifetime`.
-    public func caching(lifetime: Duration) -> Stores {
-        guard lifetime > .zero else { return self }
+/// A change to a credential that processes sharing the database must not keep serving from a
+/// cache. Announced by the storage layer when the change commits.
+public enum CredentialChange: Sendable, Hashable {
+    /// A PAT was revoked (or otherwise changed).
+    case accessToken(id: UUID)
+    /// A registered public key was deleted (or otherwise changed).
+    case publicKey(id: UUID)
+    /// Changes may have been missed (e.g. the notification channel reconnected): drop everything.
+    case unknown
+}
+
+/// The per-process cache of the reads on the Lake verification path (PAT by hash, signing key by
+/// organization/user/name). Entries live at most `lifetime`; writes made through the wrapped
+/// stores drop their entries at once, and `invalidate(_:)` drops entries changed by another
+/// process (the server feeds it from the database's change notifications), so the lifetime is
+/// only the bound for when a notification is lost.
+public final class CredentialCache: Sendable {
+    let accessTokens: ExpiringCache<String, AccessToken>
+    let signingKeys: ExpiringCache<CachingPublicKeyStore.LookupKey, SigningKeyLookup>
+    /// How long an entry may be served without a notification.
+    public let lifetime: Duration
+
+    public init(lifetime: Duration) {
+        self.lifetime = lifetime
+        self.accessTokens = ExpiringCache(lifetime: lifetime)
+        self.signingKeys = ExpiringCache(lifetime: lifetime)
+    }
+
+    /// Drops what `change` makes stale.
+    public func invalidate(_ change: CredentialChange) {
+        switch change {
+        case .accessToken(let id):
+            accessTokens.removeAll { _, token in token.id == id }
+        case .publicKey(let id):
+            signingKeys.removeAll { _, found in found.key.id == id }
+        case .unknown:
+            accessTokens.removeAll { _, _ in true }
+            signingKeys.removeAll { _, _ in true }
+        }
+    }
+
+    /// `stores` with the verification-path reads served from this cache (unchanged when the
+    /// lifetime is zero).
+    public func wrap(_ stores: Stores) -> Stores {
+        guard lifetime > .zero else { return stores }
         return Stores(
-            directory: directory,
-            accessTokens: CachingAccessTokenStore(base: accessTokens, cache: ExpiringCache(lifetime: lifetime)),
-            keys: CachingPublicKeyStore(base: keys, cache: ExpiringCache(lifetime: lifetime)),
-            replay: replay,
-            serverKeys: serverKeys,
-            applications: applications,
-            pam: pam,
-            audit: audit,
-            tr50: tr50
+            directory: stores.directory,
+            accessTokens: CachingAccessTokenStore(base: stores.accessTokens, cache: accessTokens),
+            keys: CachingPublicKeyStore(base: stores.keys, cache: signingKeys),
+            replay: stores.replay,
+            serverKeys: stores.serverKeys,
+            applications: stores.applications,
+            pam: stores.pam,
+            audit: stores.audit,
+            tr50: stores.tr50
         )
+    }
+}
+
+extension Stores {
+    /// These stores behind a new `CredentialCache` of `lifetime` (see there).
+    public func caching(lifetime: Duration) -> Stores {
+        CredentialCache(lifetime: lifetime).wrap(self)
     }
 }
 

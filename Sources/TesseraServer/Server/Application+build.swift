@@ -69,24 +69,37 @@ public func buildApplication(
     return app
 }
 
-/// Owns the database for the server's lifetime: purges expired replay entries now and then and
-/// closes the connections on graceful shutdown.
+/// Owns the database for the server's lifetime: purges expired replay entries now and then,
+/// applies credential changes announced by other replicas to this one's cache, and closes the
+/// connections on graceful shutdown.
 struct StorageService: Service {
     let tessera: Tessera
     let logger: Logger
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await tessera.storage.stores.replay.purgeExpired(before: tessera.clock.now())
-                } catch {
-                    logger.warning("purging expired single-use entries failed", metadata: ["error": "\(error)"])
+            await withDiscardingTaskGroup { group in
+                if let changes = tessera.storage.backend.credentialChanges() {
+                    let cache = tessera.credentialCache
+                    group.addTask {
+                        for await change in changes { cache.invalidate(change) }
+                    }
                 }
-                try? await Task.sleep(for: .seconds(600))
+                await purgeExpiredEntries()
             }
         }
         try await tessera.storage.close()
         logger.info("database closed")
+    }
+
+    private func purgeExpiredEntries() async {
+        while !Task.isCancelled {
+            do {
+                try await tessera.storage.stores.replay.purgeExpired(before: tessera.clock.now())
+            } catch {
+                logger.warning("purging expired single-use entries failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(600))
+        }
     }
 }

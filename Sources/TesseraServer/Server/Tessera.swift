@@ -21,11 +21,15 @@ public struct Tessera: Sendable {
     public let auditLog: AuditLog
     public let tr50: TR50Service
     public let issuerURL: IssuerURL
+    /// Cached PATs and signing keys on the Lake path; fed the database's change notifications.
+    public let credentialCache: CredentialCache
 
     public init(configuration: ServerConfiguration, storage: SQLStorage, clock: any TesseraClock = SystemClock()) throws {
         let masterKey = try MasterKey(bytes: configuration.masterKey)
         let hasher = SecretHasher(masterKey: masterKey)
-        let stores = storage.stores.caching(lifetime: configuration.lake.credentialCacheLifetime)
+        let credentialCache = CredentialCache(lifetime: configuration.lake.credentialCacheLifetime)
+        let stores = credentialCache.wrap(storage.stores)
+        self.credentialCache = credentialCache
         self.configuration = configuration
         self.storage = storage
         self.clock = clock

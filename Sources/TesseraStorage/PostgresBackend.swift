@@ -1,0 +1,265 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresKit
+import PostgresNIO
+import SQLKit
+import Synchronization
+import TesseraCore
+
+/// PostgreSQL, shared by any number of Tessera processes: a connection pool (postgres-nio's
+/// `PostgresClient`), transactions run `SERIALIZABLE` and retried on a serialisation conflict
+/// (so every store behaves as on SQLite, where writes are serialised), a session advisory lock
+/// around migrations, and `LISTEN/NOTIFY` on one extra connection to carry credential changes
+/// between processes.
+public final class PostgresBackend: SQLBackend {
+    /// The channel credential changes travel on.
+    static let channel = "tessera_credential_changes"
+    /// `pg_advisory_lock` key held while migrating ("tessera" in ASCII, as a number).
+    static let migrationLockKey: Int64 = 0x7465_7373_6572_61
+    /// A conflicted transaction is tried this many times before the conflict is reported.
+    static let maximumAttempts = 25
+
+    private let client: PostgresClient
+    private let clientTask: Task<Void, Never>
+    private let connectionConfiguration: PostgresConnection.Configuration
+    private let logger: Logger
+    private let listener: ChangeListener
+
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`,
+    /// optionally `?sslmode=disable|prefer|require`), failing at once if it cannot be reached.
+    public static func open(url: String, logger: Logger, maximumConnections: Int = 16) async throws -> PostgresBackend {
+        let configuration: SQLPostgresConfiguration
+        do {
+            configuration = try SQLPostgresConfiguration(url: url)
+        } catch {
+            throw TesseraError(
+                .invalidRequest, "database_invalid",
+                "'\(redacted(url))' is not a PostgreSQL URL: use postgres://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=disable|prefer|require]"
+            )
+        }
+        let core = configuration.coreConfiguration
+        // One direct connection first: a wrong address or password fails here with the server's
+        // own message instead of leaving the pool retrying in the background.
+        do {
+            let probe = try await PostgresConnection.connect(
+                on: PostgresClient.defaultEventLoopGroup.any(), configuration: core, id: 0, logger: logger
+            ).get()
+            try await probe.close()
+        } catch {
+            throw TesseraError(
+                .internalFailure, "database_unreachable", "cannot connect to PostgreSQL at \(redacted(url)): \(String(reflecting: error))"
+            )
+        }
+        var clientConfiguration: PostgresClient.Configuration
+        if let socket = core.unixSocketPath {
+            clientConfiguration = .init(unixSocketPath: socket, username: core.username, password: core.password, database: core.database)
+        } else {
+            let tls: PostgresClient.Configuration.TLS =
+                core.tls.isEnforced
+                ? .require(.makeClientConfiguration()) : core.tls.isAllowed ? .prefer(.makeClientConfiguration()) : .disable
+            clientConfiguration = .init(
+                host: core.host ?? "localhost", port: core.port ?? 5432, username: core.username, password: core.password,
+                database: core.database, tls: tls
+            )
+        }
+        clientConfiguration.options.maximumConnections = maximumConnections
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        let backend = PostgresBackend(client: client, connectionConfiguration: core, logger: logger)
+        // Give the pool's run loop a moment to start, so the first lease does not warn that it
+        // has not (the client offers no way to await that).
+        try await Task.sleep(for: .milliseconds(20))
+        return backend
+    }
+
+    private init(client: PostgresClient, connectionConfiguration: PostgresConnection.Configuration, logger: Logger) {
+        self.client = client
+        // Detached: the pool must not inherit a service group's graceful shutdown; it closes
+        // when the backend does, after the server has finished its requests.
+        self.clientTask = Task.detached { await client.run() }
+        self.connectionConfiguration = connectionConfiguration
+        self.logger = logger
+        self.listener = ChangeListener(configuration: connectionConfiguration, logger: logger)
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await body(connection.sql(queryLogLevel: nil))
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await client.withConnection { connection in
+                    let db = connection.sql(queryLogLevel: nil)
+                    try await db.raw("BEGIN ISOLATION LEVEL SERIALIZABLE").run()
+                    do {
+                        let result = try await body(db)
+                        try await db.raw("COMMIT").run()
+                        return result
+                    } catch {
+                        try? await db.raw("ROLLBACK").run()
+                        throw error
+                    }
+                }
+            } catch let error as PSQLError where Self.isRetryable(error) && attempt < Self.maximumAttempts {
+                attempt += 1
+                // Back off a random, growing while so the conflicting transactions spread out.
+                let ceiling = min(50, 1 << min(attempt, 6))
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...ceiling)))
+            }
+        }
+    }
+
+    /// Serialisation failure or deadlock: the transaction did nothing and may simply run again.
+    static func isRetryable(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return state == "40001" || state == "40P01"
+    }
+
+    public func withMigrationLock(_ body: @Sendable () async throws -> Void) async throws {
+        let logger = self.logger
+        try await client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: logger)
+            do {
+                try await body()
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
+                throw error
+            }
+            try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
+        }
+    }
+
+    public func announce(_ change: CredentialChange, in db: any SQLDatabase) async throws {
+        try await db.raw("SELECT pg_notify(\(bind: Self.channel), \(bind: CredentialChangeCoding.encode(change)))").run()
+    }
+
+    public func credentialChanges() -> AsyncStream<CredentialChange>? {
+        listener.subscribe()
+    }
+
+    public func close() async throws {
+        listener.stop()
+        clientTask.cancel()
+        await clientTask.value
+    }
+
+    /// `url` with its password replaced by `***`, for messages.
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? url
+    }
+}
+
+/// How a `CredentialChange` is written in a notification's payload: `pat:<uuid>`, `key:<uuid>`.
+enum CredentialChangeCoding {
+    static func encode(_ change: CredentialChange) -> String {
+        switch change {
+        case .accessToken(let id): "pat:\(id.uuidString)"
+        case .publicKey(let id): "key:\(id.uuidString)"
+        case .unknown: "unknown"
+        }
+    }
+
+    /// The change a payload names; anything unreadable means `.unknown` (drop everything).
+    static func decode(_ payload: String) -> CredentialChange {
+        let parts = payload.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let id = UUID(uuidString: String(parts[1])) else { return .unknown }
+        switch parts[0] {
+        case "pat": return .accessToken(id: id)
+        case "key": return .publicKey(id: id)
+        default: return .unknown
+        }
+    }
+}
+
+/// One connection that `LISTEN`s on the change channel and hands each notification to every
+/// subscriber. When the connection drops it reconnects (after a short pause) and tells the
+/// subscribers `.unknown`, since notifications sent meanwhile were lost.
+final class ChangeListener: Sendable {
+    private struct State {
+        var subscribers: [UUID: AsyncStream<CredentialChange>.Continuation] = [:]
+        var task: Task<Void, Never>?
+        var stopped = false
+    }
+
+    private let configuration: PostgresConnection.Configuration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    init(configuration: PostgresConnection.Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    func subscribe() -> AsyncStream<CredentialChange> {
+        let (stream, continuation) = AsyncStream.makeStream(of: CredentialChange.self, bufferingPolicy: .bufferingNewest(10_000))
+        let id = UUID()
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
+        }
+        let subscribed = state.withLock { state in
+            guard !state.stopped else { return false }
+            state.subscribers[id] = continuation
+            if state.task == nil { state.task = Task { await self.listen() } }
+            return true
+        }
+        if !subscribed { continuation.finish() }
+        return stream
+    }
+
+    func stop() {
+        let (task, subscribers) = state.withLock { state in
+            state.stopped = true
+            defer { state.subscribers = [:] }
+            return (state.task, Array(state.subscribers.values))
+        }
+        task?.cancel()
+        subscribers.forEach { $0.finish() }
+    }
+
+    private func publish(_ change: CredentialChange) {
+        for subscriber in state.withLock({ Array($0.subscribers.values) }) {
+            subscriber.yield(change)
+        }
+    }
+
+    private func listen() async {
+        var connectionID = 1
+        while !Task.isCancelled {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    on: PostgresClient.defaultEventLoopGroup.any(), configuration: configuration, id: connectionID, logger: logger
+                ).get()
+                connectionID += 1
+                do {
+                    try await withTaskCancellationHandler {
+                        try await connection.listen(on: PostgresBackend.channel) { notifications in
+                            // Anything announced before LISTEN took effect may be missed.
+                            publish(.unknown)
+                            for try await notification in notifications {
+                                publish(CredentialChangeCoding.decode(notification.payload))
+                            }
+                        }
+                    } onCancel: {
+                        connection.close().whenComplete { _ in }
+                    }
+                } catch {
+                    if !Task.isCancelled {
+                        logger.warning("credential change listener lost its connection; reconnecting", metadata: ["error": "\(error)"])
+                    }
+                }
+                try? await connection.close()
+            } catch {
+                logger.warning("credential change listener cannot connect; retrying", metadata: ["error": "\(error)"])
+            }
+            publish(.unknown)
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+}
