@@ -50,19 +50,30 @@ struct SQLPAMStore: PAMStore {
         }
     }
 
-    func token(id: String, organizationID: UUID) async throws -> AuthenticationToken? {
+    func token(id: String, organizationID: UUID?) async throws -> AuthenticationToken? {
         try await backend.read { db in
-            try await db.raw("SELECT * FROM authentication_tokens WHERE id = \(bind: id) AND organization_id = \(bind: organizationID.uuidString)")
-                .first().map { try Self.token($0) }
+            let row: (any SQLRow)?
+            if let organizationID {
+                row = try await db.raw("SELECT * FROM authentication_tokens WHERE id = \(bind: id) AND organization_id = \(bind: organizationID.uuidString)").first()
+            } else {
+                row = try await db.raw("SELECT * FROM authentication_tokens WHERE id = \(bind: id)").first()
+            }
+            return try row.map { try Self.token($0) }
         }
     }
 
-    func token(shortTokenHash: String, organizationID: UUID) async throws -> AuthenticationToken? {
+    func token(shortTokenHash: String, organizationID: UUID?) async throws -> AuthenticationToken? {
         try await backend.read { db in
-            try await db.raw("""
-                SELECT * FROM authentication_tokens WHERE short_token_hash = \(bind: shortTokenHash)
-                AND organization_id = \(bind: organizationID.uuidString)
-                """).first().map { try Self.token($0) }
+            let row: (any SQLRow)?
+            if let organizationID {
+                row = try await db.raw("""
+                    SELECT * FROM authentication_tokens WHERE short_token_hash = \(bind: shortTokenHash)
+                    AND organization_id = \(bind: organizationID.uuidString)
+                    """).first()
+            } else {
+                row = try await db.raw("SELECT * FROM authentication_tokens WHERE short_token_hash = \(bind: shortTokenHash)").first()
+            }
+            return try row.map { try Self.token($0) }
         }
     }
 

@@ -167,8 +167,16 @@ public struct AuthenticationTokenService: Sendable {
         return !record.revoked && record.expirationTime > clock.now().unixSeconds * 1000
     }
 
+    /// A live authentication token of any organization, by its JWT or short token, with the
+    /// claims of its JWT (for forward-auth). Refused as not found, revoked or expired.
+    public func liveToken(_ token: String) async throws -> (record: AuthenticationToken, claims: [String: JSONValue]) {
+        let record = try live(try await find(organizationID: nil, token: token))
+        let jwt = try keyRing.unseal(record.sealedJWT, context: record.id)
+        return (record, try CompactJWS(jwt).payload)
+    }
+
     /// The record a JWT (by its `jti`, then compared whole) or a short token names.
-    func find(organizationID: UUID, token: String) async throws -> AuthenticationToken {
+    func find(organizationID: UUID?, token: String) async throws -> AuthenticationToken {
         let notFound = Self.pam(.notFound, "AuthenticationTokenNotFound", "the token is not an authentication token of this instance")
         if token.hasPrefix("sk-") {
             guard let record = try await store.token(shortTokenHash: hasher.hash(token), organizationID: organizationID) else { throw notFound }

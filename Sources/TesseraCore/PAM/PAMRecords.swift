@@ -102,8 +102,10 @@ public protocol PAMStore: Sendable {
     func provider(identifier: String, organizationID: UUID) async throws -> CredentialProvider?
     func providers(organizationID: UUID) async throws -> [CredentialProvider]
     func insert(_ token: AuthenticationToken) async throws
-    func token(id: String, organizationID: UUID) async throws -> AuthenticationToken?
-    func token(shortTokenHash: String, organizationID: UUID) async throws -> AuthenticationToken?
+    /// By id, within the organization (any organization when nil: ids are unique server-wide).
+    func token(id: String, organizationID: UUID?) async throws -> AuthenticationToken?
+    /// By the short token's keyed hash, within the organization (any when nil: hashes are unique).
+    func token(shortTokenHash: String, organizationID: UUID?) async throws -> AuthenticationToken?
     /// One page (ordered by id) and the total matching count.
     func tokens(organizationID: UUID, query: AuthenticationTokenQuery) async throws -> (page: [AuthenticationToken], total: Int)
     /// Sets `revoked` on one token; returns the updated record.

@@ -53,6 +53,7 @@ public func buildApplication(
     router.post("oauth2/revoke", use: oauth.revoke)
     PAMController(tessera: tessera).addRoutes(to: router)
     router.post("api", use: TR50Controller(tessera: tessera).handle)
+    router.get("auth/verify", use: ForwardAuthController(tessera: tessera).verify)
 
     var app = Application(
         router: router,

@@ -20,6 +20,7 @@ public struct Tessera: Sendable {
     public let introspector: TokenIntrospector
     public let auditLog: AuditLog
     public let tr50: TR50Service
+    public let forwardAuthenticator: ForwardAuthenticator
     public let issuerURL: IssuerURL
     /// Cached PATs and signing keys on the Lake path; fed the database's change notifications.
     public let credentialCache: CredentialCache
@@ -50,6 +51,11 @@ public struct Tessera: Sendable {
         let issuerURL = self.issuerURL
         self.tr50 = TR50Service(
             store: stores.tr50, directory: directory, keyRing: keyRing, verifier: accessTokenVerifier, hasher: hasher, clock: clock,
+            issuer: { issuerURL.value }
+        )
+        self.forwardAuthenticator = ForwardAuthenticator(
+            lake: lakeVerifier, serverTokens: accessTokenVerifier, authenticationTokens: authenticationTokens, tr50: tr50,
+            directory: stores.directory, lakeAudience: configuration.lake.audience, accessTokenAudience: configuration.accessTokenAudience,
             issuer: { issuerURL.value }
         )
         self.introspector = TokenIntrospector(

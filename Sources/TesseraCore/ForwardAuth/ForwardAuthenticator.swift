@@ -1,0 +1,169 @@
+import Foundation
+
+/// Who a credential presented to forward-auth speaks for, whatever its kind.
+public struct VerifiedIdentity: Sendable, Equatable {
+    /// `lake_jwt`, `access_token`, `pam_jwt`, `pam_short_token` or `tr50_jwt`.
+    public var tokenType: String
+    /// The user (Lake), `sub` (access token, PAM), or `whoami` (TR50).
+    public var subject: String
+    public var organization: Organization
+    public var scopes: [String]
+    public var audiences: [String]
+    /// The OAuth client (access token), the creating application (PAM) or the key (Lake).
+    public var clientID: String?
+    /// The TR50 role a session JWT grants.
+    public var role: String?
+    public var tokenID: String?
+    public var expiresAt: Date
+}
+
+/// What a protected location asks of a credential beyond being valid.
+public struct ForwardAuthRequirements: Sendable, Equatable {
+    /// Every one must be granted.
+    public var scopes: [String]
+    /// Must be among the credential's audiences.
+    public var audience: String?
+
+    public init(scopes: [String] = [], audience: String? = nil) {
+        self.scopes = scopes
+        self.audience = audience
+    }
+}
+
+/// Forward-auth (DESIGN §1.4): accepts any credential Tessera issues or checks — a Lake
+/// self-signed JWT (consumed if single-use, as on any Lake request), an access token, a PAM JWT or
+/// derived short token, a TR50 session JWT — and says who it speaks for, or why not. Each kind
+/// goes through its own verifier; this type only tells them apart and applies the requirements.
+public struct ForwardAuthenticator: Sendable {
+    private let lake: LakeAssertionVerifier
+    private let serverTokens: AccessTokenVerifier
+    private let authenticationTokens: AuthenticationTokenService
+    private let tr50: TR50Service
+    private let directory: any DirectoryStore
+    private let lakeAudience: String
+    private let accessTokenAudience: String
+    private let issuer: @Sendable () -> String
+
+    public init(
+        lake: LakeAssertionVerifier, serverTokens: AccessTokenVerifier, authenticationTokens: AuthenticationTokenService, tr50: TR50Service,
+        directory: any DirectoryStore, lakeAudience: String, accessTokenAudience: String, issuer: @escaping @Sendable () -> String
+    ) {
+        self.lake = lake
+        self.serverTokens = serverTokens
+        self.authenticationTokens = authenticationTokens
+        self.tr50 = tr50
+        self.directory = directory
+        self.lakeAudience = lakeAudience
+        self.accessTokenAudience = accessTokenAudience
+        self.issuer = issuer
+    }
+
+    /// The identity `credential` proves, checked against `requirements`. Throws `unauthenticated`
+    /// errors for a credential that is not valid (or not for this audience) and a `forbidden`
+    /// `insufficient_scope` error for a valid one lacking a required scope.
+    public func verify(_ credential: String, requirements: ForwardAuthRequirements) async throws -> VerifiedIdentity {
+        let identity = try await identify(credential)
+        if let audience = requirements.audience, !identity.audiences.contains(audience) {
+            throw TesseraError.token(
+                "audience_mismatch", "the \(identity.tokenType) is for \(identity.audiences.map { "'\($0)'" }.joined(separator: ", ")), not '\(audience)'"
+            )
+        }
+        let missing = requirements.scopes.filter { !identity.scopes.contains($0) }
+        if !missing.isEmpty {
+            throw TesseraError(.forbidden, "insufficient_scope", "the \(identity.tokenType) lacks scope \(missing.joined(separator: " "))")
+        }
+        return identity
+    }
+
+    private func identify(_ credential: String) async throws -> VerifiedIdentity {
+        if credential.hasPrefix("sk-") { return try await pamToken(credential, type: "pam_short_token") }
+        guard credential.contains(".") else {
+            throw TesseraError.token(
+                "credential_unrecognised",
+                "the bearer credential is neither a JWT nor a derived short token (sk-…); a PAT alone is not a credential, sign a Lake JWT with it"
+            )
+        }
+        let jws = try CompactJWS(credential)
+        switch jws.header["typ"]?.stringValue?.lowercased() {
+        case "at+jwt":
+            return try await accessToken(credential)
+        case TR50Service.tokenType:
+            return try await tr50Token(credential)
+        default:
+            if jws.payload["jti"]?.stringValue?.hasPrefix("atntkn_") == true {
+                return try await pamToken(credential, type: "pam_jwt")
+            }
+            let principal = try await lake.verify(credential)
+            return VerifiedIdentity(
+                tokenType: "lake_jwt", subject: principal.user.username, organization: principal.organization, scopes: [],
+                audiences: [lakeAudience], clientID: "lake:\(principal.user.username)/\(principal.key.name)", role: nil,
+                tokenID: jws.payload["jti"]?.stringValue, expiresAt: principal.expiresAt
+            )
+        }
+    }
+
+    private func accessToken(_ token: String) async throws -> VerifiedIdentity {
+        let verified = try await serverTokens.verify(token, issuer: issuer(), audience: accessTokenAudience)
+        return VerifiedIdentity(
+            tokenType: "access_token", subject: verified.subject, organization: try await organization(verified.organization),
+            scopes: verified.scopes, audiences: [accessTokenAudience], clientID: verified.clientID, role: nil, tokenID: verified.tokenID,
+            expiresAt: verified.expiresAt
+        )
+    }
+
+    private func tr50Token(_ token: String) async throws -> VerifiedIdentity {
+        let principal: TR50Principal
+        do {
+            principal = try await tr50.resolve(token)
+        } catch let failure as TR50Failure {
+            throw TesseraError.token("tr50_jwt_refused", failure.message)
+        }
+        guard case .token(let grant, let organization) = principal else {
+            throw TesseraError.token("tr50_jwt_refused", "not a TR50 session JWT")
+        }
+        let claims = try CompactJWS(token).payload
+        guard case .number(let expiry, _)? = claims["exp"] else { throw TesseraError.token("claim_missing", "the TR50 JWT has no exp") }
+        return VerifiedIdentity(
+            tokenType: "tr50_jwt", subject: grant.whoAmI, organization: organization, scopes: [], audiences: [TR50Service.tokenAudience],
+            clientID: nil, role: grant.role.key, tokenID: claims["jti"]?.stringValue,
+            expiresAt: Date(timeIntervalSince1970: expiry)
+        )
+    }
+
+    private func pamToken(_ token: String, type: String) async throws -> VerifiedIdentity {
+        let record: AuthenticationToken
+        let claims: [String: JSONValue]
+        do {
+            (record, claims) = try await authenticationTokens.liveToken(token)
+        } catch let error as TesseraError where error.kind != .internalFailure {
+            // Not found, revoked or expired: for forward-auth all mean "this credential is not valid".
+            throw TesseraError.token(error.code, error.message)
+        }
+        guard let organization = try await directory.organization(id: record.organizationID) else {
+            throw TesseraError.token("organization_unknown", "the token's organization no longer exists")
+        }
+        let audiences: [String] =
+            switch claims["aud"] {
+            case .string(let one)?: [one]
+            case .array(let many)?: many.compactMap(\.stringValue)
+            default: []
+            }
+        let scopes: [String] =
+            switch claims["scope"] {
+            case .string(let list)?: list.split(separator: " ").map(String.init)
+            case .array(let many)?: many.compactMap(\.stringValue)
+            default: []
+            }
+        return VerifiedIdentity(
+            tokenType: type, subject: record.consumerID, organization: organization, scopes: scopes, audiences: audiences,
+            clientID: record.creatorID, role: nil, tokenID: record.id, expiresAt: Date(timeIntervalSince1970: Double(record.expirationTime) / 1000)
+        )
+    }
+
+    private func organization(_ domainName: String) async throws -> Organization {
+        guard let organization = try await directory.organization(domainName: domainName) else {
+            throw TesseraError.token("organization_unknown", "organization '\(domainName)' no longer exists")
+        }
+        return organization
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Hummingbird
+import TesseraCore
+
+/// `GET /auth/verify`: forward-auth for a reverse proxy (nginx `auth_request`, Traefik
+/// `forwardAuth`, Envoy `ext_authz` over HTTP). The credential comes in `Authorization: Bearer`;
+/// `?scope=a b` (all required; may repeat) and `?audience=x` narrow what is accepted.
+///
+/// 200 carries the identity in `X-Tessera-*` headers (and the same as JSON); 401 carries an RFC
+/// 6750 `WWW-Authenticate` challenge with the reason, 403 an `insufficient_scope` one. Both also
+/// name the reason's stable code in `X-Tessera-Error`, which a proxy can pass on or log.
+struct ForwardAuthController {
+    let tessera: Tessera
+
+    func verify(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let requirements = ForwardAuthRequirements(
+            scopes: request.uri.queryParameters.getAll("scope").flatMap { $0.split(separator: " ").map(String.init) },
+            audience: request.uri.queryParameters.get("audience").flatMap { $0.isEmpty ? nil : $0 }
+        )
+        do {
+            let identity = try await tessera.forwardAuthenticator.verify(try Self.bearer(request), requirements: requirements)
+            return Self.accepted(identity)
+        } catch let error as TesseraError where error.kind == .unauthenticated || error.kind == .forbidden {
+            var response = ErrorMiddleware<TesseraRequestContext>.render(error, logger: context.logger)
+            response.headers[Self.errorHeader] = error.code
+            if error.kind == .forbidden {
+                response.headers[.wwwAuthenticate] =
+                    #"Bearer realm="tessera", error="insufficient_scope", scope=""# + ErrorMiddleware<TesseraRequestContext>.headerSafe(requirements.scopes.joined(separator: " ")) + #"""#
+            }
+            return response
+        }
+    }
+
+    static let errorHeader = HTTPFields.Element.Name("X-Tessera-Error")!
+
+    /// The credential of an `Authorization: Bearer …` header.
+    static func bearer(_ request: Request) throws -> String {
+        guard let authorization = request.headers[.authorization] else {
+            throw TesseraError(.unauthenticated, "authentication_required", "send the credential as 'Authorization: Bearer <token>'")
+        }
+        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw TesseraError(.unauthenticated, "authorization_malformed", "Authorization header must be 'Bearer <token>'")
+        }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+
+    static func accepted(_ identity: VerifiedIdentity) -> Response {
+        var fields: [(String, String?)] = [
+            ("Subject", identity.subject),
+            ("Org", identity.organization.domainName),
+            ("Org-Id", identity.organization.id.uuidString.lowercased()),
+            ("Token-Type", identity.tokenType),
+            ("Scopes", identity.scopes.joined(separator: " ")),
+            ("Audience", identity.audiences.joined(separator: " ")),
+            ("Client-Id", identity.clientID),
+            ("Role", identity.role),
+            ("Token-Id", identity.tokenID),
+            ("Expires-At", String(Int64(identity.expiresAt.timeIntervalSince1970))),
+        ]
+        fields.removeAll { $0.1 == nil }
+        var headers = HTTPFields()
+        var document: [(String, OrderedJSON)] = []
+        for (name, value) in fields {
+            guard let value, let field = HTTPFields.Element.Name("X-Tessera-" + name) else { continue }
+            headers[field] = ErrorMiddleware<TesseraRequestContext>.headerSafe(value)
+            document.append((name.lowercased().replacingOccurrences(of: "-", with: "_"), .string(value)))
+        }
+        return JSONResponse.make(.object(document), status: .ok, headers: headers)
+    }
+}
