@@ -12,7 +12,7 @@ struct Admin: AsyncParsableCommand {
     )
 
     struct DatabaseOptions: ParsableArguments {
-        @Option(help: "Database: sqlite:PATH (env TESSERA_DATABASE).") var database: String?
+        @Option(help: "Database: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB (env TESSERA_DATABASE).") var database: String?
         @Option(help: "bcrypt cost for new passwords.") var bcryptCost: UInt8 = 10
 
         func withDirectory<T>(_ body: (DirectoryManager) async throws -> T) async throws -> T {

@@ -11,7 +11,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Address to listen on (env TESSERA_HOST).") var host: String?
     @Option(help: "Port to listen on; 0 picks a free one (env TESSERA_PORT).") var port: Int?
-    @Option(help: "Database: sqlite:PATH (env TESSERA_DATABASE).") var database: String?
+    @Option(help: "Database: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB (env TESSERA_DATABASE).") var database: String?
     @Option(help: "File holding the master key, made on first start if absent (env TESSERA_MASTER_KEY_FILE).")
     var masterKeyFile: String?
     @Option(help: "Domain name of the organization made on an empty database (env TESSERA_BOOTSTRAP_ORG).")
@@ -29,6 +29,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Lifetime of minted access tokens, e.g. 1h (env TESSERA_ACCESS_TOKEN_LIFETIME).") var accessTokenLifetime: String?
     @Option(help: "Algorithm of new server signing keys: ES256, RS256, PS256, EdDSA (env TESSERA_SIGNING_ALGORITHM).")
     var signingAlgorithm: String?
+    @Option(
+        help: """
+            Seconds a replica may serve a cached PAT or key without hearing of a change; 0 turns the cache off \
+            (env TESSERA_CREDENTIAL_CACHE_SECONDS; default 1).
+            """
+    )
+    var credentialCacheSeconds: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env TESSERA_LOG_LEVEL).") var logLevel: String?
 
     func run() async throws {
@@ -77,6 +84,10 @@ struct Serve: AsyncParsableCommand {
                 throw CLIError("signing algorithm must be one of \(SignatureAlgorithm.names)")
             }
             configuration.signingAlgorithm = algorithm
+        }
+        if let value = try credentialCacheSeconds ?? Environment.value("TESSERA_CREDENTIAL_CACHE_SECONDS").map(Self.integer) {
+            guard (0...3600).contains(value) else { throw CLIError("the credential cache lifetime must be 0 to 3600 seconds") }
+            configuration.lake.credentialCacheLifetime = .seconds(value)
         }
         guard configuration.lake.defaultAccessTokenLifetimeDays <= configuration.lake.maximumAccessTokenLifetimeDays else {
             throw CLIError("the default PAT lifetime is longer than the maximum")

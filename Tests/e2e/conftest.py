@@ -1,7 +1,9 @@
 """Fixtures for end-to-end tests: a real `tessera serve` process and the `tessera` CLI."""
 import base64
+import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import tempfile
@@ -16,11 +18,18 @@ TESSERA = Path(os.environ.get("TESSERA_BIN", ROOT / ".build" / "debug" / "tesser
 PASSWORD = "demo-password-1"
 
 
-class Server:
-    """A `tessera serve` child process on a free loopback port with its own SQLite file."""
+POSTGRES_URL = os.environ.get("TESSERA_TEST_POSTGRES_URL") or None
+RESULTS = Path(os.environ.get("TESSERA_RESULTS_DIR", ROOT / ".build" / "test-results"))
 
-    def __init__(self, workdir: Path, env_extra=None):
+
+class Server:
+    """A `tessera serve` child process on a loopback port (free unless given), with its own
+    SQLite file unless `database` names another (e.g. a PostgreSQL URL shared by replicas).
+    With `wait=False` the constructor returns at once; call `wait_until_listening()`."""
+
+    def __init__(self, workdir: Path, env_extra=None, database=None, master_key_file=None, port=0, wait=True, name="tessera"):
         self.workdir = workdir
+        self.name = name
         env = dict(os.environ)
         env.update({
             "TESSERA_BOOTSTRAP_ORG": "dataresiliency",
@@ -29,13 +38,17 @@ class Server:
             "TESSERA_BCRYPT_COST": "4",
         })
         env.update(env_extra or {})
-        self.database = f"sqlite:{workdir / 'tessera.sqlite'}"
+        self.database = database or f"sqlite:{workdir / 'tessera.sqlite'}"
         self.process = subprocess.Popen(
-            [str(TESSERA), "serve", "--port", "0", "--database", self.database,
-             "--master-key-file", str(workdir / "master.key")],
+            [str(TESSERA), "serve", "--port", str(port), "--database", self.database,
+             "--master-key-file", str(master_key_file or workdir / "master.key")],
             cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.output = []
+        if wait:
+            self.wait_until_listening()
+
+    def wait_until_listening(self):
         deadline = time.time() + 60
         while time.time() < deadline:
             line = self.process.stdout.readline()
@@ -47,7 +60,12 @@ class Server:
                 self.url = match.group(1)
                 return
         self.process.kill()
-        raise RuntimeError("tessera serve did not start:\n" + "".join(self.output))
+        raise RuntimeError(f"{self.name} did not start:\n" + "".join(self.output))
+
+    def kill(self):
+        """SIGKILL: no graceful shutdown at all."""
+        self.process.kill()
+        self.process.wait()
 
     def stop(self) -> int:
         """SIGTERM, then wait for a graceful exit; returns the exit code."""
@@ -92,6 +110,45 @@ def server(workdir):
     instance = Server(workdir)
     yield instance
     instance.stop()
+
+
+def require_postgres():
+    """Skips (or, under CI=true, fails) a test that needs TESSERA_TEST_POSTGRES_URL."""
+    if POSTGRES_URL:
+        return
+    how = ("set TESSERA_TEST_POSTGRES_URL=postgres://USER@HOST:PORT/DB (a role that may CREATE DATABASE), "
+           "or run scripts/test with Debian's postgresql installed")
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI=true but there is no PostgreSQL to test against: " + how)
+    pytest.skip("PostgreSQL tests skipped: no server configured; " + how)
+
+
+def psql(url, statement):
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", statement], check=True, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def postgres_database():
+    """A new, empty PostgreSQL database on the test server (dropped afterwards); yields its URL."""
+    require_postgres()
+    name = "tessera_e2e_" + secrets.token_hex(6)
+    psql(POSTGRES_URL, f"CREATE DATABASE {name}")
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    psql(POSTGRES_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def record_result(name, data):
+    """Saves a measured figure under RESULTS (printed by scripts/test at the end)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def tessera(*args, cwd=None, check=True, input=None):

@@ -31,7 +31,12 @@ public struct DirectoryManager: Sendable {
         let (organization, admin) = try makeOrganization(
             domainName: domainName ?? "tessera", name: nil, adminUsername: username ?? "admin", adminPassword: password ?? generated ?? ""
         )
-        try await store.createOrganization(organization, admin: admin)
+        do {
+            try await store.createOrganization(organization, admin: admin)
+        } catch is DuplicateRecordError {
+            // Another replica starting at the same moment bootstrapped first.
+            return .alreadyInitialised
+        }
         return .created(organization, admin, generatedPassword: generated)
     }
 
