@@ -16,13 +16,35 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 TESSERA = Path(os.environ.get("TESSERA_BIN", ROOT / ".build" / "debug" / "tessera"))
 PASSWORD = "demo-password-1"
-
-
 POSTGRES_URL = os.environ.get("TESSERA_TEST_POSTGRES_URL") or None
 RESULTS = Path(os.environ.get("TESSERA_RESULTS_DIR", ROOT / ".build" / "test-results"))
 
 
-class Server:
+class ApiClient:
+    """Calls Tessera's API at `url` as the bootstrap admin (directly or through a proxy)."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def basic(self, user="demo", password=PASSWORD):
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+    def post(self, path, body, **kw):
+        return requests.post(self.url + path, json=body, headers=kw.pop("headers", self.basic()), timeout=30, **kw)
+
+    def get(self, path, **kw):
+        return requests.get(self.url + path, headers=kw.pop("headers", self.basic()), timeout=30, **kw)
+
+    def delete(self, path, **kw):
+        return requests.delete(self.url + path, headers=kw.pop("headers", self.basic()), timeout=30, **kw)
+
+    def create_pat(self, name="e2e"):
+        reply = self.post("/api/users/me/access-tokens", {"name": name})
+        assert reply.status_code == 201, reply.text
+        return reply.json()
+
+
+class Server(ApiClient):
     """A `tessera serve` child process on a loopback port (free unless given), with its own
     SQLite file unless `database` names another (e.g. a PostgreSQL URL shared by replicas).
     With `wait=False` the constructor returns at once; call `wait_until_listening()`."""
@@ -80,24 +102,6 @@ class Server:
         if rest:
             self.output.append(rest)
         return self.process.returncode
-
-    def basic(self, user="demo", password=PASSWORD):
-        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-    def post(self, path, body, **kw):
-        return requests.post(self.url + path, json=body, headers=kw.pop("headers", self.basic()), timeout=30, **kw)
-
-    def get(self, path, **kw):
-        return requests.get(self.url + path, headers=kw.pop("headers", self.basic()), timeout=30, **kw)
-
-    def delete(self, path, **kw):
-        return requests.delete(self.url + path, headers=kw.pop("headers", self.basic()), timeout=30, **kw)
-
-    def create_pat(self, name="e2e"):
-        reply = self.post("/api/users/me/access-tokens", {"name": name})
-        assert reply.status_code == 201, reply.text
-        return reply.json()
-
 
 @pytest.fixture
 def workdir():
