@@ -84,6 +84,17 @@ class Server(ApiClient):
         self.process.kill()
         raise RuntimeError(f"{self.name} did not start:\n" + "".join(self.output))
 
+    def dump(self) -> str:
+        """Everything in the server's database, as SQL text (sqlite3 iterdump or pg_dump)."""
+        if self.database.startswith("sqlite:"):
+            import sqlite3
+            connection = sqlite3.connect(self.database[len("sqlite:"):])
+            try:
+                return "\n".join(connection.iterdump())
+            finally:
+                connection.close()
+        return subprocess.run(["pg_dump", "--inserts", self.database], check=True, capture_output=True, text=True, timeout=60).stdout
+
     def kill(self):
         """SIGKILL: no graceful shutdown at all."""
         self.process.kill()
@@ -109,9 +120,11 @@ def workdir():
         yield Path(directory)
 
 
-@pytest.fixture
-def server(workdir):
-    instance = Server(workdir)
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request, workdir):
+    """A fresh server; every test using it runs twice, on SQLite and on a new PostgreSQL database."""
+    database = request.getfixturevalue("postgres_database") if request.param == "postgres" else None
+    instance = Server(workdir, database=database)
     yield instance
     instance.stop()
 

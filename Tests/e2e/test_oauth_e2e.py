@@ -1,5 +1,4 @@
 """Server-minted tokens checked by an independent client: pyjwt's PyJWKClient against the JWKS."""
-import sqlite3
 import time
 from pathlib import Path
 
@@ -57,11 +56,7 @@ def test_jwt_bearer_tokens_verify_offline_and_survive_rotation(server: Server, w
 
 def test_private_signing_keys_are_sealed_at_rest(server: Server, workdir: Path):
     trade(server, lake_assertion(server))
-    database = sqlite3.connect(str(workdir / "tessera.sqlite"))
-    try:
-        dump = "\n".join(database.iterdump())
-    finally:
-        database.close()
+    dump = server.dump()
     assert "server_signing_keys" in dump
     assert "PRIVATE KEY" not in dump
     assert "BEGIN PUBLIC KEY" in dump
