@@ -217,6 +217,17 @@ enum Migrations {
             )
             """,
         ]),
+        (8, [
+            """
+            CREATE TABLE console_sessions (
+                id_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX console_sessions_expiry ON console_sessions (expires_at)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction, holding the

@@ -47,7 +47,8 @@ public struct SQLStorage: Sendable {
             applications: SQLApplicationStore(backend: backend),
             pam: SQLPAMStore(backend: backend),
             audit: SQLAuditStore(backend: backend),
-            tr50: SQLTR50Store(backend: backend)
+            tr50: SQLTR50Store(backend: backend),
+            consoleSessions: SQLConsoleSessionStore(backend: backend)
         )
     }
 

@@ -21,11 +21,21 @@ public struct KeyManager: Sendable {
         return (record, privatePEM)
     }
 
-    /// Registers an uploaded public key in SPKI PEM form.
-    public func upload(for user: User, name: String, publicKeyPEM: String, algorithm: SignatureAlgorithm?) async throws -> PublicKeyRecord {
+    /// Registers a public key in SPKI PEM form: uploaded, or generated elsewhere by this server
+    /// (the console generates a pair, hands out the private half, and saves the public one).
+    public func upload(
+        for user: User, name: String, publicKeyPEM: String, algorithm: SignatureAlgorithm?, origin: PublicKeyRecord.Origin = .uploaded
+    ) async throws -> PublicKeyRecord {
         let name = try Validation.keyName(name)
         let material = try PublicKeyMaterial(pem: publicKeyPEM, algorithm: algorithm)
-        return try await insert(material, name: name, user: user, origin: .uploaded)
+        return try await insert(material, name: name, user: user, origin: origin)
+    }
+
+    /// A new pair for `algorithm`, stored nowhere: the console shows the private half once and
+    /// saves the public half when the user confirms.
+    public func makePair(algorithm: SignatureAlgorithm) throws -> (privateKeyPEM: String, publicKeyPEM: String) {
+        let (privatePEM, publicPEM) = try KeyPairGenerator.generate(for: algorithm)
+        return (privatePEM, publicPEM)
     }
 
     /// Registers an uploaded public JWK.

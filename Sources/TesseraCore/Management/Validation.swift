@@ -1,7 +1,7 @@
 /// Input rules shared by the management operations, each with the error a user sees.
-enum Validation {
+public enum Validation {
     /// Key names become the JWT `kid`: letters, digits, `.`, `_`, `-`; 1 to 64 characters.
-    static func keyName(_ name: String) throws(TesseraError) -> String {
+    public static func keyName(_ name: String) throws(TesseraError) -> String {
         let allowed = name.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                 || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")

@@ -104,7 +104,8 @@ public final class CredentialCache: Sendable {
             applications: stores.applications,
             pam: stores.pam,
             audit: stores.audit,
-            tr50: stores.tr50
+            tr50: stores.tr50,
+            consoleSessions: stores.consoleSessions
         )
     }
 }

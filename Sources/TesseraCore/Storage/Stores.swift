@@ -64,11 +64,14 @@ public struct Stores: Sendable {
     public let pam: any PAMStore
     public let audit: any AuditStore
     public let tr50: any TR50Store
+    public let consoleSessions: any ConsoleSessionStore
 
     public init(
         directory: any DirectoryStore, accessTokens: any AccessTokenStore, keys: any PublicKeyStore, replay: any ReplayStore,
-        serverKeys: any ServerKeyStore, applications: any ApplicationStore, pam: any PAMStore, audit: any AuditStore, tr50: any TR50Store
+        serverKeys: any ServerKeyStore, applications: any ApplicationStore, pam: any PAMStore, audit: any AuditStore, tr50: any TR50Store,
+        consoleSessions: any ConsoleSessionStore
     ) {
+        self.consoleSessions = consoleSessions
         self.tr50 = tr50
         self.audit = audit
         self.applications = applications

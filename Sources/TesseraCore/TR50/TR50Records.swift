@@ -94,7 +94,7 @@ public struct TR50Session: Sendable, Equatable {
 }
 
 /// Roles, things, sessions, login failures and the API log. Every method is one transaction.
-public protocol TR50Store: Sendable {
+public protocol TR50Store: LoginFailureStore {
     func upsertRole(_ role: Role, create: Bool) async throws -> Bool
     func role(key: String, organizationID: UUID) async throws -> Role?
     func roles(organizationID: UUID) async throws -> [Role]
@@ -111,10 +111,6 @@ public protocol TR50Store: Sendable {
     func session(idHash: String) async throws -> TR50Session?
     func deleteSession(idHash: String) async throws
 
-    func recordLoginFailure(username: String, at date: Date) async throws
-    /// Failure times of a username since `date`, oldest first.
-    func loginFailures(username: String, since date: Date) async throws -> [Date]
-    func clearLoginFailures(username: String) async throws
 
     /// Application tokens: a secret (as keyed hash) standing for a role in an organization.
     func insertAppToken(hash: String, organizationID: UUID, roleKey: String, at date: Date) async throws

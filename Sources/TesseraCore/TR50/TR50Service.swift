@@ -3,8 +3,6 @@ import Foundation
 /// The TR50 command API (DESIGN §1.3) for every organization: sessions with lockout, roles,
 /// things, `session.jwt.create` and its enforcement, and the API log.
 public struct TR50Service: Sendable {
-    public static let lockoutThreshold = 8
-    public static let lockoutWindow: TimeInterval = 30 * 60
     public static let sessionLifetime: TimeInterval = 24 * 3600
     public static let tokenAudience = "tr50"
     public static let tokenType = "tr50+jwt"
@@ -71,6 +69,12 @@ public struct TR50Service: Sendable {
         return results
     }
 
+    /// Runs one command for a principal already authenticated elsewhere (the web console's
+    /// admin pages), with the same checks and API-log entry as over `POST /api`.
+    public func perform(_ command: String, params: [String: JSONValue], as principal: TR50Principal) async -> TR50Outcome {
+        await run(.object(["command": .string(command), "params": .object(params)]), principal: principal, authFailure: nil)
+    }
+
     private func run(_ entry: JSONValue, principal: TR50Principal?, authFailure: TR50Failure?) async -> TR50Outcome {
         guard case .object(let fields) = entry, let command = fields["command"]?.stringValue else {
             return .failure(TR50Failure(.malformedEnvelope, "each entry must be {\"command\": \"x.y\", \"params\": {…}}"))
@@ -133,26 +137,16 @@ public struct TR50Service: Sendable {
     /// minutes from that failure.
     public func login(username: String, password: String) async throws -> String {
         let now = clock.now()
-        let failures = try await store.loginFailures(username: username, since: now.addingTimeInterval(-Self.lockoutWindow))
-        if failures.count >= Self.lockoutThreshold, let last = failures.last {
-            let until = last.addingTimeInterval(Self.lockoutWindow)
-            throw TR50Failure(.accountLocked, "account locked after \(Self.lockoutThreshold) failed logins until \(until.iso8601)")
-        }
         let user: User
         let organization: Organization
         do {
-            (user, organization) = try await directory.authenticate(username: username, password: password)
-        } catch {
-            try await store.recordLoginFailure(username: username, at: now)
-            if failures.count + 1 >= Self.lockoutThreshold {
-                throw TR50Failure(
-                    .accountLocked,
-                    "account locked after \(Self.lockoutThreshold) failed logins until \(now.addingTimeInterval(Self.lockoutWindow).iso8601)"
-                )
-            }
+            (user, organization) = try await SignOnLockout(failures: store, directory: directory, clock: clock)
+                .authenticate(username: username, password: password)
+        } catch SignOnRefusal.locked(let until), SignOnRefusal.invalidCredentials(lockedUntil: .some(let until)) {
+            throw TR50Failure(.accountLocked, "account locked after \(SignOnLockout.threshold) failed logins until \(until.iso8601)")
+        } catch SignOnRefusal.invalidCredentials {
             throw TR50Failure(.invalidCredentials, "username or password is incorrect")
         }
-        try await store.clearLoginFailures(username: username)
         let sessionID = SecretGenerator.base62(length: 32)
         try await store.insertSession(TR50Session(
             idHash: hasher.hash(sessionID), userID: user.id, organizationID: organization.id, createdAt: now,

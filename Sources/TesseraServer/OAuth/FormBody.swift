@@ -31,7 +31,7 @@ struct FormBody {
         return FormBody(parameters: parameters)
     }
 
-    private static func decode(_ text: Substring) -> String? {
+    static func decode(_ text: Substring) -> String? {
         text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 

@@ -54,6 +54,7 @@ public func buildApplication(
     PAMController(tessera: tessera).addRoutes(to: router)
     router.post("api", use: TR50Controller(tessera: tessera).handle)
     router.get("auth/verify", use: ForwardAuthController(tessera: tessera).verify)
+    ConsoleController(tessera: tessera, pages: try ConsolePages()).addRoutes(to: router)
 
     var app = Application(
         router: router,
@@ -97,6 +98,7 @@ struct StorageService: Service {
         while !Task.isCancelled {
             do {
                 try await tessera.storage.stores.replay.purgeExpired(before: tessera.clock.now())
+                try await tessera.consoleSessions.purgeExpired()
             } catch {
                 logger.warning("purging expired single-use entries failed", metadata: ["error": "\(error)"])
             }

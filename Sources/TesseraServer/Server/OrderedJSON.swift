@@ -13,27 +13,45 @@ indirect enum OrderedJSON: Sendable {
 
     var serialized: String {
         var out = ""
-        write(into: &out)
+        write(into: &out, indent: nil)
         return out
     }
 
-    private func write(into out: inout String) {
+    /// Indented by two spaces per level, for people to read (the console shows documents so).
+    var pretty: String {
+        var out = ""
+        write(into: &out, indent: 0)
+        return out
+    }
+
+    /// Compact when `indent` is nil; otherwise one member or item per line at that depth.
+    private func write(into out: inout String, indent: Int?) {
+        func newline(_ depth: Int) {
+            guard indent != nil else { return }
+            out.append("\n" + String(repeating: "  ", count: depth))
+        }
+        let depth = indent ?? 0
+        let inner = indent.map { $0 + 1 }
         switch self {
         case .object(let members):
             out.append("{")
             for (index, (key, value)) in members.enumerated() {
                 if index > 0 { out.append(",") }
+                newline(depth + 1)
                 Self.writeString(key, into: &out)
-                out.append(":")
-                value.write(into: &out)
+                out.append(indent == nil ? ":" : ": ")
+                value.write(into: &out, indent: inner)
             }
+            if !members.isEmpty { newline(depth) }
             out.append("}")
         case .array(let items):
             out.append("[")
             for (index, item) in items.enumerated() {
                 if index > 0 { out.append(",") }
-                item.write(into: &out)
+                newline(depth + 1)
+                item.write(into: &out, indent: inner)
             }
+            if !items.isEmpty { newline(depth) }
             out.append("]")
         case .string(let text): Self.writeString(text, into: &out)
         case .integer(let value): out.append(String(value))

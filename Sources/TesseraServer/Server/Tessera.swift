@@ -21,6 +21,7 @@ public struct Tessera: Sendable {
     public let auditLog: AuditLog
     public let tr50: TR50Service
     public let forwardAuthenticator: ForwardAuthenticator
+    public let consoleSessions: ConsoleSessionService
     public let issuerURL: IssuerURL
     /// Cached PATs and signing keys on the Lake path; fed the database's change notifications.
     public let credentialCache: CredentialCache
@@ -52,6 +53,10 @@ public struct Tessera: Sendable {
         self.tr50 = TR50Service(
             store: stores.tr50, directory: directory, keyRing: keyRing, verifier: accessTokenVerifier, hasher: hasher, clock: clock,
             issuer: { issuerURL.value }
+        )
+        self.consoleSessions = ConsoleSessionService(
+            store: stores.consoleSessions, lockout: SignOnLockout(failures: stores.tr50, directory: directory, clock: clock), directory: directory,
+            hasher: hasher, clock: clock
         )
         self.forwardAuthenticator = ForwardAuthenticator(
             lake: lakeVerifier, serverTokens: accessTokenVerifier, authenticationTokens: authenticationTokens, tr50: tr50,

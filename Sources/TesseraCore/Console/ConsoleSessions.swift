@@ -1,0 +1,104 @@
+import Foundation
+
+/// A signed-on web console session, stored by the keyed hash of its cookie value.
+public struct ConsoleSession: Sendable, Equatable {
+    public var idHash: String
+    public var userID: UUID
+    public var createdAt: Date
+    public var expiresAt: Date
+
+    public init(idHash: String, userID: UUID, createdAt: Date, expiresAt: Date) {
+        self.idHash = idHash
+        self.userID = userID
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// Console sessions. Every method is one transaction.
+public protocol ConsoleSessionStore: Sendable {
+    func insert(_ session: ConsoleSession) async throws
+    func session(idHash: String) async throws -> ConsoleSession?
+    func delete(idHash: String) async throws
+    /// Forgets sessions that have expired.
+    func purgeExpired(before date: Date) async throws
+}
+
+/// Why the console refused a sign-on, in words for the page.
+public struct ConsoleSignOnError: Error, Sendable, Equatable {
+    public let message: String
+}
+
+/// Web console sessions: password sign-on (with the shared lockout), a random session id that
+/// only the browser holds (the database keeps its keyed hash, so a stolen database opens no
+/// session), and CSRF tokens bound to the session (a keyed hash of the session id, so they need
+/// no storage and differ per session).
+public struct ConsoleSessionService: Sendable {
+    /// A session lasts this long from sign-on.
+    public static let lifetime: TimeInterval = 8 * 3600
+
+    private let store: any ConsoleSessionStore
+    private let lockout: SignOnLockout
+    private let directory: DirectoryManager
+    private let hasher: SecretHasher
+    private let clock: any TesseraClock
+
+    public init(store: any ConsoleSessionStore, lockout: SignOnLockout, directory: DirectoryManager, hasher: SecretHasher, clock: any TesseraClock) {
+        self.store = store
+        self.lockout = lockout
+        self.directory = directory
+        self.hasher = hasher
+        self.clock = clock
+    }
+
+    /// Checks the password and opens a session; returns the session id for the cookie.
+    public func signOn(username: String, password: String) async throws -> (sessionID: String, user: User) {
+        let user: User
+        do {
+            (user, _) = try await lockout.authenticate(username: username, password: password)
+        } catch SignOnRefusal.locked(let until), SignOnRefusal.invalidCredentials(lockedUntil: .some(let until)) {
+            throw ConsoleSignOnError(
+                message: "Too many failed sign-ons: this account is locked until \(until.iso8601). Try again then, or ask an administrator."
+            )
+        } catch SignOnRefusal.invalidCredentials {
+            throw ConsoleSignOnError(message: "The username or password is incorrect.")
+        }
+        let sessionID = SecretGenerator.base62(length: 43)
+        let now = clock.now()
+        try await store.insert(ConsoleSession(idHash: hasher.hash(sessionID), userID: user.id, createdAt: now, expiresAt: now.addingTimeInterval(Self.lifetime)))
+        return (sessionID, user)
+    }
+
+    /// The signed-on user and organization of a live session, or nil.
+    public func resolve(_ sessionID: String) async throws -> (User, Organization)? {
+        guard sessionID.count <= 128, let session = try await store.session(idHash: hasher.hash(sessionID)), session.expiresAt > clock.now(),
+            let user = try await directory.user(id: session.userID), let organization = try await directory.organization(id: user.organizationID)
+        else { return nil }
+        return (user, organization)
+    }
+
+    public func signOff(_ sessionID: String) async throws {
+        try await store.delete(idHash: hasher.hash(sessionID))
+    }
+
+    /// The CSRF token forms of this session must carry.
+    public func csrfToken(for sessionID: String) -> String {
+        hasher.hash("console-csrf:" + sessionID)
+    }
+
+    /// Whether `token` is this session's CSRF token (compared in constant time).
+    public func isValidCSRF(_ token: String?, for sessionID: String) -> Bool {
+        guard let token else { return false }
+        return constantTimeEqual(token, csrfToken(for: sessionID))
+    }
+
+    /// A keyed hash vouching that the console generated `publicKeyPEM` (so the key it saves is
+    /// recorded as generated, not uploaded).
+    public func generatedKeyAttestation(_ publicKeyPEM: String, sessionID: String) -> String {
+        hasher.hash("console-generated-key:" + sessionID + ":" + publicKeyPEM)
+    }
+
+    public func purgeExpired() async throws {
+        try await store.purgeExpired(before: clock.now())
+    }
+}

@@ -1,0 +1,312 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import TesseraCore
+
+/// The web console (seed 002's flow): sign on, account settings with access tokens and keys,
+/// the organization document, and admin pages. Pages are rendered on the server; every form
+/// carries the session's CSRF token; the session cookie is `HttpOnly`, `SameSite=Strict`, and
+/// `Secure` when the console is reached over TLS. Secrets (a new PAT, a generated private key, a
+/// client secret) appear in exactly one response and are never stored or logged.
+struct ConsoleController {
+    let tessera: Tessera
+    let pages: ConsolePages
+
+    static let sessionCookie = "tessera_console"
+    static let signOnCookie = "tessera_signon"
+
+    func addRoutes(to router: Router<TesseraRequestContext>) {
+        router.get("console") { _, _ in ConsolePages.redirect("/console/account") }
+        let console = router.group("console").add(middleware: ConsoleHeadersMiddleware())
+        console.get("static/console.css") { _, _ in Self.asset(ConsoleAssets.stylesheet, type: "text/css; charset=utf-8") }
+        console.get("static/console.js") { _, _ in Self.asset(ConsoleAssets.script, type: "text/javascript; charset=utf-8") }
+        console.get("static/favicon.svg") { _, _ in Self.asset(ConsoleAssets.favicon, type: "image/svg+xml") }
+        console.get("sign-in", use: signInPage)
+        console.post("sign-in", use: signIn)
+        console.post("sign-out") { request, context in try await form(request, context) { visitor, _ in
+            try await tessera.consoleSessions.signOff(visitor.sessionID)
+            var response = ConsolePages.redirect("/console/sign-in")
+            response.setCookie(Self.cookie(Self.sessionCookie, "", request: request, tessera: tessera, maxAge: 0))
+            return response
+        } }
+        console.get("account") { request, _ in try await page(request) { visitor in try await account(visitor) } }
+        console.get("organization") { request, _ in try await page(request) { visitor in organization(visitor) } }
+        console.get("access-tokens/new") { request, _ in try await page(request) { visitor in try await newAccessToken(visitor, error: nil, form: nil) } }
+        console.post("access-tokens") { request, context in try await form(request, context) { visitor, form in
+            try await createAccessToken(visitor, form, context)
+        } }
+        console.get("access-tokens/:id/revoke") { request, context in try await page(request) { visitor in
+            let id = try context.parameters.require("id")
+            guard let token = try await tessera.accessTokens.list(for: visitor.user).first(where: { $0.id.uuidString.lowercased() == id.lowercased() }) else {
+                return notFound(visitor, "You have no access token with that id.")
+            }
+            return confirm(visitor, heading: "Revoke access token", question: "Revoke “\(token.name)”? Every JWT carrying it is refused from the next request on, on every replica.",
+                           verb: "Revoke", action: "/console/access-tokens/\(id)/revoke")
+        } }
+        console.post("access-tokens/:id/revoke") { request, context in try await form(request, context) { visitor, _ in
+            let token = try await tessera.accessTokens.revoke(id: try context.parameters.require("id"), for: visitor.user)
+            await tessera.audit(context, visitor.principal, action: "pat.revoke", target: token.id.uuidString.lowercased())
+            return try await account(visitor, notice: "Access token “\(token.name)” revoked.")
+        } }
+        console.get("keys/new") { request, _ in try await page(request) { visitor in newKey(visitor, error: nil, name: nil) } }
+        console.post("keys/generate") { request, context in try await form(request, context) { visitor, form in try generateKey(visitor, form) } }
+        console.post("keys") { request, context in try await form(request, context) { visitor, form in try await saveKey(visitor, form, context) } }
+        console.get("keys/:name/delete") { request, context in try await page(request) { visitor in
+            let name = try context.parameters.require("name")
+            return confirm(visitor, heading: "Delete key", question: "Delete key “\(name)”? JWTs signed with it are refused from the next request on.",
+                           verb: "Delete", action: "/console/keys/\(name)/delete")
+        } }
+        console.post("keys/:name/delete") { request, context in try await form(request, context) { visitor, _ in
+            let name = try context.parameters.require("name")
+            try await tessera.keys.delete(for: visitor.user, name: name)
+            await tessera.audit(context, visitor.principal, action: "key.delete", target: name)
+            return try await account(visitor, notice: "Key “\(name)” deleted.")
+        } }
+        ConsoleAdminPages(tessera: tessera, pages: pages, console: self).addRoutes(to: console)
+    }
+
+    // MARK: Sessions
+
+    /// The signed-on visitor of a request, if its session cookie is live.
+    func visitor(_ request: Request) async throws -> ConsoleVisitor? {
+        guard let sessionID = request.cookies[Self.sessionCookie]?.value, !sessionID.isEmpty,
+            let (user, organization) = try await tessera.consoleSessions.resolve(sessionID)
+        else { return nil }
+        return ConsoleVisitor(user: user, organization: organization, sessionID: sessionID, csrf: tessera.consoleSessions.csrfToken(for: sessionID))
+    }
+
+    /// A page for signed-on visitors; others are sent to sign on.
+    func page(_ request: Request, _ body: (ConsoleVisitor) async throws -> Response) async throws -> Response {
+        guard let visitor = try await visitor(request) else { return ConsolePages.redirect("/console/sign-in") }
+        return try await handlingErrors(visitor) { try await body(visitor) }
+    }
+
+    /// A form post from a signed-on visitor, after the CSRF check.
+    func form(_ request: Request, _ context: TesseraRequestContext, _ body: (ConsoleVisitor, ConsoleForm) async throws -> Response) async throws -> Response {
+        guard let visitor = try await visitor(request) else { return ConsolePages.redirect("/console/sign-in") }
+        let form = try await ConsoleForm.read(request)
+        guard tessera.consoleSessions.isValidCSRF(form["csrf"], for: visitor.sessionID) else {
+            context.logger.notice("console form refused: CSRF token missing or wrong", metadata: ["path": "\(request.uri.path)"])
+            return message(visitor, heading: "Form refused", text: Self.csrfRefusal, status: .forbidden)
+        }
+        return try await handlingErrors(visitor) { try await body(visitor, form) }
+    }
+
+    static let csrfRefusal = "This form did not come from your console session (its CSRF token is missing or wrong), so nothing was changed. Reload the page and try again."
+
+    /// Core refusals become a page naming the problem, with the status the API would use.
+    private func handlingErrors(_ visitor: ConsoleVisitor, _ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch let error as TesseraError where error.kind != .internalFailure {
+            let (status, _) = ErrorMiddleware<TesseraRequestContext>.statusAndError(error.kind)
+            return message(visitor, heading: "That did not work", text: error.message, status: status)
+        }
+    }
+
+    func signInPage(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        if try await visitor(request) != nil { return ConsolePages.redirect("/console/account") }
+        return signInForm(request, username: nil, error: nil, status: .ok)
+    }
+
+    /// The sign-on form, protected by a double-submit token: a random cookie the form repeats.
+    private func signInForm(_ request: Request, username: String?, error: String?, status: HTTPResponse.Status) -> Response {
+        let previous = request.cookies[Self.signOnCookie]?.value
+        let token = previous.map { $0.count == 32 } == true ? previous ?? "" : SecretGenerator.base62(length: 32)
+        var context: [String: Any] = ["signOnToken": token]
+        if let username { context["username"] = username }
+        if let error { context["error"] = error }
+        var response = pages.render("sign-in", context, status: status)
+        response.setCookie(Self.cookie(Self.signOnCookie, token, request: request, tessera: tessera, maxAge: 3600, path: "/console/sign-in"))
+        return response
+    }
+
+    func signIn(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let form = try await ConsoleForm.read(request)
+        guard let expected = request.cookies[Self.signOnCookie]?.value, let sent = form["csrf"], constantTimeEqual(expected, sent) else {
+            return signInForm(request, username: form.text("username"), error: "The sign-on form expired or did not come from this console. Please sign on again.",
+                              status: .forbidden)
+        }
+        let username = form.text("username") ?? ""
+        do {
+            let (sessionID, user) = try await tessera.consoleSessions.signOn(username: username, password: form["password"] ?? "")
+            let organization = try await tessera.directory.organization(of: user)
+            await tessera.audit(context, organizationID: organization.id, actor: "user:\(user.username)", action: "console.sign-on")
+            var response = ConsolePages.redirect("/console/account")
+            response.setCookie(Self.cookie(Self.sessionCookie, sessionID, request: request, tessera: tessera, maxAge: Int(ConsoleSessionService.lifetime)))
+            return response
+        } catch let refusal as ConsoleSignOnError {
+            let claimed = try? await tessera.directory.user(username: username)
+            await tessera.audit(
+                context, organizationID: claimed?.organizationID, actor: "user:\(username.prefix(64))", action: "console.sign-on",
+                refusal: TesseraError(.unauthenticated, "invalid_credentials", refusal.message)
+            )
+            return signInForm(request, username: username, error: refusal.message, status: .unauthorized)
+        }
+    }
+
+    /// `HttpOnly`, `SameSite=Strict`, path-scoped; `Secure` when the console is served over TLS
+    /// (an `https` issuer URL, or a proxy saying `X-Forwarded-Proto: https`).
+    static func cookie(_ name: String, _ value: String, request: Request, tessera: Tessera, maxAge: Int, path: String = "/console") -> Cookie {
+        let forwardedTLS = request.headers[HTTPFields.Element.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
+        let secure = forwardedTLS || tessera.issuerURL.value.lowercased().hasPrefix("https://")
+        return Cookie(name: name, value: value, maxAge: maxAge, path: path, secure: secure, httpOnly: true, sameSite: .strict)
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[.cacheControl] = "public, max-age=300"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    // MARK: Rendering
+
+    /// What every page of a signed-on visitor shows in its header.
+    func base(_ visitor: ConsoleVisitor) -> [String: Any] {
+        [
+            "user": ["username": visitor.user.username, "isAdmin": visitor.user.isAdmin, "csrf": visitor.csrf] as [String: Any],
+            "csrf": visitor.csrf, "username": visitor.user.username, "orgDomain": visitor.organization.domainName,
+        ]
+    }
+
+    func render(_ template: String, _ visitor: ConsoleVisitor, _ values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        pages.render(template, base(visitor).merging(values) { $1 }, status: status)
+    }
+
+    func message(_ visitor: ConsoleVisitor, heading: String, text: String, status: HTTPResponse.Status) -> Response {
+        render("message", visitor, ["heading": heading, "text": text, "back": "/console/account", "backLabel": "Back to account settings", "error": text], status: status)
+    }
+
+    func notFound(_ visitor: ConsoleVisitor, _ text: String) -> Response {
+        message(visitor, heading: "Not found", text: text, status: .notFound)
+    }
+
+    func confirm(_ visitor: ConsoleVisitor, heading: String, question: String, verb: String, action: String, back: String = "/console/account") -> Response {
+        render("confirm", visitor, ["heading": heading, "question": question, "verb": verb, "action": action, "back": back])
+    }
+
+    // MARK: Account
+
+    func account(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {
+        let now = tessera.clock.now()
+        let pats = try await tessera.accessTokens.list(for: visitor.user).map { token -> [String: Any] in
+            let status = token.revokedAt != nil ? "revoked" : token.expiresAt <= now ? "expired" : "active"
+            return [
+                "id": token.id.uuidString.lowercased(), "name": token.name, "environment": token.environment ?? "—", "status": status,
+                "active": status == "active", "created": token.createdAt.consoleText, "expires": token.expiresAt.consoleText,
+                "lastUsed": token.lastUsedAt?.consoleText ?? "never",
+            ]
+        }
+        let keys = try await tessera.keys.list(for: visitor.user).map { key -> [String: Any] in
+            [
+                "name": key.name, "algorithm": key.algorithm.rawValue, "origin": key.origin.rawValue, "fingerprint": "SHA256:" + key.fingerprint,
+                "created": key.createdAt.consoleText, "lastUsed": key.lastUsedAt?.consoleText ?? "never",
+            ]
+        }
+        var values: [String: Any] = ["pats": pats, "hasPats": !pats.isEmpty, "keys": keys, "hasKeys": !keys.isEmpty]
+        if let notice { values["notice"] = notice }
+        return render("account", visitor, values)
+    }
+
+    func organization(_ visitor: ConsoleVisitor) -> Response {
+        render("organization", visitor, [
+            "orgName": visitor.organization.name, "orgID": visitor.organization.id.uuidString.lowercased(),
+            "document": LakeDocuments.organization(visitor.organization).pretty,
+        ])
+    }
+
+    func newAccessToken(_ visitor: ConsoleVisitor, error: String?, form: ConsoleForm?) async throws -> Response {
+        let lake = tessera.configuration.lake
+        let environments = Set(try await tessera.accessTokens.list(for: visitor.user).compactMap(\.environment)).sorted()
+        var values: [String: Any] = [
+            "environments": environments, "maxDays": lake.maximumAccessTokenLifetimeDays, "defaultDays": lake.defaultAccessTokenLifetimeDays,
+            "days": form?.text("expires_in_days") ?? String(lake.defaultAccessTokenLifetimeDays),
+            "name": form?.text("name") ?? "", "environment": form?.text("environment") ?? "",
+        ]
+        if let error { values["error"] = error }
+        return render("pat-new", visitor, values, status: error == nil ? .ok : .badRequest)
+    }
+
+    func createAccessToken(_ visitor: ConsoleVisitor, _ form: ConsoleForm, _ context: TesseraRequestContext) async throws -> Response {
+        let days: Int?
+        if let text = form.text("expires_in_days") {
+            guard let value = Int(text) else { return try await newAccessToken(visitor, error: "Expiry must be a whole number of days.", form: form) }
+            days = value
+        } else {
+            days = nil
+        }
+        let token: AccessToken
+        let secret: String
+        do {
+            (token, secret) = try await tessera.accessTokens.create(
+                for: visitor.user, name: form.text("name") ?? "", environment: form.text("environment"), expiresInDays: days
+            )
+        } catch let error as TesseraError where error.kind == .invalidRequest || error.kind == .conflict {
+            return try await newAccessToken(visitor, error: error.message, form: form)
+        }
+        await tessera.audit(context, visitor.principal, action: "pat.create", target: token.id.uuidString.lowercased())
+        return render("pat-created", visitor, [
+            "name": token.name, "secret": secret, "expires": token.expiresAt.consoleText,
+        ].merging(try await howTo(visitor, key: nil)) { $1 })
+    }
+
+    /// The values of the "how to use it" panel: the user's names, the chosen (or newest) key.
+    func howTo(_ visitor: ConsoleVisitor, key: PublicKeyRecord?) async throws -> [String: Any] {
+        let newest = try await tessera.keys.list(for: visitor.user).max { $0.createdAt < $1.createdAt }
+        let chosen = key ?? newest
+        return [
+            "keyName": chosen?.name ?? "primary", "keyAlgorithm": (chosen?.algorithm ?? .rs256).rawValue, "hasKey": chosen != nil,
+            "baseURL": tessera.issuerURL.value,
+        ]
+    }
+
+    // MARK: Keys
+
+    func newKey(_ visitor: ConsoleVisitor, error: String?, name: String?) -> Response {
+        var values: [String: Any] = ["name": name ?? ""]
+        if let error { values["error"] = error }
+        return render("key-new", visitor, values, status: error == nil ? .ok : .badRequest)
+    }
+
+    /// Makes a pair and shows it; nothing is stored until the visitor saves the public half.
+    func generateKey(_ visitor: ConsoleVisitor, _ form: ConsoleForm) throws -> Response {
+        let name: String
+        do {
+            name = try Validation.keyName(form.text("name") ?? "")
+        } catch {
+            return newKey(visitor, error: error.message, name: form.text("name"))
+        }
+        guard let algorithm = SignatureAlgorithm(rawValue: form.text("algorithm") ?? "RS256") else {
+            return newKey(visitor, error: "Choose RS256, PS256, ES256 or EdDSA.", name: name)
+        }
+        let (privatePEM, publicPEM) = try tessera.keys.makePair(algorithm: algorithm)
+        return render("key-generated", visitor, [
+            "name": name, "algorithm": algorithm.rawValue, "privateKeyPEM": privatePEM, "privateKeyBase64": Data(privatePEM.utf8).base64EncodedString(),
+            "publicKeyPEM": publicPEM, "publicKeyBase64": Data(publicPEM.utf8).base64EncodedString(), "attestation": tessera.consoleSessions.generatedKeyAttestation(publicPEM, sessionID: visitor.sessionID),
+        ])
+    }
+
+    /// Saves a public key: one this console generated (attested), or one the visitor pasted.
+    func saveKey(_ visitor: ConsoleVisitor, _ form: ConsoleForm, _ context: TesseraRequestContext) async throws -> Response {
+        // A generated key comes back base64-encoded (an HTML hidden field drops line breaks).
+        let pem = form["public_key_base64"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? form["public_key_pem"] ?? ""
+        let generated = form["attestation"].map {
+            constantTimeEqual($0, tessera.consoleSessions.generatedKeyAttestation(pem, sessionID: visitor.sessionID))
+        } ?? false
+        let key: PublicKeyRecord
+        do {
+            key = try await tessera.keys.upload(
+                for: visitor.user, name: form.text("name") ?? "", publicKeyPEM: pem,
+                algorithm: form.text("algorithm").flatMap(SignatureAlgorithm.init(rawValue:)), origin: generated ? .generated : .uploaded
+            )
+        } catch let error as TesseraError where error.kind == .invalidRequest || error.kind == .conflict {
+            return newKey(visitor, error: error.message, name: form.text("name"))
+        }
+        await tessera.audit(context, visitor.principal, action: generated ? "key.generate" : "key.upload", target: key.name)
+        return render("key-saved", visitor, [
+            "name": key.name, "fingerprint": "SHA256:" + key.fingerprint, "algorithm": key.algorithm.rawValue, "origin": key.origin.rawValue,
+        ].merging(try await howTo(visitor, key: key)) { $1 })
+    }
+}

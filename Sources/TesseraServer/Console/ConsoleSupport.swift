@@ -1,0 +1,113 @@
+import Foundation
+import Hummingbird
+import Mustache
+import NIOCore
+import TesseraCore
+
+/// The signed-on console user of a request, with the session's CSRF token.
+struct ConsoleVisitor: Sendable {
+    let user: User
+    let organization: Organization
+    let sessionID: String
+    let csrf: String
+
+    var principal: Principal { .password(user, organization) }
+}
+
+/// Security headers on every console response: a Content-Security-Policy allowing only the
+/// console's own stylesheet and script (nothing inline), no framing, no sniffing, no referrer,
+/// and no caching (pages may carry a secret shown once).
+struct ConsoleHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var contentSecurityPolicy: String {
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; "
+            + "frame-ancestors 'none'; base-uri 'none'"
+    }
+
+    static func name(_ text: String) -> HTTPFields.Element.Name { HTTPFields.Element.Name(text)! }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[Self.name("Content-Security-Policy")] = Self.contentSecurityPolicy
+        response.headers[Self.name("X-Content-Type-Options")] = "nosniff"
+        response.headers[Self.name("X-Frame-Options")] = "DENY"
+        response.headers[Self.name("Referrer-Policy")] = "no-referrer"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        return response
+    }
+}
+
+/// An `application/x-www-form-urlencoded` console form: bounded; a field may repeat (check boxes).
+struct ConsoleForm: Sendable {
+    let fields: [(String, String)]
+
+    static let limit = 64 * 1024
+
+    static func read(_ request: Request) async throws -> ConsoleForm {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw TesseraError(.invalidRequest, "body_too_large", "the form is larger than \(limit / 1024) KiB")
+        }
+        var fields: [(String, String)] = []
+        for pair in String(decoding: buffer.readableBytesView, as: UTF8.self).split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = FormBody.decode(parts[0]), let value = FormBody.decode(parts.count > 1 ? parts[1] : "") else {
+                throw TesseraError(.invalidRequest, "form_malformed", "the form is not valid percent-encoding")
+            }
+            fields.append((name, value))
+        }
+        return ConsoleForm(fields: fields)
+    }
+
+    subscript(_ name: String) -> String? { fields.last { $0.0 == name }?.1 }
+
+    /// A trimmed, non-empty value, or nil.
+    func text(_ name: String) -> String? {
+        self[name].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func all(_ name: String) -> [String] { fields.filter { $0.0 == name }.map(\.1) }
+
+    /// Space- or newline-separated words.
+    func words(_ name: String) -> [String] {
+        (self[name] ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "," }).map(String.init)
+    }
+}
+
+/// Renders console pages from the compiled templates.
+struct ConsolePages: Sendable {
+    let library: MustacheLibrary
+
+    init() throws {
+        var library = MustacheLibrary()
+        for (name, text) in ConsoleTemplates.all {
+            try library.register(text, named: name)
+        }
+        self.library = library
+    }
+
+    func render(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let html = library.render(context, withTemplate: template) ?? "template \(template) is missing"
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static func redirect(_ location: String) -> Response {
+        var headers = HTTPFields()
+        headers[.location] = location
+        return Response(status: .seeOther, headers: headers)
+    }
+}
+
+extension Date {
+    /// `2026-11-23 14:22 UTC`, for tables.
+    var consoleText: String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        return formatter.string(from: self)
+    }
+}

@@ -1,0 +1,451 @@
+/// The console's Mustache templates (hummingbird-project/swift-mustache), compiled into the binary
+/// so `tessera serve` needs no files beside it. Every page fills the `layout` parent; `{{x}}`
+/// escapes HTML, and no template uses the unescaped form, so user data cannot become markup.
+enum ConsoleTemplates {
+    static let all: [String: String] = [
+        "layout": layout, "sign-in": signIn, "account": account, "pat-new": patNew, "pat-created": patCreated,
+        "key-new": keyNew, "key-generated": keyGenerated, "key-saved": keySaved, "confirm": confirm, "organization": organization,
+        "admin": admin, "admin-users": adminUsers, "admin-applications": adminApplications, "admin-application-created": adminApplicationCreated,
+        "admin-providers": adminProviders, "admin-tr50": adminTR50, "admin-audit": adminAudit, "admin-signing-keys": adminSigningKeys,
+        "how-to": howTo, "message": message,
+    ]
+
+    static let layout = """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{$title}}Tessera{{/title}} · Tessera console</title>
+        <link rel="stylesheet" href="/console/static/console.css">
+        <link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml">
+        <script src="/console/static/console.js" defer></script>
+        </head>
+        <body>
+        <header class="bar">
+          <a class="brand" href="/console/account">Tessera</a>
+          {{#user}}
+          <nav>
+            <a href="/console/account">Account settings</a>
+            <a href="/console/organization">Organization</a>
+            {{#isAdmin}}<a href="/console/admin">Admin</a>{{/isAdmin}}
+            <form method="post" action="/console/sign-out" class="inline">
+              <input type="hidden" name="csrf" value="{{csrf}}">
+              <button type="submit" class="link" id="sign-out">Sign out {{username}}</button>
+            </form>
+          </nav>
+          {{/user}}
+        </header>
+        <main>
+        {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
+        {{#error}}<p class="error" role="alert" id="error">{{error}}</p>{{/error}}
+        {{$content}}{{/content}}
+        </main>
+        </body>
+        </html>
+        """
+
+    static let signIn = """
+        {{<layout}}
+        {{$title}}Sign on{{/title}}
+        {{$content}}
+        <section class="card narrow">
+          <h1>Sign on</h1>
+          <form method="post" action="/console/sign-in">
+            <input type="hidden" name="csrf" value="{{signOnToken}}">
+            <label>Username <input name="username" id="username" autocomplete="username" required value="{{username}}"></label>
+            <label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
+            <button type="submit" id="sign-on">Sign on</button>
+          </form>
+          <p class="hint">After 8 failed attempts within 30 minutes the account is locked for 30 minutes.</p>
+        </section>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let account = """
+        {{<layout}}
+        {{$title}}Account settings{{/title}}
+        {{$content}}
+        <h1>Account settings</h1>
+        <p>Signed on as <strong>{{username}}</strong> in organization <strong>{{orgDomain}}</strong>.</p>
+        <details class="menu">
+          <summary id="create">Create</summary>
+          <a href="/console/access-tokens/new" id="create-access-token">Access token</a>
+          <a href="/console/keys/new" id="create-key">Key</a>
+        </details>
+        <section>
+          <h2>Access tokens</h2>
+          {{^pats}}<p class="empty">No access tokens yet.</p>{{/pats}}
+          {{#hasPats}}
+          <div class="scroll"><table id="pats">
+            <thead><tr><th>Name</th><th>Environment</th><th>Status</th><th>Created</th><th>Expires</th><th>Last used</th><th></th></tr></thead>
+            <tbody>
+            {{#pats}}
+            <tr data-name="{{name}}"><td>{{name}}</td><td>{{environment}}</td><td><span class="status {{status}}">{{status}}</span></td>
+              <td>{{created}}</td><td>{{expires}}</td><td>{{lastUsed}}</td>
+              <td>{{#active}}<a class="danger" href="/console/access-tokens/{{id}}/revoke">Revoke</a>{{/active}}</td></tr>
+            {{/pats}}
+            </tbody>
+          </table></div>
+          {{/hasPats}}
+        </section>
+        <section>
+          <h2>Keys</h2>
+          {{^keys}}<p class="empty">No keys yet.</p>{{/keys}}
+          {{#hasKeys}}
+          <div class="scroll"><table id="keys">
+            <thead><tr><th>Name (kid)</th><th>Algorithm</th><th>Origin</th><th>Fingerprint</th><th>Created</th><th>Last used</th><th></th></tr></thead>
+            <tbody>
+            {{#keys}}
+            <tr data-name="{{name}}"><td>{{name}}</td><td>{{algorithm}}</td><td>{{origin}}</td><td><code class="fingerprint">{{fingerprint}}</code></td>
+              <td>{{created}}</td><td>{{lastUsed}}</td><td><a class="danger" href="/console/keys/{{name}}/delete">Delete</a></td></tr>
+            {{/keys}}
+            </tbody>
+          </table></div>
+          {{/hasKeys}}
+        </section>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let patNew = """
+        {{<layout}}
+        {{$title}}Create access token{{/title}}
+        {{$content}}
+        <section class="card narrow">
+          <h1>Create access token</h1>
+          <form method="post" action="/console/access-tokens">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>Name <input name="name" id="pat-name" required maxlength="64" value="{{name}}"></label>
+            <label>Environment <input name="environment" id="pat-environment" list="environments" maxlength="64" value="{{environment}}"
+              placeholder="the environment the token is for (optional)"></label>
+            <datalist id="environments">{{#environments}}<option value="{{.}}">{{/environments}}</datalist>
+            <label>Expires in (days) <input name="expires_in_days" id="pat-days" type="number" min="1" max="{{maxDays}}" value="{{days}}"></label>
+            <p class="hint">At most {{maxDays}} days; {{defaultDays}} if left as is.</p>
+            <div class="actions"><button type="submit" id="save">Save</button> <a href="/console/account">Cancel</a></div>
+          </form>
+        </section>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let patCreated = """
+        {{<layout}}
+        {{$title}}Access token created{{/title}}
+        {{$content}}
+        <h1>Access token “{{name}}” created</h1>
+        <section class="card secret">
+          <p class="warning"><strong>Copy it now.</strong> This is the only time the token is shown: Tessera keeps only a keyed
+          hash of it and cannot show it again. If you lose it, revoke it and create another.</p>
+          <div class="secret-row"><code id="pat-secret">{{secret}}</code>
+            <button type="button" data-copy="pat-secret" id="copy-pat">Copy</button></div>
+          <p class="hint">Expires {{expires}}.</p>
+        </section>
+        {{>how-to}}
+        <p><a href="/console/account" id="back">Back to account settings</a></p>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let keyNew = """
+        {{<layout}}
+        {{$title}}Create key{{/title}}
+        {{$content}}
+        <h1>Create key</h1>
+        <div class="columns">
+        <section class="card">
+          <h2>Generate key pair</h2>
+          <form method="post" action="/console/keys/generate">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>Name <input name="name" id="key-name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+" value="{{name}}"></label>
+            <label>Algorithm <select name="algorithm" id="key-algorithm">
+              <option value="RS256">RS256 (RSA 2048)</option><option value="ES256">ES256 (P-256)</option>
+              <option value="PS256">PS256 (RSA-PSS 2048)</option><option value="EdDSA">EdDSA (Ed25519)</option></select></label>
+            <button type="submit" id="generate">Generate private key</button>
+          </form>
+          <p class="hint">The name becomes the JWT <code>kid</code>. The private key is shown once, for you to download; Tessera keeps only the public key.</p>
+        </section>
+        <section class="card">
+          <h2>Or paste a public key</h2>
+          <form method="post" action="/console/keys">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>Name <input name="name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+"></label>
+            <label>Public key (PEM) <textarea name="public_key_pem" id="public-key-pem" rows="7" required
+              placeholder="-----BEGIN PUBLIC KEY-----"></textarea></label>
+            <button type="submit" id="upload">Save</button>
+          </form>
+        </section>
+        </div>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let keyGenerated = """
+        {{<layout}}
+        {{$title}}Download the private key{{/title}}
+        {{$content}}
+        <h1>Key pair “{{name}}” generated</h1>
+        <section class="card secret">
+          <p class="warning"><strong>Download the private key now</strong>, then click Save. It exists only in this page:
+          Tessera does not keep it, and leaving the page without saving discards the pair.</p>
+          <p><a class="button" id="download" download="{{name}}.pem" href="data:application/x-pem-file;base64,{{privateKeyBase64}}">Download {{name}}.pem</a></p>
+          <details><summary>Show the private key</summary><pre id="private-key">{{privateKeyPEM}}</pre></details>
+          <details><summary>Show the public key Tessera will keep</summary><pre id="public-key">{{publicKeyPEM}}</pre></details>
+          <form method="post" action="/console/keys">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="name" value="{{name}}">
+            <input type="hidden" name="algorithm" value="{{algorithm}}">
+            <input type="hidden" name="public_key_base64" value="{{publicKeyBase64}}">
+            <input type="hidden" name="attestation" value="{{attestation}}">
+            <button type="submit" id="save-key">Save</button> <a href="/console/account">Discard</a>
+          </form>
+        </section>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let keySaved = """
+        {{<layout}}
+        {{$title}}Key saved{{/title}}
+        {{$content}}
+        <h1>Key “{{name}}” saved</h1>
+        <p>Fingerprint <code>{{fingerprint}}</code>, {{algorithm}}, {{origin}}.</p>
+        {{>how-to}}
+        <p><a href="/console/account" id="back">Back to account settings</a></p>
+        {{/content}}
+        {{/layout}}
+        """
+
+    /// The "how to use it" panel: commands filled in with the user's names, never a secret.
+    static let howTo = """
+        <section class="card how-to" id="how-to">
+          <h2>How to use it</h2>
+          <p>Sign a JWT with the key <strong>{{keyName}}</strong> and an access token, then send it as
+          <code>Authorization: Bearer …</code>. Put the access token you copied in <code>PAT</code> (it is not shown again here).</p>
+          {{^hasKey}}<p class="hint">You have no key yet: <a href="/console/keys/new">create one</a> named <strong>{{keyName}}</strong>.</p>{{/hasKey}}
+          <h3>With the tessera CLI</h3>
+          <pre id="how-to-cli">export PAT='paste the access token you saved'
+        tessera token create --key {{keyName}}.pem --kid {{keyName}} --alg {{keyAlgorithm}} --pat "$PAT" --sub {{username}} --org {{orgDomain}}</pre>
+          <h3>With Python (pyjwt), as in the Lake quickstart</h3>
+          <pre id="how-to-python">import datetime, jwt, requests
+        PAT = "paste the access token you saved"
+        USER = "{{username}}"
+        KEY_NAME = "{{keyName}}"
+        ORG_ID = "{{orgDomain}}"
+        header = {"alg": "{{keyAlgorithm}}", "kid": KEY_NAME, "typ": "JWT"}
+        iat = datetime.datetime.now(datetime.timezone.utc)
+        payload = {"aud": ["td:service:authentication"], "iat": iat, "exp": iat + datetime.timedelta(hours=12),
+                   "iss": "console", "org_id": ORG_ID, "multi-use": True, "pat": PAT, "sub": USER}
+        with open(f"{KEY_NAME}.pem") as key_file:
+            token = jwt.encode(payload, key_file.read(), algorithm=header["alg"], headers=header)
+        print(requests.get("{{baseURL}}/api/my-organization", headers={"Authorization": f"Bearer {token}"}).json())</pre>
+        </section>
+        """
+
+    static let confirm = """
+        {{<layout}}
+        {{$title}}{{heading}}{{/title}}
+        {{$content}}
+        <section class="card narrow">
+          <h1>{{heading}}</h1>
+          <p>{{question}}</p>
+          <form method="post" action="{{action}}">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <div class="actions"><button type="submit" class="danger" id="confirm">{{verb}}</button> <a href="{{back}}" id="cancel">Cancel</a></div>
+          </form>
+        </section>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let organization = """
+        {{<layout}}
+        {{$title}}Organization{{/title}}
+        {{$content}}
+        <h1>Organization {{orgName}}</h1>
+        <p>Organization id (the <code>org_id</code> of your JWTs; the domain name <code>{{orgDomain}}</code> works too):</p>
+        <div class="secret-row"><code id="org-id">{{orgID}}</code> <button type="button" data-copy="org-id">Copy</button></div>
+        <h2>The document of <code>/api/my-organization</code></h2>
+        <pre id="organization-document">{{document}}</pre>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let admin = """
+        {{<layout}}
+        {{$title}}Admin{{/title}}
+        {{$content}}
+        <h1>Administration of {{orgDomain}}</h1>
+        <ul class="tiles">
+          <li><a href="/console/admin/users">Users</a></li>
+          <li><a href="/console/admin/applications">Applications</a></li>
+          <li><a href="/console/admin/credential-providers">Credential providers</a></li>
+          <li><a href="/console/admin/tr50">Roles and things</a></li>
+          <li><a href="/console/admin/signing-keys">Server signing keys</a></li>
+          <li><a href="/console/admin/audit">Audit log</a></li>
+        </ul>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let adminUsers = """
+        {{<layout}}
+        {{$title}}Users{{/title}}
+        {{$content}}
+        <h1>Users</h1>
+        <div class="scroll"><table id="users"><thead><tr><th>Username</th><th>Admin</th><th>Created</th></tr></thead><tbody>
+        {{#users}}<tr><td>{{username}}</td><td>{{#isAdmin}}yes{{/isAdmin}}{{^isAdmin}}no{{/isAdmin}}</td><td>{{created}}</td></tr>{{/users}}
+        </tbody></table></div>
+        <section class="card narrow"><h2>Add a user</h2>
+          <form method="post" action="/console/admin/users">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>Username <input name="username" required maxlength="64"></label>
+            <label>Password <input name="password" type="password" required minlength="8" autocomplete="new-password"></label>
+            <label class="check"><input type="checkbox" name="is_admin" value="true"> Administrator</label>
+            <button type="submit">Add user</button>
+          </form></section>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let adminApplications = """
+        {{<layout}}
+        {{$title}}Applications{{/title}}
+        {{$content}}
+        <h1>Applications</h1>
+        <div class="scroll"><table id="applications"><thead><tr><th>Name</th><th>Client id</th><th>Scopes</th><th>Key</th><th>Created</th><th></th></tr></thead><tbody>
+        {{#applications}}<tr><td>{{name}}</td><td><code>{{id}}</code></td><td>{{scopes}}</td><td>{{key}}</td><td>{{created}}</td>
+          <td><a class="danger" href="/console/admin/applications/{{id}}/delete">Delete</a></td></tr>{{/applications}}
+        </tbody></table></div>
+        <section class="card narrow"><h2>Register an application</h2>
+          <form method="post" action="/console/admin/applications">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>Name <input name="name" required maxlength="64"></label>
+            <fieldset><legend>Scopes</legend>
+            {{#knownScopes}}<label class="check"><input type="checkbox" name="scope" value="{{.}}"> <code>{{.}}</code></label>{{/knownScopes}}
+            </fieldset>
+            <label>Public key for private_key_jwt (PEM, optional) <textarea name="public_key_pem" rows="4"></textarea></label>
+            <button type="submit">Register</button>
+          </form></section>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let adminApplicationCreated = """
+        {{<layout}}
+        {{$title}}Application registered{{/title}}
+        {{$content}}
+        <h1>Application “{{name}}” registered</h1>
+        <section class="card secret">
+          <p>Client id <code id="client-id">{{id}}</code></p>
+          <p class="warning"><strong>Copy the client secret now</strong>: it is shown this once.</p>
+          <div class="secret-row"><code id="client-secret">{{secret}}</code> <button type="button" data-copy="client-secret">Copy</button></div>
+        </section>
+        <p><a href="/console/admin/applications">Back to applications</a></p>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let adminProviders = """
+        {{<layout}}
+        {{$title}}Credential providers{{/title}}
+        {{$content}}
+        <h1>Credential providers</h1>
+        <div class="scroll"><table id="providers"><thead><tr><th>Name</th><th>Id</th><th>Issuer</th><th>Also allowed</th><th>Default / maximum validity (s)</th></tr></thead><tbody>
+        {{#providers}}<tr><td>{{name}}</td><td><code>{{id}}</code></td><td>{{issuer}}</td><td>{{whitelist}}</td><td>{{defaultValidity}} / {{maximumValidity}}</td></tr>{{/providers}}
+        </tbody></table></div>
+        <section class="card narrow"><h2>Add a credential provider</h2>
+          <form method="post" action="/console/admin/credential-providers">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>Name <input name="name" required maxlength="64"></label>
+            <label>Issuer <input name="issuer" required maxlength="256" placeholder="https://pam.example.com"></label>
+            <label>Other allowed issuers (one per line) <textarea name="issuer_whitelist" rows="2"></textarea></label>
+            <label>Default validity (s) <input name="default_validity" type="number" min="60" value="3600"></label>
+            <label>Maximum validity (s) <input name="maximum_validity" type="number" min="60" value="86400"></label>
+            <button type="submit">Add</button>
+          </form></section>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let adminTR50 = """
+        {{<layout}}
+        {{$title}}Roles and things{{/title}}
+        {{$content}}
+        <h1>Roles and things (TR50)</h1>
+        <h2>Roles</h2>
+        <div class="scroll"><table id="roles"><thead><tr><th>Key</th><th>Commands</th><th>View tags</th><th>Update tags</th><th></th></tr></thead><tbody>
+        {{#roles}}<tr><td>{{key}}</td><td>{{commands}}</td><td>{{viewTags}}</td><td>{{updateTags}}</td>
+          <td><a class="danger" href="/console/admin/tr50/roles/{{key}}/delete">Delete</a></td></tr>{{/roles}}
+        </tbody></table></div>
+        <section class="card narrow"><h2>Add a role</h2>
+          <form method="post" action="/console/admin/tr50/roles">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>Key <input name="key" required maxlength="64"></label>
+            <label>Commands (space-separated, wildcards like <code>thing.*</code>) <input name="commands" required></label>
+            <label>View tags (space-separated) <input name="view_tags"></label>
+            <label>Update tags (space-separated) <input name="update_tags"></label>
+            <button type="submit">Add role</button>
+          </form></section>
+        <h2>Things</h2>
+        <div class="scroll"><table id="things"><thead><tr><th>Key</th><th>Id</th><th>Name</th><th>Tags</th><th>Security tags</th><th></th></tr></thead><tbody>
+        {{#things}}<tr><td>{{key}}</td><td><code>{{id}}</code></td><td>{{name}}</td><td>{{tags}}</td><td>{{secTags}}</td>
+          <td><a class="danger" href="/console/admin/tr50/things/{{id}}/delete">Delete</a></td></tr>{{/things}}
+        </tbody></table></div>
+        <section class="card narrow"><h2>Add a thing</h2>
+          <form method="post" action="/console/admin/tr50/things">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>Key <input name="key" required maxlength="64"></label>
+            <label>Name <input name="name" maxlength="200"></label>
+            <label>Tags (space-separated) <input name="tags"></label>
+            <label>Security tags (space-separated) <input name="sec_tags"></label>
+            <button type="submit">Add thing</button>
+          </form></section>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let adminAudit = """
+        {{<layout}}
+        {{$title}}Audit log{{/title}}
+        {{$content}}
+        <h1>Audit log</h1>
+        <form method="get" action="/console/admin/audit" class="inline-form">
+          <label>Action <input name="action" value="{{action}}" placeholder="e.g. pat.create"></label> <button type="submit">Filter</button>
+        </form>
+        <div class="scroll"><table id="audit"><thead><tr><th>When (UTC)</th><th>Actor</th><th>Action</th><th>Target</th><th>Outcome</th><th>Reason</th></tr></thead><tbody>
+        {{#events}}<tr><td>{{when}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{target}}</td><td><span class="status {{outcome}}">{{outcome}}</span></td><td>{{reason}}</td></tr>{{/events}}
+        </tbody></table></div>
+        {{#next}}<p><a href="{{next}}" id="next-page">More events</a></p>{{/next}}
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let adminSigningKeys = """
+        {{<layout}}
+        {{$title}}Server signing keys{{/title}}
+        {{$content}}
+        <h1>Server signing keys</h1>
+        <div class="scroll"><table id="signing-keys"><thead><tr><th>kid</th><th>Algorithm</th><th>Status</th><th>Created</th><th>Retired</th><th>Verifies until</th></tr></thead><tbody>
+        {{#keys}}<tr><td><code>{{kid}}</code></td><td>{{algorithm}}</td><td><span class="status {{status}}">{{status}}</span></td><td>{{created}}</td><td>{{retired}}</td><td>{{verifyUntil}}</td></tr>{{/keys}}
+        </tbody></table></div>
+        <form method="post" action="/console/admin/signing-keys/rotate" class="card narrow">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <label>Algorithm of the new key <select name="algorithm"><option>ES256</option><option>RS256</option><option>PS256</option><option>EdDSA</option></select></label>
+          <button type="submit">Rotate now</button>
+          <p class="hint">The current key keeps verifying the tokens it signed until they expire.</p>
+        </form>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let message = """
+        {{<layout}}
+        {{$title}}{{heading}}{{/title}}
+        {{$content}}
+        <section class="card narrow"><h1>{{heading}}</h1><p>{{text}}</p><p><a href="{{back}}">{{backLabel}}</a></p></section>
+        {{/content}}
+        {{/layout}}
+        """
+}
