@@ -85,6 +85,9 @@ public struct ClientAuthenticator: Sendable {
             if issuedAt > now.addingTimeInterval(leeway) {
                 throw .token("token_issued_in_future", "client assertion iat \(issuedAt.iso8601) is in the future")
             }
+            if times.expiresAt <= issuedAt {
+                throw .token("lifetime_invalid", "client assertion exp \(times.expiresAt.iso8601) is not after its iat \(issuedAt.iso8601)")
+            }
             if times.expiresAt.timeIntervalSince(issuedAt) > Self.maximumAssertionLifetime {
                 throw .token("lifetime_too_long", "client assertion lifetime is over \(Int(Self.maximumAssertionLifetime)) s")
             }
