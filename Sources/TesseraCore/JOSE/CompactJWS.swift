@@ -7,14 +7,24 @@ public struct CompactJWS: Sendable {
     /// Largest accepted token, in bytes (8 KiB).
     public static let maximumSize = 8192
 
+    /// What the payload must be: a JSON object of claims (every Tessera token), or opaque
+    /// bytes (a bare signature check, as in conformance vectors).
+    public enum PayloadForm: Sendable {
+        case jsonObject
+        case opaque
+    }
+
     public let header: [String: JSONValue]
+    /// The claims; empty when parsed with `.opaque`.
     public let payload: [String: JSONValue]
+    /// The decoded payload bytes.
+    public let payloadBytes: [UInt8]
     /// The bytes the signature covers: `base64url(header) "." base64url(payload)`.
     public let signingInput: ArraySlice<UInt8>
     /// May be empty (an unsigned token); it then never verifies.
     public let signature: [UInt8]
 
-    public init(_ token: String, maximumSize: Int = CompactJWS.maximumSize) throws(TesseraError) {
+    public init(_ token: String, maximumSize: Int = CompactJWS.maximumSize, payload form: PayloadForm = .jsonObject) throws(TesseraError) {
         let bytes = Array(token.utf8)
         guard bytes.count <= maximumSize else {
             throw .token("token_too_large", "token is \(bytes.count) bytes; the limit is \(maximumSize) bytes")
@@ -30,7 +40,11 @@ public struct CompactJWS: Sendable {
         let payloadPart = bytes[(dots[0] + 1)..<dots[1]]
         let signaturePart = bytes[(dots[1] + 1)...]
         self.header = try Self.decodeObject(headerPart, name: "header")
-        self.payload = try Self.decodeObject(payloadPart, name: "payload")
+        guard let payloadBytes = Base64URL.decodeStrict(payloadPart) else {
+            throw .token("token_malformed", "token payload is not canonical base64url (no padding, no '+' or '/', no stray bits)")
+        }
+        self.payloadBytes = payloadBytes
+        self.payload = form == .opaque ? [:] : try Self.decodeObject(payloadPart, name: "payload")
         guard let signature = Base64URL.decodeStrict(signaturePart) else {
             throw .token("token_malformed", "token signature is not canonical base64url (no padding, no '+' or '/', no stray bits)")
         }

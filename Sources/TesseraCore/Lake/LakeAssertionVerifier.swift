@@ -178,7 +178,7 @@ struct ClientJWSHeader {
     private static let keyCarryingHeaders = ["jku", "x5u", "jwk", "x5c"]
 
     /// `expectedType`: the `typ` the token must carry (when `typeRequired`) or may carry.
-    init(_ header: [String: JSONValue], expectedType: String = "JWT", typeRequired: Bool = false) throws(TesseraError) {
+    init(_ header: [String: JSONValue], expectedType: String = "JWT", typeRequired: Bool = false, kidRequired: Bool = true) throws(TesseraError) {
         guard let algValue = header["alg"] else { throw .token("alg_missing", "token header has no \"alg\"") }
         guard let alg = algValue.stringValue else {
             throw .token("alg_unsupported", "token header \"alg\" must be a string, not \(algValue.typeName)")
@@ -209,6 +209,11 @@ struct ClientJWSHeader {
             throw .token("typ_invalid", "token header \"typ\" must be \"\(expectedType)\"")
         }
         guard let kidValue = header["kid"] else {
+            guard kidRequired else {
+                self.algorithm = algorithm
+                self.kid = ""
+                return
+            }
             throw .token("kid_missing", "token header has no \"kid\"; set it to the name of your key (e.g. \"primary\")")
         }
         guard let kid = kidValue.stringValue, !kid.isEmpty, kid.utf8.count <= 128 else {
