@@ -36,6 +36,12 @@ struct Serve: AsyncParsableCommand {
             """
     )
     var credentialCacheSeconds: Int?
+    @Option(help: "Failed authentications per client address per minute before 429; 0 turns it off (env TESSERA_FAILED_AUTH_LIMIT_CLIENT; default 60).")
+    var failedAuthLimitClient: Int?
+    @Option(help: "Failed authentications per account per minute before 429; 0 turns it off (env TESSERA_FAILED_AUTH_LIMIT_ACCOUNT; default 20).")
+    var failedAuthLimitAccount: Int?
+    @Option(help: "Window of the failed-authentication limits, in seconds (env TESSERA_FAILED_AUTH_WINDOW; default 60).")
+    var failedAuthWindow: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env TESSERA_LOG_LEVEL).") var logLevel: String?
 
     func run() async throws {
@@ -88,6 +94,18 @@ struct Serve: AsyncParsableCommand {
         if let value = try credentialCacheSeconds ?? Environment.value("TESSERA_CREDENTIAL_CACHE_SECONDS").map(Self.integer) {
             guard (0...3600).contains(value) else { throw CLIError("the credential cache lifetime must be 0 to 3600 seconds") }
             configuration.lake.credentialCacheLifetime = .seconds(value)
+        }
+        if let value = try failedAuthLimitClient ?? Environment.value("TESSERA_FAILED_AUTH_LIMIT_CLIENT").map(Self.integer) {
+            guard value >= 0 else { throw CLIError("the per-client failed-authentication limit must be 0 or more") }
+            configuration.failedAuthenticationLimits.perClient = value
+        }
+        if let value = try failedAuthLimitAccount ?? Environment.value("TESSERA_FAILED_AUTH_LIMIT_ACCOUNT").map(Self.integer) {
+            guard value >= 0 else { throw CLIError("the per-account failed-authentication limit must be 0 or more") }
+            configuration.failedAuthenticationLimits.perAccount = value
+        }
+        if let value = try failedAuthWindow ?? Environment.value("TESSERA_FAILED_AUTH_WINDOW").map(Self.integer) {
+            guard (1...86_400).contains(value) else { throw CLIError("the failed-authentication window must be 1 to 86400 seconds") }
+            configuration.failedAuthenticationLimits.window = .seconds(value)
         }
         guard configuration.lake.defaultAccessTokenLifetimeDays <= configuration.lake.maximumAccessTokenLifetimeDays else {
             throw CLIError("the default PAT lifetime is longer than the maximum")

@@ -58,6 +58,9 @@ class Server(ApiClient):
             "TESSERA_BOOTSTRAP_USER": "demo",
             "TESSERA_BOOTSTRAP_PASSWORD": PASSWORD,
             "TESSERA_BCRYPT_COST": "4",
+            # Most tests send refused credentials on purpose; test_limits_e2e turns the limits on.
+            "TESSERA_FAILED_AUTH_LIMIT_CLIENT": "0",
+            "TESSERA_FAILED_AUTH_LIMIT_ACCOUNT": "0",
         })
         env.update(env_extra or {})
         self.database = database or f"sqlite:{workdir / 'tessera.sqlite'}"

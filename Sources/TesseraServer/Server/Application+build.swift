@@ -38,6 +38,7 @@ public func buildApplication(
 
     let router = Router(context: TesseraRequestContext.self)
     router.add(middleware: ErrorMiddleware())
+    router.add(middleware: AuthenticationThrottleMiddleware(limiter: FailureRateLimiter(policy: configuration.failedAuthenticationLimits)))
     router.get("health") { _, _ in
         _ = try await tessera.storage.stores.directory.organizationCount()
         return JSONResponse.make(.object([("status", .string("ok"))]))

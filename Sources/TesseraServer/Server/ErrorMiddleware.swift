@@ -31,7 +31,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             logger.info("refused", metadata: ["code": "\(error.code)"])
         }
         let document = OrderedJSON.object([("error", .string(oauthError)), ("code", .string(error.code)), ("message", .string(error.message))])
-        return JSONResponse.make(document, status: overriding ?? status, headers: headers)
+        // An oversized body is 413 (RFC 9110 §15.5.14), whichever front door read it.
+        let sized: HTTPResponse.Status = error.code == "body_too_large" ? .contentTooLarge : status
+        return JSONResponse.make(document, status: overriding ?? sized, headers: headers)
     }
 
     static func statusAndError(_ kind: TesseraError.Kind) -> (HTTPResponse.Status, String) {

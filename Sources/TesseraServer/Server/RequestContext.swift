@@ -27,9 +27,12 @@ public enum Principal: Sendable {
 public struct TesseraRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var principal: Principal?
+    /// The peer's IP address (the proxy's, behind one), for per-client limits.
+    public let clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The caller, or the error that says a credential is needed.

@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var accessTokenLifetime: TimeInterval = 3600
     /// Algorithm of new server signing keys.
     public var signingAlgorithm: SignatureAlgorithm = .es256
+    /// Failed authentications allowed per client address and per account before `429`.
+    public var failedAuthenticationLimits = FailureRateLimiter.Policy()
 
     public init(masterKey: [UInt8]) {
         self.masterKey = masterKey

@@ -22,8 +22,16 @@ struct TR50Controller {
             bearer = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         }
         let session = request.headers[.init("sessionId")!]
-        return Self.render(await tessera.tr50.execute(body, sessionHeader: session, bearer: bearer))
+        let results = await tessera.tr50.execute(body, sessionHeader: session, bearer: bearer)
+        var response = Self.render(results)
+        if results.contains(where: { if case .failure(let failure) = $0.1 { Self.authenticationFailures.contains(failure.code) } else { false } }) {
+            response.headers[AuthenticationThrottleMiddleware.failureMarker] = "1"
+        }
+        return response
     }
+
+    /// Refusals that count against the failed-authentication limits.
+    static let authenticationFailures: Set<TR50Code> = [.invalidCredentials, .sessionInvalid, .tokenInvalid]
 
     static func render(_ results: [(String, TR50Outcome)]) -> Response {
         let members: [(String, OrderedJSON)] = results.map { id, outcome in

@@ -31,6 +31,8 @@ struct LakeHarness: Sendable {
         var configuration = ServerConfiguration(masterKey: Array(repeating: 7, count: 32))
         configuration.database = "sqlite:" + directory.appendingPathComponent("tessera.sqlite").path
         configuration.bcryptCost = 4
+        // These suites send many refused credentials on purpose; the limits have their own test.
+        configuration.failedAuthenticationLimits = .off
         configuration.bootstrapOrganization = "dataresiliency"
         configuration.bootstrapUser = "demo"
         configuration.bootstrapPassword = password

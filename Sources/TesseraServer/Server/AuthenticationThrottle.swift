@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import Logging
+import TesseraCore
+
+/// Applies the failed-authentication limits (`FailureRateLimiter`) to every request that may
+/// carry a credential: a client or an account over its limit gets `429 Too Many Requests` with
+/// `Retry-After` before anything is verified; a request refused as unauthenticated (a `401`, or a
+/// TR50 answer whose authentication failed) counts one failure for its client address and for
+/// the account its credential claims.
+struct AuthenticationThrottleMiddleware: RouterMiddleware {
+    typealias Context = TesseraRequestContext
+    let limiter: FailureRateLimiter
+
+    /// Set by a front door whose refusal is not a 401 (TR50 answers 200); removed here.
+    static let failureMarker = HTTPFields.Element.Name("X-Tessera-Internal-Authentication-Failed")!
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard limiter.isEnabled, Self.mayCarryCredential(request) else { return try await next(request, context) }
+        let client = context.clientAddress
+        let account = Self.claimedAccount(request)
+        if let wait = limiter.retryAfter(client: client, account: account) {
+            context.logger.notice("failed-authentication limit reached", metadata: ["client": "\(client ?? "?")", "retry_after": "\(wait)"])
+            var headers = HTTPFields()
+            headers[.retryAfter] = String(wait)
+            let document = OrderedJSON.object([
+                ("error", .string("too_many_requests")), ("code", .string("rate_limited")),
+                ("message", .string("too many failed authentications from this client or for this account; retry in \(wait) s")),
+            ])
+            return JSONResponse.make(document, status: .tooManyRequests, headers: headers)
+        }
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as TesseraError where error.kind == .unauthenticated {
+            limiter.recordFailure(client: client, account: account)
+            throw error
+        } catch let error as OAuthError where error.status == .unauthorized || error.error == "invalid_grant" {
+            limiter.recordFailure(client: client, account: account)
+            throw error
+        }
+        if response.status == .unauthorized || response.headers[Self.failureMarker] != nil {
+            response.headers[Self.failureMarker] = nil
+            limiter.recordFailure(client: client, account: account)
+        }
+        return response
+    }
+
+    /// Everything but health checks, published keys and the console's static files.
+    static func mayCarryCredential(_ request: Request) -> Bool {
+        let path = request.uri.path
+        return !(path == "/health" || path.hasPrefix("/.well-known/") || path.hasPrefix("/console/static/"))
+    }
+
+    /// The account a request's credential claims, before it is verified: a Basic username, or the
+    /// organization and subject of a bearer JWT (for a client assertion or access token, its
+    /// issuer or client). Nil when it names none.
+    static func claimedAccount(_ request: Request) -> String? {
+        guard let authorization = request.headers[.authorization] else { return nil }
+        if let (username, _) = BasicCredentials.parse(authorization) { return "user:" + username }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", let jws = try? CompactJWS(String(parts[1])) else { return nil }
+        let organization = jws.payload["org_id"]?.stringValue ?? jws.payload["org_key"]?.stringValue ?? jws.payload["org"]?.stringValue ?? ""
+        guard let subject = jws.payload["sub"]?.stringValue ?? jws.payload["client_id"]?.stringValue else { return nil }
+        return "jwt:" + organization + "/" + subject
+    }
+}

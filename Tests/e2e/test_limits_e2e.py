@@ -1,0 +1,91 @@
+"""Limits and abuse: failed authentications per client and per account end in 429 with
+Retry-After (and start working again after it), TR50 failures count too, and request bodies,
+headers and tokens are bounded."""
+import time
+import uuid
+
+import jwt as pyjwt
+import requests
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from conftest import PASSWORD, Server
+
+
+def forged_lake_token(subject):
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = int(time.time())
+    return pyjwt.encode({"aud": ["td:service:authentication"], "exp": now + 600, "iat": now, "pat": "x" * 28, "sub": subject,
+                         "org_id": "dataresiliency"}, key, algorithm="ES256", headers={"kid": "primary"})
+
+
+def basic(user, password):
+    return requests.auth.HTTPBasicAuth(user, password)
+
+
+def test_per_client_limit_then_retry_after(workdir):
+    server = Server(workdir, env_extra={"TESSERA_FAILED_AUTH_LIMIT_CLIENT": "10", "TESSERA_FAILED_AUTH_WINDOW": "3"})
+    try:
+        for index in range(10):  # ten forged tokens, each claiming another account
+            reply = requests.get(server.url + "/api/me", headers={"Authorization": f"Bearer {forged_lake_token(f'user{index}')}"}, timeout=10)
+            assert reply.status_code == 401, reply.text
+        blocked = requests.get(server.url + "/api/me", headers={"Authorization": f"Bearer {forged_lake_token('another')}"}, timeout=10)
+        assert blocked.status_code == 429
+        assert blocked.json() == {"error": "too_many_requests", "code": "rate_limited",
+                                  "message": f"too many failed authentications from this client or for this account; retry in {blocked.headers['Retry-After']} s"}
+        retry_after = int(blocked.headers["Retry-After"])
+        assert 1 <= retry_after <= 3
+        # The client is held back whatever it sends, even a good password; health checks still answer.
+        assert requests.get(server.url + "/api/me", auth=basic("demo", PASSWORD), timeout=10).status_code == 429
+        assert requests.get(server.url + "/health", timeout=10).status_code == 200
+        assert requests.get(server.url + "/.well-known/jwks.json", timeout=10).status_code == 200
+        time.sleep(retry_after + 0.2)
+        assert requests.get(server.url + "/api/me", auth=basic("demo", PASSWORD), timeout=10).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_per_account_limit_stops_password_guessing_for_that_account_only(workdir):
+    server = Server(workdir, env_extra={"TESSERA_FAILED_AUTH_LIMIT_ACCOUNT": "5"})
+    try:
+        assert server.post("/api/admin/users", {"username": "other", "password": "other-password"}).status_code == 201
+        for _ in range(5):
+            assert requests.get(server.url + "/api/me", auth=basic("demo", "guess"), timeout=10).status_code == 401
+        held = requests.get(server.url + "/api/me", auth=basic("demo", PASSWORD), timeout=10)
+        assert held.status_code == 429 and int(held.headers["Retry-After"]) >= 1
+        # Another account from the same client is not held back.
+        assert requests.get(server.url + "/api/me", auth=basic("other", "other-password"), timeout=10).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_tr50_and_oauth_failures_count(workdir):
+    server = Server(workdir, env_extra={"TESSERA_FAILED_AUTH_LIMIT_CLIENT": "6"})
+    try:
+        for _ in range(3):
+            reply = requests.post(server.url + "/api", json={"c": {"command": "session.info"}},
+                                  headers={"Authorization": "Bearer " + forged_lake_token("svc")}, timeout=10)
+            assert reply.status_code == 200 and reply.json()["c"]["success"] is False
+            assert "X-Tessera-Internal-Authentication-Failed" not in reply.headers
+        for _ in range(3):
+            reply = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"},
+                                  auth=basic("app_" + uuid.uuid4().hex[:20], "wrong"), timeout=10)
+            assert reply.status_code == 401
+        assert requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"},
+                             auth=basic("app_x", "y"), timeout=10).status_code == 429
+    finally:
+        server.stop()
+
+
+def test_bodies_headers_and_tokens_are_bounded(server: Server):
+    big = server.post("/api/users/me/access-tokens", {"name": "x" * 70_000})
+    assert big.status_code == 413 and big.json()["code"] == "body_too_large"
+    tr50 = requests.post(server.url + "/api", data=b"{" + b" " * 70_000 + b"}", timeout=10).json()
+    assert tr50["error"]["errorCodes"] == [-90002] and "larger than" in tr50["error"]["errorMessages"][0]
+    token = requests.get(server.url + "/api/me", headers={"Authorization": "Bearer " + "a" * 9_000 + ".b.c"}, timeout=10)
+    assert token.status_code == 401 and token.json()["code"] == "token_too_large"
+    try:
+        huge = requests.get(server.url + "/health", headers={"X-Filler": "h" * 200_000}, timeout=10)
+        assert huge.status_code in (400, 431), huge.status_code
+    except requests.ConnectionError:
+        pass  # the server may also just close a connection whose headers never end
+    assert requests.get(server.url + "/health", timeout=10).status_code == 200
