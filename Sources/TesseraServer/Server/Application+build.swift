@@ -75,7 +75,10 @@ public func buildApplication(
 /// Owns the database for the server's lifetime: purges expired replay entries now and then,
 /// applies credential changes announced by other replicas to this one's cache, and closes the
 /// connections on graceful shutdown.
-struct StorageService: Service {
+struct StorageService: Service, CustomStringConvertible {
+    /// What ServiceLifecycle logs (the default would dump the whole `Tessera`, configuration and all).
+    var description: String { "StorageService" }
+
     let tessera: Tessera
     let logger: Logger
 

@@ -34,3 +34,27 @@ public struct ServerConfiguration: Sendable {
         self.masterKey = masterKey
     }
 }
+
+/// Printing or dumping a configuration (a debug log of the service group does) never shows the
+/// master key, the database password or the bootstrap password.
+extension ServerConfiguration: CustomReflectable, CustomStringConvertible {
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "host": host, "port": port, "database": Self.redactedDatabase(database), "masterKey": "<redacted>",
+            "bootstrapOrganization": bootstrapOrganization as Any, "bootstrapUser": bootstrapUser as Any,
+            "bootstrapPassword": bootstrapPassword == nil ? "nil" : "<redacted>", "issuer": issuer as Any,
+            "accessTokenLifetime": accessTokenLifetime, "signingAlgorithm": signingAlgorithm.rawValue,
+        ], displayStyle: .struct)
+    }
+
+    public var description: String {
+        "ServerConfiguration(host: \(host), port: \(port), database: \(Self.redactedDatabase(database)), issuer: \(issuer ?? "nil"))"
+    }
+
+    /// A database URL with its password replaced by `***`.
+    static func redactedDatabase(_ reference: String) -> String {
+        guard var components = URLComponents(string: reference), components.password != nil else { return reference }
+        components.password = "***"
+        return components.string ?? reference
+    }
+}

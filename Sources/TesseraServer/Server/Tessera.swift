@@ -96,3 +96,8 @@ public final class IssuerURL: Sendable {
         current.withLock { $0 = "http://\(host):\(port)" }
     }
 }
+
+/// Describing the assembled core never dumps its configuration or keys (only what is safe).
+extension Tessera: CustomStringConvertible {
+    public var description: String { "Tessera(\(configuration), issuer: \(issuerURL.value))" }
+}
