@@ -1,0 +1,148 @@
+"""Crash safety: `kill -9` of the server during mixed load — PAT, key and application creation,
+access-token issuance, PAT and access-token revocations — on SQLite and on PostgreSQL. After a
+restart on the same database every acknowledged write is there, no credential whose revocation
+was acknowledged works, and the database passes its integrity checks."""
+import random
+import sqlite3
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import jwt as pyjwt
+import pytest
+import requests
+
+from conftest import Server, record_result
+
+ALL = "urn:cloud:idaas:pam|.all"
+
+
+def lake_token(key_pem, pat):
+    now = int(time.time())
+    return pyjwt.encode({"aud": ["td:service:authentication"], "exp": now + 600, "iat": now, "pat": pat, "sub": "demo",
+                         "org_id": "dataresiliency", "multi-use": True}, key_pem, algorithm="ES256", headers={"kid": "primary"})
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_kill_9_under_mixed_load_loses_no_acknowledged_write(workdir: Path, request, database):
+    url = request.getfixturevalue("postgres_database") if database == "postgres" else None
+    # One issuer for both lives of the server (it restarts on another port).
+    issuer = {"TESSERA_ISSUER": "https://tessera.test"}
+    server = Server(workdir, database=url, env_extra=issuer)
+    key = server.post("/api/users/me/keys", {"name": "primary", "algorithm": "ES256"}).json()
+    app = server.post("/api/admin/applications", {"name": "load", "scopes": [ALL]}).json()
+    lock = threading.Lock()
+    acknowledged = {"pats": [], "revoked_pats": [], "keys": [], "apps": [], "access_tokens": [], "revoked_access_tokens": []}
+    stop = threading.Event()
+    auth = server.basic()
+
+    def remember(kind, value):
+        with lock:
+            acknowledged[kind].append(value)
+
+    def pats():
+        index = 0
+        while not stop.is_set():
+            index += 1
+            try:
+                reply = requests.post(server.url + "/api/users/me/access-tokens", json={"name": f"p{threading.get_ident()}-{index}"},
+                                      headers=auth, timeout=5)
+                if reply.status_code != 201:
+                    continue
+                pat = reply.json()
+                remember("pats", pat)
+                if index % 2 == 0:
+                    revoked = requests.delete(f"{server.url}/api/users/me/access-tokens/{pat['id']}", headers=auth, timeout=5)
+                    if revoked.status_code == 200:
+                        remember("revoked_pats", pat)
+            except requests.RequestException:
+                pass
+
+    def keys_and_apps():
+        index = 0
+        while not stop.is_set():
+            index += 1
+            try:
+                reply = requests.post(server.url + "/api/users/me/keys", json={"name": f"k{index}", "algorithm": "ES256"}, headers=auth, timeout=5)
+                if reply.status_code == 201:
+                    remember("keys", reply.json()["fingerprint"])
+                reply = requests.post(server.url + "/api/admin/applications", json={"name": f"a{index}", "scopes": [ALL]}, headers=auth, timeout=5)
+                if reply.status_code == 201:
+                    remember("apps", reply.json()["client_id"])
+            except requests.RequestException:
+                pass
+
+    def access_tokens():
+        while not stop.is_set():
+            try:
+                reply = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"},
+                                      auth=(app["client_id"], app["client_secret"]), timeout=5)
+                if reply.status_code != 200:
+                    continue
+                token = reply.json()["access_token"]
+                remember("access_tokens", token)
+                if random.random() < 0.5:
+                    revoked = requests.post(server.url + "/oauth2/revoke", data={"token": token},
+                                            auth=(app["client_id"], app["client_secret"]), timeout=5)
+                    if revoked.status_code == 200:
+                        remember("revoked_access_tokens", token)
+            except requests.RequestException:
+                pass
+
+    workers = [threading.Thread(target=target) for target in (pats, pats, keys_and_apps, access_tokens, access_tokens)]
+    for worker in workers:
+        worker.start()
+    time.sleep(2.0)
+    server.kill()
+    stop.set()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert all(len(values) > 3 for values in acknowledged.values()), {k: len(v) for k, v in acknowledged.items()}
+
+    restarted = Server(workdir, database=url, env_extra=issuer)
+    try:
+        stored_pats = {item["id"]: item for item in restarted.get("/api/users/me/access-tokens").json()["items"]}
+        missing = [pat["id"] for pat in acknowledged["pats"] if pat["id"] not in stored_pats]
+        assert not missing, f"{len(missing)} acknowledged PATs lost"
+        for pat in acknowledged["revoked_pats"]:
+            assert stored_pats[pat["id"]]["status"] == "revoked"
+        stored_keys = {item["fingerprint"] for item in restarted.get("/api/users/me/keys").json()["items"]}
+        assert set(acknowledged["keys"]) <= stored_keys
+        stored_apps = {item["client_id"] for item in restarted.get("/api/admin/applications").json()["items"]}
+        assert set(acknowledged["apps"]) <= stored_apps
+        # No credential whose revocation was acknowledged works after the restart.
+        for pat in random.sample(acknowledged["revoked_pats"], min(20, len(acknowledged["revoked_pats"]))):
+            reply = requests.get(restarted.url + "/api/me", headers={"Authorization": f"Bearer {lake_token(key['private_key_pem'], pat['token'])}"},
+                                 timeout=10)
+            assert reply.status_code == 401 and reply.json()["code"] == "pat_revoked"
+        instance = restarted.get("/api/me").json()["organization"]["instance_id"]
+        validate = f"{restarted.url}/v2/{instance}/authenticationTokens/_/actions/validate"
+        for token in random.sample(acknowledged["revoked_access_tokens"], min(20, len(acknowledged["revoked_access_tokens"]))):
+            reply = requests.post(validate, json={"token": "sk-x"}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            assert reply.status_code == 401 and reply.json()["error_description"].startswith("token_revoked"), reply.text
+        live = [token for token in acknowledged["access_tokens"] if token not in acknowledged["revoked_access_tokens"]][:5]
+        for token in live:
+            assert requests.post(validate, json={"token": "sk-x"}, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+    finally:
+        restarted.stop()
+
+    if database == "sqlite":
+        connection = sqlite3.connect(str(workdir / "tessera.sqlite"))
+        try:
+            assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        finally:
+            connection.close()
+    else:
+        def psql(statement):
+            return subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-Atc", statement], check=True, capture_output=True, text=True).stdout
+        psql("CREATE EXTENSION IF NOT EXISTS amcheck")
+        checked = psql("SELECT COUNT(*) FROM (SELECT bt_index_check(c.oid, true) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                       "JOIN pg_am a ON a.oid = c.relam JOIN pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE a.amname = 'btree' AND n.nspname = 'public') AS checks").strip()
+        assert int(checked) >= 10
+        orphans = psql("SELECT (SELECT COUNT(*) FROM access_tokens t LEFT JOIN users u ON u.id = t.user_id WHERE u.id IS NULL)"
+                       " + (SELECT COUNT(*) FROM public_keys k LEFT JOIN users u ON u.id = k.user_id WHERE u.id IS NULL)").strip()
+        assert orphans == "0"
+    record_result(f"kill-9-mixed-load-{database}", {key: len(values) for key, values in acknowledged.items()} | {"lost": 0})
