@@ -96,9 +96,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TesseraFuzzKit",
+            dependencies: ["TesseraCore"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TesseraCoreTests",
-            dependencies: ["TesseraCore"],
+            dependencies: ["TesseraCore", "TesseraFuzzKit"],
             resources: [.copy("Vectors")],
             swiftSettings: swiftSettings
         ),
@@ -129,3 +134,10 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer binary exists only when scripts/fuzz builds it (TESSERA_FUZZ=1, with
+// `-sanitize=fuzzer`, which links libFuzzer's driver); an ordinary build could not link it.
+if Context.environment["TESSERA_FUZZ"] == "1" {
+    package.products.append(.executable(name: "tessera-fuzz", targets: ["TesseraFuzz"]))
+    package.targets.append(.executableTarget(name: "TesseraFuzz", dependencies: ["TesseraFuzzKit"], swiftSettings: swiftSettings))
+}

@@ -49,14 +49,10 @@ struct ConsoleForm: Sendable {
         } catch {
             throw TesseraError(.invalidRequest, "body_too_large", "the form is larger than \(limit / 1024) KiB")
         }
-        var fields: [(String, String)] = []
-        for pair in String(decoding: buffer.readableBytesView, as: UTF8.self).split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = FormBody.decode(parts[0]), let value = FormBody.decode(parts.count > 1 ? parts[1] : "") else {
-                throw TesseraError(.invalidRequest, "form_malformed", "the form is not valid percent-encoding")
-            }
-            fields.append((name, value))
+        guard let parsed = FormURLEncoded.parse(Array(buffer.readableBytesView)) else {
+            throw TesseraError(.invalidRequest, "form_malformed", "the form is not valid percent-encoding")
         }
+        let fields = parsed.map { ($0.name, $0.value) }
         return ConsoleForm(fields: fields)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import TesseraCore
 
 /// An `application/x-www-form-urlencoded` body (RFC 6749 §3.2): bounded, each parameter at most
 /// once, as OAuth requires.
@@ -18,21 +19,16 @@ struct FormBody {
         } catch {
             throw OAuthError.invalidRequest("request body is larger than \(limit) bytes")
         }
+        guard let fields = FormURLEncoded.parse(Array(buffer.readableBytesView)) else {
+            throw OAuthError.invalidRequest("the form body is not valid percent-encoding")
+        }
         var parameters: [String: String] = [:]
-        for pair in String(decoding: buffer.readableBytesView, as: UTF8.self).split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = Self.decode(parts[0]), let value = Self.decode(parts.count > 1 ? parts[1] : "") else {
-                throw OAuthError.invalidRequest("the form body is not valid percent-encoding")
-            }
+        for (name, value) in fields {
             guard parameters.updateValue(value, forKey: name) == nil else {
                 throw OAuthError.invalidRequest("parameter '\(name)' is given more than once")
             }
         }
         return FormBody(parameters: parameters)
-    }
-
-    static func decode(_ text: Substring) -> String? {
-        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 
     func required(_ name: String) throws -> String {
