@@ -228,6 +228,9 @@ enum Migrations {
             """,
             "CREATE INDEX console_sessions_expiry ON console_sessions (expires_at)",
         ]),
+        (9, [
+            "CREATE TABLE tessera_data_key (id BIGINT PRIMARY KEY, wrapped TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction, holding the

@@ -7,6 +7,8 @@ import TesseraCore
 public struct SQLStorage: Sendable {
     public let backend: any SQLBackend
     public let stores: Stores
+    /// The wrapped data key the master key opens (`DataKeyVault`).
+    public var dataKeys: any DataKeyStore { SQLDataKeyStore(backend: backend) }
 
     /// `reference` is `sqlite:PATH` (or a bare path ending in `.sqlite`/`.db`) or a PostgreSQL
     /// URL, `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (also `postgresql://`).

@@ -8,7 +8,10 @@ import TesseraStorage
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create and list organizations and users directly in the database.",
-        subcommands: [CreateOrg.self, CreateUser.self, ListOrgs.self, RotateSigningKey.self, CreateApp.self, CreateCredentialProvider.self]
+        subcommands: [
+            CreateOrg.self, CreateUser.self, ListOrgs.self, RotateSigningKey.self, CreateApp.self, CreateCredentialProvider.self,
+            RotateMasterKey.self,
+        ]
     )
 
     struct DatabaseOptions: ParsableArguments {
@@ -97,8 +100,8 @@ struct Admin: AsyncParsableCommand {
                 guard let value = SignatureAlgorithm(rawValue: name) else { throw ValidationError("--algorithm must be one of \(SignatureAlgorithm.names)") }
                 return value
             }
-            let loadedKey = try masterKey.load()
             let key = try await options.withStorage { storage in
+                let loadedKey = try await masterKey.load(storage: storage)
                 let organization = try await Admin.organization(org, in: storage)
                 let ring = ServerKeyRing(
                     store: storage.stores.serverKeys, masterKey: loadedKey, clock: SystemClock(), maximumTokenLifetime: TimeInterval(tokenLifetime)
@@ -113,11 +116,18 @@ struct Admin: AsyncParsableCommand {
     struct MasterKeyOption: ParsableArguments {
         @Option(help: "Master key file (env TESSERA_MASTER_KEY_FILE); the server's own.") var masterKeyFile: String?
 
-        func load() throws -> MasterKey {
+        /// The master key's bytes, from the file (or `TESSERA_MASTER_KEY`).
+        func bytes() throws -> [UInt8] {
             var logger = Logger(label: "tessera-admin")
             logger.logLevel = .warning
-            let path = masterKeyFile ?? Environment.value("TESSERA_MASTER_KEY_FILE") ?? "tessera.master-key"
-            return try MasterKey(bytes: try MasterKeyFile.load(path: path, logger: logger, create: false))
+            return try MasterKeyFile.load(path: path, logger: logger, create: false)
+        }
+
+        var path: String { masterKeyFile ?? Environment.value("TESSERA_MASTER_KEY_FILE") ?? "tessera.master-key" }
+
+        /// The keys the server derives its hashes and seals from: the data key this master key opens.
+        func load(storage: SQLStorage) async throws -> MasterKey {
+            try MasterKey(bytes: try await DataKeyVault.open(masterKey: try bytes(), store: storage.dataKeys))
         }
     }
 
@@ -140,9 +150,9 @@ struct Admin: AsyncParsableCommand {
         @Option(help: "Public key PEM file, for private_key_jwt.") var publicKey: String?
 
         func run() async throws {
-            let hasher = SecretHasher(masterKey: try masterKey.load())
             let key = try publicKey.map { try PublicKeyMaterial(pem: String(contentsOfFile: $0, encoding: .utf8)) }
             let (application, secret) = try await options.withStorage { storage in
+                let hasher = SecretHasher(masterKey: try await masterKey.load(storage: storage))
                 let organization = try await Admin.organization(org, in: storage)
                 return try await ApplicationManager(store: storage.stores.applications, hasher: hasher, clock: SystemClock())
                     .create(organizationID: organization.id, name: name, scopes: scope, key: key)
@@ -167,8 +177,8 @@ struct Admin: AsyncParsableCommand {
         @Option(help: "Longest validity in seconds.") var maximumValidity = 86_400
 
         func run() async throws {
-            let key = try masterKey.load()
             let provider = try await options.withStorage { storage in
+                let key = try await masterKey.load(storage: storage)
                 let organization = try await Admin.organization(org, in: storage)
                 let ring = ServerKeyRing(store: storage.stores.serverKeys, masterKey: key, clock: SystemClock(), maximumTokenLifetime: 3600)
                 return try await AuthenticationTokenService(store: storage.stores.pam, keyRing: ring, hasher: SecretHasher(masterKey: key), clock: SystemClock())
@@ -178,6 +188,33 @@ struct Admin: AsyncParsableCommand {
                     )
             }
             say("Created credential provider \(provider.id) ('\(provider.name)') in instance \(InstanceID.make(provider.organizationID))")
+        }
+    }
+
+    /// Re-wraps the data key under a new master key (envelope encryption: nothing else changes).
+    struct RotateMasterKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-master-key",
+            abstract: "Replace the master key: the database's data key is re-wrapped under the new key; every credential stays valid.",
+            discussion: """
+                The new key is read from --new-master-key-file, which is created (mode 0600, 32 random bytes) if it does not exist. \
+                Servers already running keep working; restart each with the new key. The old key no longer opens the database.
+                """
+        )
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var masterKey: MasterKeyOption
+        @Option(help: "File with the new master key (made if absent).") var newMasterKeyFile: String
+
+        func run() async throws {
+            var logger = Logger(label: "tessera-admin")
+            logger.logLevel = .warning
+            let current = try masterKey.bytes()
+            let fresh = try MasterKeyFile.load(path: newMasterKeyFile, logger: logger, create: true, useEnvironment: false)
+            try await options.withStorage { storage in
+                try await DataKeyVault.rotate(from: current, to: fresh, store: storage.dataKeys)
+            }
+            say("Master key rotated: \(newMasterKeyFile) now opens this database and \(masterKey.path) no longer does.")
+            say("Restart every replica with --master-key-file \(newMasterKeyFile) (or TESSERA_MASTER_KEY), then destroy the old key.")
         }
     }
 

@@ -138,8 +138,9 @@ struct Serve: AsyncParsableCommand {
 
 /// The master key file: base64 of 32 random bytes, created with mode 0600 when missing.
 enum MasterKeyFile {
-    static func load(path: String, logger: Logger, create: Bool = true) throws -> [UInt8] {
-        if let inline = Environment.value("TESSERA_MASTER_KEY") {
+    /// `useEnvironment`: whether `TESSERA_MASTER_KEY` stands in for the file (not for a new key).
+    static func load(path: String, logger: Logger, create: Bool = true, useEnvironment: Bool = true) throws -> [UInt8] {
+        if useEnvironment, let inline = Environment.value("TESSERA_MASTER_KEY") {
             guard let bytes = Data(base64Encoded: inline) else { throw CLIError("TESSERA_MASTER_KEY must be base64") }
             return Array(bytes)
         }

@@ -68,7 +68,7 @@ def test_private_signing_keys_are_sealed_at_rest(server: Server, workdir: Path):
                              "--master-key-file", str(other)], cwd=workdir, env=dict(os.environ),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
-    assert "cannot be unsealed" in result.stdout + result.stderr
+    assert "does not open this database's data key" in result.stdout + result.stderr
 
 
 def test_client_credentials_with_requests_and_pyjwt(server: Server):

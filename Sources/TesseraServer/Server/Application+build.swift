@@ -22,7 +22,8 @@ public func buildApplication(
     let storage = try await SQLStorage.open(configuration.database, logger: logger)
     let tessera: Tessera
     do {
-        tessera = try Tessera(configuration: configuration, storage: storage, clock: clock)
+        let dataKey = try await DataKeyVault.open(masterKey: configuration.masterKey, store: storage.dataKeys)
+        tessera = try Tessera(configuration: configuration, storage: storage, dataKey: dataKey, clock: clock)
         let outcome = try await tessera.directory.bootstrap(
             domainName: configuration.bootstrapOrganization, username: configuration.bootstrapUser,
             password: configuration.bootstrapPassword

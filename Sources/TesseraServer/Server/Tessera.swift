@@ -26,8 +26,10 @@ public struct Tessera: Sendable {
     /// Cached PATs and signing keys on the Lake path; fed the database's change notifications.
     public let credentialCache: CredentialCache
 
-    public init(configuration: ServerConfiguration, storage: SQLStorage, clock: any TesseraClock = SystemClock()) throws {
-        let masterKey = try MasterKey(bytes: configuration.masterKey)
+    /// `dataKey`: what `DataKeyVault.open` gave for the configured master key (the keys of every
+    /// hash and seal derive from it); the master key itself when nil.
+    public init(configuration: ServerConfiguration, storage: SQLStorage, dataKey: [UInt8]? = nil, clock: any TesseraClock = SystemClock()) throws {
+        let masterKey = try MasterKey(bytes: dataKey ?? configuration.masterKey)
         let hasher = SecretHasher(masterKey: masterKey)
         let credentialCache = CredentialCache(lifetime: configuration.lake.credentialCacheLifetime)
         let stores = credentialCache.wrap(storage.stores)
