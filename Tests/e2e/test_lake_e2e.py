@@ -1,7 +1,5 @@
 """The Lake profile end to end, with the seeds' own Python clients (pyjwt, cryptography,
 requests) and the tessera CLI, against a real `tessera serve` process."""
-import base64
-import json
 import re
 import subprocess
 import sys
@@ -12,7 +10,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import PASSWORD, Server, tessera
+from conftest import Server, tessera
 
 SEEDS = Path(__file__).resolve().parent / "seeds"
 ORGANIZATION_KEYS = [

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from conftest import PASSWORD, Server, tessera
-from test_pam_e2e import ALL, action
+from test_pam_e2e import action, generate_jwt, setup_instance
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
@@ -19,16 +19,8 @@ def test_rotating_the_master_key_keeps_every_credential(workdir, request, databa
     server = Server(workdir, database=url, env_extra=issuer)
     key = server.post("/api/users/me/keys", {"name": "primary", "algorithm": "ES256"}).json()
     pat = server.create_pat("before-rotation")
-    app = server.post("/api/admin/applications", {"name": "app", "scopes": [ALL]}).json()
-    access = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"},
-                           auth=(app["client_id"], app["client_secret"]), timeout=10).json()["access_token"]
-    instance = server.get("/api/me").json()["organization"]["instance_id"]
-    provider = server.post("/api/admin/credential-providers", {"name": "pam", "issuer": "https://pam.example"}).json()
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {access}"
-    short = action(server, session, instance, "generateJwt", {
-        "credentialProviderIdentifier": provider["credentialProviderId"], "subject": "svc", "audiences": ["https://b.example"],
-        "includeDerivedShortToken": True}).json()["jwtContent"]["derivedShortToken"]
+    instance, provider, app, session = setup_instance(server)
+    short = generate_jwt(server, session, instance, provider)["derivedShortToken"]
     tr50_session = requests.post(server.url + "/api", json={"auth": {"command": "api.authenticate",
                                                                      "params": {"username": "demo", "password": PASSWORD}}},
                                  timeout=10).json()["auth"]["params"]["sessionId"]
@@ -58,7 +50,6 @@ def test_rotating_the_master_key_keeps_every_credential(workdir, request, databa
         assert requests.get(restarted.url + "/api/me", headers={"Authorization": f"Bearer {lake}"}, timeout=10).status_code == 200
         assert requests.post(restarted.url + "/oauth2/token", data={"grant_type": "client_credentials"},
                              auth=(app["client_id"], app["client_secret"]), timeout=10).status_code == 200
-        session.headers["Authorization"] = f"Bearer {access}"
         obtained = action(restarted, session, instance, "obtainJwtByDerivedShortToken", {"derivedShortToken": short})
         assert obtained.status_code == 200, obtained.text
         assert requests.get(restarted.url + "/.well-known/jwks.json", timeout=10).json() == jwks

@@ -27,6 +27,15 @@ def setup_instance(server: Server, scopes=(ALL,)):
     return instance, provider.json(), app, session
 
 
+def generate_jwt(server, session, instance, provider, subject="svc", audiences=("https://b.example",), **fields):
+    """generateJwt with a derived short token; the answer's jwtContent."""
+    reply = action(server, session, instance, "generateJwt", {
+        "credentialProviderIdentifier": provider["credentialProviderId"], "subject": subject, "audiences": list(audiences),
+        "includeDerivedShortToken": True, **fields})
+    assert reply.status_code == 200, reply.text
+    return reply.json()["jwtContent"]
+
+
 def action(server, session, instance, name, body):
     return session.post(f"{server.url}/v2/{instance}/authenticationTokens/_/actions/{name}", json=body, timeout=30)
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from conftest import PASSWORD, Server
-from test_pam_e2e import ALL, action
+from test_pam_e2e import action, generate_jwt, setup_instance
 
 
 def full_session(server: Server):
@@ -30,20 +30,12 @@ def full_session(server: Server):
     secrets["Lake JWT"] = lake
     assert requests.get(server.url + "/api/me", headers={"Authorization": f"Bearer {lake}"}, timeout=10).status_code == 200
     assert requests.get(server.url + "/auth/verify", headers={"Authorization": f"Bearer {lake}"}, timeout=10).status_code == 200
-    app = server.post("/api/admin/applications", {"name": "app", "scopes": [ALL]}).json()
+    instance, _, app, session = setup_instance(server)
     secrets["client secret"] = app["client_secret"]
-    access = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"},
-                           auth=(app["client_id"], app["client_secret"]), timeout=10).json()["access_token"]
-    secrets["access token"] = access
-    instance = server.get("/api/me").json()["organization"]["instance_id"]
-    provider = server.post("/api/admin/credential-providers", {"name": "pam", "issuer": "https://pam.example"}).json()
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {access}"
-    generated = action(server, session, instance, "generateJwt", {
-        "credentialProviderIdentifier": provider["credentialProviderId"], "subject": "svc", "audiences": ["https://b.example"],
-        "includeDerivedShortToken": True}).json()
-    secrets["PAM JWT"] = generated["jwtContent"]["jwtValue"]
-    secrets["PAM short token"] = generated["jwtContent"]["derivedShortToken"]
+    secrets["access token"] = session.headers["Authorization"].split(" ", 1)[1]
+    content = generate_jwt(server, session, instance, server.get("/api/admin/credential-providers").json()["items"][0])
+    secrets["PAM JWT"] = content["jwtValue"]
+    secrets["PAM short token"] = content["derivedShortToken"]
     assert action(server, session, instance, "obtainJwtByDerivedShortToken",
                   {"derivedShortToken": secrets["PAM short token"]}).status_code == 200
     login = requests.post(server.url + "/api", json={
