@@ -40,6 +40,8 @@ struct Serve: AsyncParsableCommand {
     var failedAuthLimitClient: Int?
     @Option(help: "Failed authentications per account per minute before 429; 0 turns it off (env TESSERA_FAILED_AUTH_LIMIT_ACCOUNT; default 20).")
     var failedAuthLimitAccount: Int?
+    @Option(help: "Address of a reverse proxy whose X-Forwarded-For names the client (repeat; env TESSERA_TRUSTED_PROXIES, comma-separated).")
+    var trustedProxy: [String] = []
     @Option(help: "Window of the failed-authentication limits, in seconds (env TESSERA_FAILED_AUTH_WINDOW; default 60).")
     var failedAuthWindow: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env TESSERA_LOG_LEVEL).") var logLevel: String?
@@ -107,6 +109,9 @@ struct Serve: AsyncParsableCommand {
             guard (1...86_400).contains(value) else { throw CLIError("the failed-authentication window must be 1 to 86400 seconds") }
             configuration.failedAuthenticationLimits.window = .seconds(value)
         }
+        configuration.trustedProxies = trustedProxy.isEmpty
+            ? (Environment.value("TESSERA_TRUSTED_PROXIES") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            : trustedProxy
         guard configuration.lake.defaultAccessTokenLifetimeDays <= configuration.lake.maximumAccessTokenLifetimeDays else {
             throw CLIError("the default PAT lifetime is longer than the maximum")
         }

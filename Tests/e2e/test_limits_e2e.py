@@ -89,3 +89,20 @@ def test_bodies_headers_and_tokens_are_bounded(server: Server):
     except requests.ConnectionError:
         pass  # the server may also just close a connection whose headers never end
     assert requests.get(server.url + "/health", timeout=10).status_code == 200
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(workdir):
+    server = Server(workdir, env_extra={"TESSERA_FAILED_AUTH_LIMIT_CLIENT": "3", "TESSERA_TRUSTED_PROXIES": "127.0.0.1"})
+    try:
+        def attempt(forwarded, password="wrong"):
+            return requests.get(server.url + "/api/me", auth=basic("demo", password),
+                                headers={"X-Forwarded-For": forwarded}, timeout=10).status_code
+        for _ in range(3):
+            assert attempt("203.0.113.7") == 401
+        assert attempt("203.0.113.7") == 429
+        # A client cannot escape by prepending addresses: the nearest untrusted hop counts.
+        assert attempt("198.51.100.1, 203.0.113.7") == 429
+        # Another client behind the same proxy is not held back.
+        assert attempt("198.51.100.9", PASSWORD) == 200
+    finally:
+        server.stop()

@@ -39,7 +39,9 @@ public func buildApplication(
 
     let router = Router(context: TesseraRequestContext.self)
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: AuthenticationThrottleMiddleware(limiter: FailureRateLimiter(policy: configuration.failedAuthenticationLimits)))
+    router.add(middleware: AuthenticationThrottleMiddleware(
+        limiter: FailureRateLimiter(policy: configuration.failedAuthenticationLimits), trustedProxies: Set(configuration.trustedProxies)
+    ))
     router.get("health") { _, _ in
         _ = try await tessera.storage.stores.directory.organizationCount()
         return JSONResponse.make(.object([("status", .string("ok"))]))

@@ -11,13 +11,15 @@ import TesseraCore
 struct AuthenticationThrottleMiddleware: RouterMiddleware {
     typealias Context = TesseraRequestContext
     let limiter: FailureRateLimiter
+    /// Proxies whose `X-Forwarded-For` is believed (their own address is not the client's).
+    let trustedProxies: Set<String>
 
     /// Set by a front door whose refusal is not a 401 (TR50 answers 200); removed here.
     static let failureMarker = HTTPFields.Element.Name("X-Tessera-Internal-Authentication-Failed")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard limiter.isEnabled, Self.mayCarryCredential(request) else { return try await next(request, context) }
-        let client = context.clientAddress
+        let client = Self.clientAddress(peer: context.clientAddress, forwardedFor: request.headers[Self.forwardedFor], trusted: trustedProxies)
         let account = Self.claimedAccount(request)
         if let wait = limiter.retryAfter(client: client, account: account) {
             context.logger.notice("failed-authentication limit reached", metadata: ["client": "\(client ?? "?")", "retry_after": "\(wait)"])
@@ -44,6 +46,16 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
             limiter.recordFailure(client: client, account: account)
         }
         return response
+    }
+
+    static let forwardedFor = HTTPFields.Element.Name("X-Forwarded-For")!
+
+    /// The peer, or — when the peer is a trusted proxy — the nearest address in `X-Forwarded-For`
+    /// that is not a trusted proxy itself (what a client put further left cannot be believed).
+    static func clientAddress(peer: String?, forwardedFor: String?, trusted: Set<String>) -> String? {
+        guard let peer, trusted.contains(peer), let forwardedFor else { return peer }
+        let hops = forwardedFor.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return hops.last { !trusted.contains($0) } ?? peer
     }
 
     /// Everything but health checks, published keys and the console's static files.

@@ -29,6 +29,8 @@ public struct ServerConfiguration: Sendable {
     public var signingAlgorithm: SignatureAlgorithm = .es256
     /// Failed authentications allowed per client address and per account before `429`.
     public var failedAuthenticationLimits = FailureRateLimiter.Policy()
+    /// Addresses of reverse proxies whose `X-Forwarded-For` names the client (for per-client limits).
+    public var trustedProxies: [String] = []
 
     public init(masterKey: [UInt8]) {
         self.masterKey = masterKey
