@@ -148,11 +148,16 @@ public final class PostgresBackend: SQLBackend {
         await clientTask.value
     }
 
-    /// `url` with its password replaced by `***`, for messages.
+    /// `url` with its password replaced by `***`, for messages. Done on the text, not through a
+    /// URL parser, so a malformed URL (a `#` or `@` in the password) never shows the password:
+    /// everything between the user name's `:` and the last `@` of the authority is hidden.
     static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? url
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let rest = url[schemeEnd.upperBound...]
+        guard let at = rest.lastIndex(of: "@") else { return url }
+        let credentials = rest[..<at]
+        guard let colon = credentials.firstIndex(of: ":") else { return url }
+        return String(url[..<schemeEnd.upperBound]) + credentials[..<colon] + ":***" + rest[at...]
     }
 }
 

@@ -423,6 +423,15 @@ struct StorageConformanceTests {
             #expect(error.message.contains("postgres://nobody:***@127.0.0.1:1/none"))
             #expect(!error.message.contains("secret"), "the password is never shown")
         }
+        for url in ["postgres://app:pa#ss@127.0.0.1:1/none", "postgres://app:p@ss@127.0.0.1:1/none", "postgres://app:pa ss@127.0.0.1:1/none"] {
+            do {
+                _ = try await SQLStorage.open(url, logger: logger)
+                Issue.record("\(url) was accepted")
+            } catch let error as TesseraError {
+                #expect(!error.message.contains("pa#ss") && !error.message.contains("p@ss") && !error.message.contains("pa ss"), "\(error.message)")
+                #expect(error.message.contains("app:***@"), "\(error.message)")
+            }
+        }
         do {
             _ = try await SQLStorage.open("postgres://127.0.0.1/none", logger: logger)
             Issue.record("a URL without a user was accepted")

@@ -106,3 +106,39 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(workdir)
         assert attempt("198.51.100.9", PASSWORD) == 200
     finally:
         server.stop()
+
+
+def test_forged_bearer_tokens_cannot_lock_a_victim_account_out(workdir):
+    server = Server(workdir, env_extra={"TESSERA_FAILED_AUTH_LIMIT_ACCOUNT": "5"})
+    try:
+        for _ in range(12):  # unsigned claims name the victim: they must not count against "demo"
+            reply = requests.get(server.url + "/api/me", headers={"Authorization": f"Bearer {forged_lake_token('demo')}"}, timeout=10)
+            assert reply.status_code == 401
+        assert requests.get(server.url + "/api/me", auth=basic("demo", PASSWORD), timeout=10).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_forward_auth_is_limited_only_per_trusted_proxy_client(workdir):
+    server = Server(workdir, env_extra={"TESSERA_FAILED_AUTH_LIMIT_CLIENT": "3"})
+    try:  # an untrusted caller of /auth/verify is a proxy speaking for many users: not limited here
+        for _ in range(6):
+            assert requests.get(server.url + "/auth/verify", headers={"Authorization": "Bearer x.y.z"}, timeout=10).status_code == 401
+    finally:
+        server.stop()
+    server = Server(workdir, env_extra={"TESSERA_FAILED_AUTH_LIMIT_CLIENT": "3", "TESSERA_TRUSTED_PROXIES": "127.0.0.1"})
+    try:
+        def verify(forwarded):
+            return requests.get(server.url + "/auth/verify", headers={"Authorization": "Bearer x.y.z", "X-Forwarded-For": forwarded},
+                                timeout=10).status_code
+        assert [verify("203.0.113.7") for _ in range(4)] == [401, 401, 401, 429]
+        assert verify("198.51.100.9") == 401
+    finally:
+        server.stop()
+
+
+def test_the_internal_failure_marker_never_reaches_clients(server: Server):
+    reply = requests.post(server.url + "/api", json={"c": {"command": "session.info"}},
+                          headers={"Authorization": "Bearer " + forged_lake_token("svc")}, timeout=10)
+    assert reply.json()["c"]["success"] is False
+    assert "X-Tessera-Internal-Authentication-Failed" not in reply.headers

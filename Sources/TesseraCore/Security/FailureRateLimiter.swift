@@ -42,7 +42,7 @@ public final class FailureRateLimiter: Sendable {
         guard isEnabled else { return nil }
         let now = ContinuousClock.now
         return failures.withLock { table in
-            [(client.map { "c:" + $0 }, policy.perClient), (account.map { "a:" + $0 }, policy.perAccount)]
+            keys(client: client, account: account)
                 .compactMap { key, limit -> Int? in
                     guard let key, limit > 0, let times = table[key] else { return nil }
                     let recent = times.filter { now - $0 < policy.window }
@@ -59,7 +59,7 @@ public final class FailureRateLimiter: Sendable {
         guard isEnabled else { return }
         let now = ContinuousClock.now
         failures.withLock { table in
-            for (key, limit) in [(client.map { "c:" + $0 }, policy.perClient), (account.map { "a:" + String($0.prefix(200)) }, policy.perAccount)] {
+            for (key, limit) in keys(client: client, account: account) {
                 guard let key, limit > 0 else { continue }
                 if table[key] == nil, table.count >= capacity { evict(&table, now: now) }
                 var times = (table[key] ?? []).filter { now - $0 < policy.window }
@@ -68,6 +68,12 @@ public final class FailureRateLimiter: Sendable {
                 table[key] = times
             }
         }
+    }
+
+    /// The table keys of a client and an account, with their limits (one place, so lookups and
+    /// records agree; long account names are cut to 200 characters).
+    private func keys(client: String?, account: String?) -> [(String?, Int)] {
+        [(client.map { "c:" + String($0.prefix(64)) }, policy.perClient), (account.map { "a:" + String($0.prefix(200)) }, policy.perAccount)]
     }
 
     /// How many keys are tracked (for the flood benchmark).

@@ -85,12 +85,14 @@ struct ConsoleController {
     /// A form post from a signed-on visitor, after the CSRF check.
     func form(_ request: Request, _ context: TesseraRequestContext, _ body: (ConsoleVisitor, ConsoleForm) async throws -> Response) async throws -> Response {
         guard let visitor = try await visitor(request) else { return ConsolePages.redirect("/console/sign-in") }
-        let form = try await ConsoleForm.read(request)
-        guard tessera.consoleSessions.isValidCSRF(form["csrf"], for: visitor.sessionID) else {
-            context.logger.notice("console form refused: CSRF token missing or wrong", metadata: ["path": "\(request.uri.path)"])
-            return message(visitor, heading: "Form refused", text: Self.csrfRefusal, status: .forbidden)
+        return try await handlingErrors(visitor) {
+            let form = try await ConsoleForm.read(request)
+            guard tessera.consoleSessions.isValidCSRF(form["csrf"], for: visitor.sessionID) else {
+                context.logger.notice("console form refused: CSRF token missing or wrong", metadata: ["path": "\(request.uri.path)"])
+                return message(visitor, heading: "Form refused", text: Self.csrfRefusal, status: .forbidden)
+            }
+            return try await body(visitor, form)
         }
-        return try await handlingErrors(visitor) { try await body(visitor, form) }
     }
 
     static let csrfRefusal = "This form did not come from your console session (its CSRF token is missing or wrong), so nothing was changed. Reload the page and try again."
@@ -123,7 +125,12 @@ struct ConsoleController {
     }
 
     func signIn(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let form = try await ConsoleForm.read(request)
+        let form: ConsoleForm
+        do {
+            form = try await ConsoleForm.read(request)
+        } catch let error as TesseraError {
+            return signInForm(request, username: nil, error: error.message, status: error.code == "body_too_large" ? .contentTooLarge : .badRequest)
+        }
         guard let expected = request.cookies[Self.signOnCookie]?.value, let sent = form["csrf"], constantTimeEqual(expected, sent) else {
             return signInForm(request, username: form.text("username"), error: "The sign-on form expired or did not come from this console. Please sign on again.",
                               status: .forbidden)

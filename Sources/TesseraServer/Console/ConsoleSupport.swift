@@ -46,7 +46,7 @@ struct ConsoleForm: Sendable {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw TesseraError(.invalidRequest, "body_too_large", "the form is larger than \(limit / 1024) KiB")
         }
         guard let parsed = FormURLEncoded.parse(Array(buffer.readableBytesView)) else {

@@ -6,8 +6,14 @@ import TesseraCore
 /// Applies the failed-authentication limits (`FailureRateLimiter`) to every request that may
 /// carry a credential: a client or an account over its limit gets `429 Too Many Requests` with
 /// `Retry-After` before anything is verified; a request refused as unauthenticated (a `401`, or a
-/// TR50 answer whose authentication failed) counts one failure for its client address and for
-/// the account its credential claims.
+/// TR50 answer whose authentication failed) counts one failure for its client address and, for a
+/// password (HTTP Basic: a username or client id), for that account. Bearer tokens name no
+/// account here: their claims are unverified, so counting them would let anyone lock a victim
+/// out, and a signature cannot be guessed anyway.
+///
+/// `/auth/verify` is asked by a reverse proxy on behalf of many users: it is limited only when
+/// that proxy is a trusted proxy (so each forwarded client counts on its own); otherwise the
+/// proxy, not Tessera, should limit its clients.
 struct AuthenticationThrottleMiddleware: RouterMiddleware {
     typealias Context = TesseraRequestContext
     let limiter: FailureRateLimiter
@@ -18,7 +24,11 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
     static let failureMarker = HTTPFields.Element.Name("X-Tessera-Internal-Authentication-Failed")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard limiter.isEnabled, Self.mayCarryCredential(request) else { return try await next(request, context) }
+        guard limiter.isEnabled, Self.mayCarryCredential(request), !isUntrustedForwardAuth(request, peer: context.clientAddress) else {
+            var response = try await next(request, context)
+            response.headers[Self.failureMarker] = nil
+            return response
+        }
         let client = Self.clientAddress(peer: context.clientAddress, forwardedFor: request.headers[Self.forwardedFor], trusted: trustedProxies)
         let account = Self.claimedAccount(request)
         if let wait = limiter.retryAfter(client: client, account: account) {
@@ -50,6 +60,11 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
 
     static let forwardedFor = HTTPFields.Element.Name("X-Forwarded-For")!
 
+    /// A forward-auth call not made by a trusted proxy (see the type's documentation).
+    private func isUntrustedForwardAuth(_ request: Request, peer: String?) -> Bool {
+        request.uri.path == "/auth/verify" && !(peer.map(trustedProxies.contains) ?? false)
+    }
+
     /// The peer, or — when the peer is a trusted proxy — the nearest address in `X-Forwarded-For`
     /// that is not a trusted proxy itself (what a client put further left cannot be believed).
     static func clientAddress(peer: String?, forwardedFor: String?, trusted: Set<String>) -> String? {
@@ -64,16 +79,10 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
         return !(path == "/health" || path.hasPrefix("/.well-known/") || path.hasPrefix("/console/static/"))
     }
 
-    /// The account a request's credential claims, before it is verified: a Basic username, or the
-    /// organization and subject of a bearer JWT (for a client assertion or access token, its
-    /// issuer or client). Nil when it names none.
+    /// The account a password credential claims (HTTP Basic: a username, or a client id for
+    /// client_secret_basic); nil for anything else.
     static func claimedAccount(_ request: Request) -> String? {
-        guard let authorization = request.headers[.authorization] else { return nil }
-        if let (username, _) = BasicCredentials.parse(authorization) { return "user:" + username }
-        let parts = authorization.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", let jws = try? CompactJWS(String(parts[1])) else { return nil }
-        let organization = jws.payload["org_id"]?.stringValue ?? jws.payload["org_key"]?.stringValue ?? jws.payload["org"]?.stringValue ?? ""
-        guard let subject = jws.payload["sub"]?.stringValue ?? jws.payload["client_id"]?.stringValue else { return nil }
-        return "jwt:" + organization + "/" + subject
+        guard let authorization = request.headers[.authorization], let (username, _) = BasicCredentials.parse(authorization) else { return nil }
+        return "basic:" + username
     }
 }
