@@ -21,6 +21,8 @@ struct HTTPIssuanceBenchmark {
         let obtainJwt: Double
         let sessionJWTCreate: Double
         let tr50Commands: Double
+        let forwardAuthAccessToken: Double
+        let forwardAuthLakeJWT: Double
     }
 
     func run() async throws -> Rates {
@@ -110,7 +112,26 @@ struct HTTPIssuanceBenchmark {
             let reply = try await call(client, "POST", base + "/api", headers: jwtHeaders, body: find)
             guard (reply["f"] as? [String: Any])?["success"] as? Bool == true else { throw BenchmarkError("thing.find refused: \(reply)") }
         }
-        return Rates(clientCredentials: clientCredentials, obtainJwt: obtain, sessionJWTCreate: jwtCreate, tr50Commands: commands)
+        // Forward-auth, as nginx auth_request asks it: an access token, and a multi-use Lake JWT.
+        let verifyAccess = try await rate {
+            _ = try await call(client, "GET", base + "/auth/verify", headers: ["Authorization": "Bearer \(access)"])
+        }
+        let key = try await call(client, "POST", base + "/api/users/me/keys", headers: ["Authorization": admin],
+            json: ["name": "bench", "algorithm": algorithm.rawValue], expect: 201)
+        let pat = try await call(client, "POST", base + "/api/users/me/access-tokens", headers: ["Authorization": admin],
+            json: ["name": "bench"], expect: 201)
+        guard let privateKey = key["private_key_pem"] as? String, let patSecret = pat["token"] as? String else { throw BenchmarkError("no key or PAT") }
+        let now = Int64(Date().timeIntervalSince1970)
+        let lake = try await LakeAssertionSigner(privateKeyPEM: privateKey, kid: "bench", algorithm: algorithm).sign(
+            LakeAssertionClaims(subject: "admin", organization: "bench", pat: patSecret, issuedAt: now, expiresAt: now + 3600)
+        )
+        let verifyLake = try await rate {
+            _ = try await call(client, "GET", base + "/auth/verify", headers: ["Authorization": "Bearer \(lake)"])
+        }
+        return Rates(
+            clientCredentials: clientCredentials, obtainJwt: obtain, sessionJWTCreate: jwtCreate, tr50Commands: commands,
+            forwardAuthAccessToken: verifyAccess, forwardAuthLakeJWT: verifyLake
+        )
     }
 
     /// Successful calls per second with `concurrency` workers for `seconds`.

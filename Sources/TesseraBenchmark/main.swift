@@ -91,6 +91,8 @@ for algorithm in [SignatureAlgorithm.es256, .rs256] {
     say(String(format: "  %@ obtainJwt                                 %10.0f /s", algorithm.rawValue as NSString, result.obtainJwt))
     say(String(format: "  %@ TR50 session.jwt.create                   %10.0f /s", algorithm.rawValue as NSString, result.sessionJWTCreate))
     say(String(format: "  %@ TR50 thing.find with a session JWT        %10.0f /s", algorithm.rawValue as NSString, result.tr50Commands))
+    say(String(format: "  %@ /auth/verify, access token                %10.0f /s", algorithm.rawValue as NSString, result.forwardAuthAccessToken))
+    say(String(format: "  %@ /auth/verify, multi-use Lake JWT          %10.0f /s", algorithm.rawValue as NSString, result.forwardAuthLakeJWT))
 }
 
 say("\nReference, same run:")
