@@ -151,7 +151,7 @@ public final class PostgresBackend: SQLBackend {
     /// `url` with its password replaced by `***`, for messages. Done on the text, not through a
     /// URL parser, so a malformed URL (a `#` or `@` in the password) never shows the password:
     /// everything between the user name's `:` and the last `@` of the authority is hidden.
-    static func redacted(_ url: String) -> String {
+    public static func redacted(_ url: String) -> String {
         guard let schemeEnd = url.range(of: "://") else { return url }
         let rest = url[schemeEnd.upperBound...]
         guard let at = rest.lastIndex(of: "@") else { return url }

@@ -1,6 +1,7 @@
 """The web console over plain HTTP (requests, no browser): cookie flags, CSRF on every form,
 sign-on lockout, the Content-Security-Policy with nothing inline, admin-only pages, and secrets
 shown once but never stored or logged."""
+import pathlib
 import re
 
 import pytest
@@ -75,7 +76,17 @@ def test_every_form_needs_this_sessions_csrf_token(console: Server):
         ("/console/admin/tr50/roles", {"key": "r", "commands": "thing.*"}),
         ("/console/admin/tr50/things", {"key": "t"}),
         ("/console/admin/signing-keys/rotate", {}),
+        ("/console/access-tokens/00000000-0000-0000-0000-000000000000/revoke", {}),
+        ("/console/keys/primary/delete", {}),
+        ("/console/admin/applications/app_x/delete", {}),
+        ("/console/admin/tr50/roles/ops/delete", {}),
+        ("/console/admin/tr50/things/0123456789abcdef01234567/delete", {}),
     ]
+    # Every POST route of the console is in the list above (sign-on has its own check below).
+    sources = "".join(path.read_text() for path in pathlib.Path(__file__).resolve().parents[2].glob("Sources/TesseraServer/Console/*.swift"))
+    posted = set(re.findall(r'\.post\("([^"]+)"', sources)) - {"sign-in"}
+    # (the TR50 delete route is written once, in a loop, for roles and things)
+    assert len(posted) + 1 == len(forms), sorted(posted)
     for path, fields in forms:
         for token in (None, "", "0" * 64, other_csrf):
             data = dict(fields)

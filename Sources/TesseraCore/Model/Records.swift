@@ -84,6 +84,11 @@ public struct AccessToken: Sendable, Equatable {
     public var revokedAt: Date?
     public var lastUsedAt: Date?
 
+    /// `active`, `revoked` or `expired` at `date`.
+    public func status(at date: Date) -> String {
+        revokedAt != nil ? "revoked" : (expiresAt <= date ? "expired" : "active")
+    }
+
     public init(
         id: UUID = UUID(), userID: UUID, name: String, environment: String?, secretHash: String, createdAt: Date,
         expiresAt: Date, revokedAt: Date? = nil, lastUsedAt: Date? = nil

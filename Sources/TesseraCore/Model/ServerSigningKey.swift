@@ -31,6 +31,11 @@ public struct ServerSigningKey: Sendable, Equatable {
     }
 
     /// Signs now, or still verifies at `date`.
+    /// `signing`, `verifying` (retired, still in the JWKS) or `expired` at `date`.
+    public func status(at date: Date) -> String {
+        retiredAt == nil ? "signing" : (isPublished(at: date) ? "verifying" : "expired")
+    }
+
     public func isPublished(at date: Date) -> Bool {
         guard retiredAt != nil else { return true }
         return (verifyUntil ?? .distantPast) > date

@@ -189,7 +189,7 @@ struct ConsoleAdminPages {
         let keys = try await tessera.keyRing.keys(organizationID: visitor.organization.id).map { key -> [String: Any] in
             [
                 "kid": key.id, "algorithm": key.algorithm.rawValue,
-                "status": key.retiredAt == nil ? "signing" : (key.isPublished(at: now) ? "verifying" : "expired"),
+                "status": key.status(at: now),
                 "created": key.createdAt.consoleText, "retired": key.retiredAt?.consoleText ?? "—", "verifyUntil": key.verifyUntil?.consoleText ?? "—",
             ]
         }

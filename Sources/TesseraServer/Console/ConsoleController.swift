@@ -199,7 +199,7 @@ struct ConsoleController {
     func account(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {
         let now = tessera.clock.now()
         let pats = try await tessera.accessTokens.list(for: visitor.user).map { token -> [String: Any] in
-            let status = token.revokedAt != nil ? "revoked" : token.expiresAt <= now ? "expired" : "active"
+            let status = token.status(at: now)
             return [
                 "id": token.id.uuidString.lowercased(), "name": token.name, "environment": token.environment ?? "—", "status": status,
                 "active": status == "active", "created": token.createdAt.consoleText, "expires": token.expiresAt.consoleText,

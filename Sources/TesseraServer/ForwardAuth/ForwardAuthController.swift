@@ -38,11 +38,10 @@ struct ForwardAuthController {
         guard let authorization = request.headers[.authorization] else {
             throw TesseraError(.unauthenticated, "authentication_required", "send the credential as 'Authorization: Bearer <token>'")
         }
-        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+        guard let credential = BearerCredential.parse(authorization) else {
             throw TesseraError(.unauthenticated, "authorization_malformed", "Authorization header must be 'Bearer <token>'")
         }
-        return parts[1].trimmingCharacters(in: .whitespaces)
+        return credential
     }
 
     static func accepted(_ identity: VerifiedIdentity) -> Response {

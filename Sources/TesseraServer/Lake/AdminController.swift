@@ -192,11 +192,10 @@ struct AdminController {
     }
 
     static func document(_ key: ServerSigningKey, now: Date) -> OrderedJSON {
-        let status = key.retiredAt == nil ? "signing" : (key.isPublished(at: now) ? "verifying" : "expired")
-        return .object([
+        .object([
             ("kid", .string(key.id)),
             ("algorithm", .string(key.algorithm.rawValue)),
-            ("status", .string(status)),
+            ("status", .string(key.status(at: now))),
             ("created_at", .string(key.createdAt.iso8601)),
             ("retired_at", .optional(key.retiredAt?.iso8601)),
             ("verify_until", .optional(key.verifyUntil?.iso8601)),

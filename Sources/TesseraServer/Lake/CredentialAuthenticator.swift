@@ -25,10 +25,9 @@ struct CredentialAuthenticator: RouterMiddleware {
 
     /// Records a refused credential against the organization and user it claimed, if they exist.
     private func auditRefusal(_ error: TesseraError, authorization: String, context: Context) async {
-        let credential = authorization.split(separator: " ", maxSplits: 1).last.map(String.init) ?? ""
         var claimedUser: String?
         var claimedOrganization: Organization?
-        if authorization.lowercased().hasPrefix("bearer"), let jws = try? CompactJWS(credential) {
+        if let credential = BearerCredential.parse(authorization), let jws = try? CompactJWS(credential) {
             claimedUser = jws.payload["sub"]?.stringValue
             claimedOrganization = await tessera.claimedOrganization(jws.payload["org_id"]?.stringValue ?? jws.payload["org_key"]?.stringValue)
         } else if let (username, _) = BasicCredentials.parse(authorization) {

@@ -23,12 +23,11 @@ enum LakeDocuments {
 
     /// A PAT; `token` (the secret) only in the answer to its creation.
     static func accessToken(_ token: AccessToken, now: Date, secret: String? = nil) -> OrderedJSON {
-        let status = token.revokedAt != nil ? "revoked" : (token.expiresAt <= now ? "expired" : "active")
         var members: [(String, OrderedJSON)] = [
             ("id", .string(token.id.uuidString.lowercased())),
             ("name", .string(token.name)),
             ("environment", .optional(token.environment)),
-            ("status", .string(status)),
+            ("status", .string(token.status(at: now))),
             ("created_at", .string(token.createdAt.iso8601)),
             ("expires_at", .string(token.expiresAt.iso8601)),
             ("revoked_at", .optional(token.revokedAt?.iso8601)),

@@ -21,11 +21,11 @@ struct PAMController {
         else {
             throw TesseraError(.notFound, "InstanceNotFound", "no instance '\(instanceID)'")
         }
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+        guard let credential = request.headers[.authorization].flatMap(BearerCredential.parse) else {
             throw TesseraError(.unauthenticated, "invalid_token", "send Authorization: Bearer <access token from the token endpoint>")
         }
         let token = try await tessera.accessTokenVerifier.verify(
-            String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), issuer: tessera.issuerURL.value,
+            credential, issuer: tessera.issuerURL.value,
             audience: tessera.configuration.accessTokenAudience
         )
         guard token.organization == organization.domainName else {

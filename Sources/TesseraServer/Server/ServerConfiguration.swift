@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TesseraCore
+import TesseraStorage
 
 /// Everything `tessera serve` can be told, with the defaults of the README's configuration
 /// reference.
@@ -42,7 +43,7 @@ public struct ServerConfiguration: Sendable {
 extension ServerConfiguration: CustomReflectable, CustomStringConvertible {
     public var customMirror: Mirror {
         Mirror(self, children: [
-            "host": host, "port": port, "database": Self.redactedDatabase(database), "masterKey": "<redacted>",
+            "host": host, "port": port, "database": PostgresBackend.redacted(database), "masterKey": "<redacted>",
             "bootstrapOrganization": bootstrapOrganization as Any, "bootstrapUser": bootstrapUser as Any,
             "bootstrapPassword": bootstrapPassword == nil ? "nil" : "<redacted>", "issuer": issuer as Any,
             "accessTokenLifetime": accessTokenLifetime, "signingAlgorithm": signingAlgorithm.rawValue,
@@ -50,13 +51,6 @@ extension ServerConfiguration: CustomReflectable, CustomStringConvertible {
     }
 
     public var description: String {
-        "ServerConfiguration(host: \(host), port: \(port), database: \(Self.redactedDatabase(database)), issuer: \(issuer ?? "nil"))"
-    }
-
-    /// A database URL with its password replaced by `***`.
-    static func redactedDatabase(_ reference: String) -> String {
-        guard var components = URLComponents(string: reference), components.password != nil else { return reference }
-        components.password = "***"
-        return components.string ?? reference
+        "ServerConfiguration(host: \(host), port: \(port), database: \(PostgresBackend.redacted(database)), issuer: \(issuer ?? "nil"))"
     }
 }

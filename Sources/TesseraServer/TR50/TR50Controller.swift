@@ -17,10 +17,7 @@ struct TR50Controller {
         } catch {
             return Self.render([("error", .failure(TR50Failure(.malformedEnvelope, "the request is larger than \(limit) bytes")))])
         }
-        var bearer: String?
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
-            bearer = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        }
+        let bearer = request.headers[.authorization].flatMap(BearerCredential.parse)
         let session = request.headers[.init("sessionId")!]
         let results = await tessera.tr50.execute(body, sessionHeader: session, bearer: bearer)
         var response = Self.render(results)

@@ -18,3 +18,14 @@ enum BasicCredentials {
         return (decodedName, decodedPassword)
     }
 }
+
+/// The credential of `Authorization: Bearer <credential>` (RFC 6750 §2.1), read in one place:
+/// the scheme in any case, surrounding spaces trimmed; nil if the header is not that.
+enum BearerCredential {
+    static func parse(_ header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let credential = parts[1].trimmingCharacters(in: .whitespaces)
+        return credential.isEmpty ? nil : credential
+    }
+}
