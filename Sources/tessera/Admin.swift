@@ -93,7 +93,8 @@ struct Admin: AsyncParsableCommand {
         @Option(help: "Organization domain name.") var org: String
         @Option(help: "ES256 (default), RS256, PS256 or EdDSA.") var algorithm: String?
         @OptionGroup var masterKey: MasterKeyOption
-        @Option(help: "Longest access-token lifetime in seconds: how long the old key keeps verifying.") var tokenLifetime: Int = 3600
+        @Option(help: "The server's access-token lifetime in seconds (the old key also keeps verifying for the longest TR50 and PAM token lifetimes).")
+        var tokenLifetime: Int = 3600
 
         func run() async throws {
             let chosen = try algorithm.map { name in
@@ -104,11 +105,15 @@ struct Admin: AsyncParsableCommand {
                 let loadedKey = try await masterKey.load(storage: storage)
                 let organization = try await Admin.organization(org, in: storage)
                 let ring = ServerKeyRing(
-                    store: storage.stores.serverKeys, masterKey: loadedKey, clock: SystemClock(), maximumTokenLifetime: TimeInterval(tokenLifetime)
+                    store: storage.stores.serverKeys, masterKey: loadedKey, clock: SystemClock(), maximumTokenLifetime: TimeInterval(tokenLifetime),
+                    providers: storage.stores.pam
                 )
-                return try await ring.rotate(organizationID: organization.id, algorithm: chosen)
+                let key = try await ring.rotate(organizationID: organization.id, algorithm: chosen)
+                let previous = try await storage.stores.serverKeys.keys(organizationID: organization.id).first { $0.id != key.id && $0.retiredAt != nil }
+                return (key, previous?.verifyUntil)
             }
-            say("New signing key \(key.id) (\(key.algorithm.rawValue)) for '\(org)'; the previous key keeps verifying for \(tokenLifetime + 60) s.")
+            let until = key.1.map { " until \($0.iso8601)" } ?? ""
+            say("New signing key \(key.0.id) (\(key.0.algorithm.rawValue)) for '\(org)'; the previous key keeps verifying\(until).")
         }
     }
 

@@ -419,5 +419,5 @@ def test_pam_short_tokens(world):
 
 def test_zz_record_the_count():
     total = sum(TALLY.values())
-    assert total >= 300, TALLY
+    assert total >= 550, TALLY  # the count docs/security.md and the README give
     record_result("attack-catalogue", {"refused_with_their_named_reason": total, "by_entry": TALLY})

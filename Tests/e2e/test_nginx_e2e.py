@@ -105,7 +105,9 @@ def deployment(workdir: Path, postgres_database: str):
         pytest.skip("nginx tests skipped: nginx is not installed (apt-get install nginx)")
     port = free_port()
     replicas = start_replicas(workdir, (postgres_database, workdir / "master.key"),
-                              env_extra={"TESSERA_ISSUER": f"http://127.0.0.1:{port}"})
+                              env_extra={"TESSERA_ISSUER": f"http://127.0.0.1:{port}",
+                                         # 300 s: only the change notification can make the revocation reach nginx in time
+                                         "TESSERA_CREDENTIAL_CACHE_SECONDS": "300"})
     backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
     threading.Thread(target=backend.serve_forever, daemon=True).start()
     Backend.seen = []

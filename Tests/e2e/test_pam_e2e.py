@@ -1,6 +1,8 @@
 """The IDaaS PAM profile as an integrator uses it: requests + pyjwt (PyJWKClient), against a real
 `tessera serve`: client credentials → generateJwt → obtainJwt (seed 003) → offline verification
 against the JWKS → revoke / validate / reinstate."""
+import time
+
 import jwt
 import requests
 
@@ -194,3 +196,18 @@ def test_admin_cli_makes_applications_and_providers(server: Server, workdir):
                           headers={"Authorization": f"Bearer {token}"},
                           json={"credentialProviderIdentifier": "cli-provider", "subject": "s", "audiences": ["svc"]}, timeout=30)
     assert reply.status_code == 200, reply.text
+
+
+def test_a_retired_signing_key_verifies_as_long_as_the_longest_token_it_signed(server: Server):
+    """Access tokens live an hour, TR50 JWTs up to a day, PAM JWTs up to a provider's maximum
+    validity: the retired key stays in the JWKS for the longest of them, plus the leeway."""
+    import datetime
+    server.post("/api/admin/credential-providers", {"name": "long", "issuer": "https://pam.example", "defaultValidity": 3600,
+                                                   "maximumValidity": 172_800})
+    before = server.get("/api/admin/signing-keys").json()["items"][0]["kid"]
+    rotated_at = time.time()
+    assert server.post("/api/admin/signing-keys/rotate", {}).status_code == 201
+    retired = next(key for key in server.get("/api/admin/signing-keys").json()["items"] if key["kid"] == before)
+    until = datetime.datetime.fromisoformat(retired["verify_until"].replace("Z", "+00:00")).timestamp()
+    assert abs(until - (rotated_at + 172_800 + 60)) < 5, retired
+    assert before in {key["kid"] for key in requests.get(server.url + "/.well-known/jwks.json", timeout=10).json()["keys"]}

@@ -10,15 +10,18 @@ public struct ServerKeyRing: Sendable {
     private let store: any ServerKeyStore
     private let sealingKey: SymmetricKey
     private let clock: any TesseraClock
-    /// The longest a minted token may live; a retired key stays published this long.
+    /// The longest an access token may live.
     private let maximumTokenLifetime: TimeInterval
+    /// Credential providers, whose PAM JWTs the same keys sign (and may live longer).
+    private let providers: (any PAMStore)?
     private let defaultAlgorithm: SignatureAlgorithm
     private let signers = SignerCache()
 
     public init(
         store: any ServerKeyStore, masterKey: MasterKey, clock: any TesseraClock, maximumTokenLifetime: TimeInterval,
-        defaultAlgorithm: SignatureAlgorithm = .es256
+        providers: (any PAMStore)? = nil, defaultAlgorithm: SignatureAlgorithm = .es256
     ) {
+        self.providers = providers
         self.store = store
         self.sealingKey = masterKey.sealingKey
         self.clock = clock
@@ -27,7 +30,9 @@ public struct ServerKeyRing: Sendable {
     }
 
     /// Makes a new signing key for the organization; the current one retires and keeps
-    /// verifying for the longest token lifetime plus `leeway`.
+    /// verifying, plus `leeway`, for as long as any token it signed can live: access tokens, TR50
+    /// session JWTs (up to a day) and PAM JWTs (up to the longest validity of the organization's
+    /// credential providers).
     @discardableResult
     public func rotate(organizationID: UUID, algorithm: SignatureAlgorithm? = nil, leeway: TimeInterval = 60) async throws -> ServerSigningKey {
         let algorithm = algorithm ?? defaultAlgorithm
@@ -42,8 +47,15 @@ public struct ServerKeyRing: Sendable {
             id: kid, organizationID: organizationID, algorithm: algorithm, publicKeyPEM: publicPEM, sealedPrivateKey: Array(combined),
             createdAt: now
         )
-        try await store.rotate(to: key, retireAt: now, verifyUntil: now.addingTimeInterval(maximumTokenLifetime + leeway))
+        let longest = try await longestTokenLifetime(organizationID: organizationID)
+        try await store.rotate(to: key, retireAt: now, verifyUntil: now.addingTimeInterval(longest + leeway))
         return key
+    }
+
+    /// The longest any token signed with an organization's key may live.
+    func longestTokenLifetime(organizationID: UUID) async throws -> TimeInterval {
+        let pam = try await providers?.providers(organizationID: organizationID).map { TimeInterval($0.maximumValidity) }.max() ?? 0
+        return max(maximumTokenLifetime, TR50Service.maximumJWTLifetime, pam)
     }
 
     /// The organization's signing key, made on first use.

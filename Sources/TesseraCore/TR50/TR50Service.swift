@@ -6,6 +6,8 @@ public struct TR50Service: Sendable {
     public static let sessionLifetime: TimeInterval = 24 * 3600
     public static let tokenAudience = "tr50"
     public static let tokenType = "tr50+jwt"
+    /// The longest `ttl` a session JWT may ask for.
+    public static let maximumJWTLifetime: TimeInterval = 86_400
 
     private let store: any TR50Store
     private let directory: DirectoryManager
@@ -310,7 +312,7 @@ public struct TR50Service: Sendable {
             throw TR50Failure(.roleNotFound, "no role '\(roleKey)'")
         }
         let ttl = try p.integer("ttl") ?? 3600
-        guard (1...86_400).contains(ttl) else { throw TR50Failure(.ttlOutOfRange, "ttl must be 1 to 86400 seconds (got \(ttl))") }
+        guard (1...Int(Self.maximumJWTLifetime)).contains(ttl) else { throw TR50Failure(.ttlOutOfRange, "ttl must be 1 to 86400 seconds (got \(ttl))") }
         let thingIDs = try p.strings("thingIds") ?? []
         if let bad = thingIDs.first(where: { $0.count != 24 || !$0.allSatisfy(\.isHexDigit) }) {
             throw TR50Failure(.invalidParameter, "thingIds must be 24-hex ObjectIds ('\(bad)' is not)")

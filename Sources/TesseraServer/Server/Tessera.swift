@@ -43,7 +43,7 @@ public struct Tessera: Sendable {
         self.lakeVerifier = LakeAssertionVerifier(stores: stores, hasher: hasher, clock: clock, configuration: configuration.lake)
         self.keyRing = ServerKeyRing(
             store: stores.serverKeys, masterKey: masterKey, clock: clock, maximumTokenLifetime: configuration.accessTokenLifetime,
-            defaultAlgorithm: configuration.signingAlgorithm
+            providers: stores.pam, defaultAlgorithm: configuration.signingAlgorithm
         )
         self.issuerURL = IssuerURL(configured: configuration.issuer)
         self.applications = ApplicationManager(store: stores.applications, hasher: hasher, clock: clock)
