@@ -29,7 +29,7 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
             response.headers[Self.failureMarker] = nil
             return response
         }
-        let client = Self.clientAddress(peer: context.clientAddress, forwardedFor: request.headers[Self.forwardedFor], trusted: trustedProxies)
+        let client = ClientAddress.resolve(peer: context.clientAddress, forwardedFor: request.headers[Self.forwardedFor], trusted: trustedProxies)
         let account = Self.claimedAccount(request)
         if let wait = limiter.retryAfter(client: client, account: account) {
             context.logger.notice("failed-authentication limit reached", metadata: ["client": "\(client ?? "?")", "retry_after": "\(wait)"])
@@ -63,14 +63,6 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
     /// A forward-auth call not made by a trusted proxy (see the type's documentation).
     private func isUntrustedForwardAuth(_ request: Request, peer: String?) -> Bool {
         request.uri.path == "/auth/verify" && !(peer.map(trustedProxies.contains) ?? false)
-    }
-
-    /// The peer, or — when the peer is a trusted proxy — the nearest address in `X-Forwarded-For`
-    /// that is not a trusted proxy itself (what a client put further left cannot be believed).
-    static func clientAddress(peer: String?, forwardedFor: String?, trusted: Set<String>) -> String? {
-        guard let peer, trusted.contains(peer), let forwardedFor else { return peer }
-        let hops = forwardedFor.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        return hops.last { !trusted.contains($0) } ?? peer
     }
 
     /// Everything but health checks, published keys and the console's static files.

@@ -1,10 +1,14 @@
 import Foundation
 
-/// HTTP Basic credentials (RFC 7617), read in one place. OAuth clients form-encode their id and
-/// secret before base64 (RFC 6749 §2.3.1); console users do not.
-enum BasicCredentials {
-    /// `(name, password)` from `Basic <base64>`, or nil if the header is not that.
-    static func parse(_ header: String, formEncoded: Bool = false) -> (String, String)? {
+/// HTTP Basic credentials (RFC 7617), read in one place for every front door. OAuth clients
+/// form-encode their id and secret before base64 (RFC 6749 §2.3.1); console users and the
+/// management API's Basic callers do not.
+public enum BasicCredentials {
+    /// `(name, password)` from `Basic <base64>` (the scheme in any case), or nil if the header is
+    /// not that: the base64 must decode to UTF-8 text with a colon; the name is what precedes the
+    /// first colon. With `formEncoded`, each half is then percent-decoded (`+` is a space) and
+    /// nil is returned if either is malformed or not UTF-8.
+    public static func parse(_ header: String, formEncoded: Bool = false) -> (String, String)? {
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "basic",
             let text = Data(base64Encoded: parts[1].trimmingCharacters(in: .whitespaces)).flatMap({ String(data: $0, encoding: .utf8) }),
@@ -21,8 +25,10 @@ enum BasicCredentials {
 
 /// The credential of `Authorization: Bearer <credential>` (RFC 6750 §2.1), read in one place:
 /// the scheme in any case, surrounding spaces trimmed; nil if the header is not that.
-enum BearerCredential {
-    static func parse(_ header: String) -> String? {
+public enum BearerCredential {
+    /// The credential, never empty and never with surrounding white space; nil if `header` is
+    /// not a Bearer authorization.
+    public static func parse(_ header: String) -> String? {
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         let credential = parts[1].trimmingCharacters(in: .whitespaces)
