@@ -42,6 +42,25 @@ def test_api_authorization_refusals(server: Server):
             assert reply.headers["WWW-Authenticate"].startswith(challenge), (path, authorization, reply.headers)
 
 
+def test_api_other_error_documents(server: Server):
+    """README: other errors use the same body: 400 invalid_request, 403 insufficient_scope
+    (admin_required), 404 not_found, 409 conflict, each with its specific code."""
+    assert server.post("/api/admin/users", {"username": "alice", "password": "alice-password-1"}).status_code == 201
+    alice = {"Authorization": "Basic " + b64("alice:alice-password-1")}
+    assert server.post("/api/users/me/keys", {"name": "primary"}).status_code == 201
+    cases = [
+        ("a PAT without a name", server.post("/api/users/me/access-tokens", {}), 400, "invalid_request", "field_missing"),
+        ("a user who is not an admin", server.get("/api/admin/users", headers=alice), 403, "insufficient_scope", "admin_required"),
+        ("an unknown key", server.delete("/api/users/me/keys/nothing"), 404, "not_found", "key_not_found"),
+        ("an unknown PAT", server.delete("/api/users/me/access-tokens/00000000-0000-0000-0000-000000000000"), 404, "not_found",
+         "access_token_not_found"),
+        ("a key name taken", server.post("/api/users/me/keys", {"name": "primary"}), 409, "conflict", "key_name_taken"),
+    ]
+    for what, reply, status, error, code in cases:
+        assert reply.status_code == status, (what, reply.text)
+        assert reply.json()["error"] == error and reply.json()["code"] == code and reply.json()["message"], (what, reply.text)
+
+
 # --- PAM API (docs/pam.md, "Errors") -------------------------------------------------------------
 
 def access_token(url: str, client_id: str, secret: str) -> str:
