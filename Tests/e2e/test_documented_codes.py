@@ -129,8 +129,9 @@ def python_literals(path):
 
 SWIFT_TOKEN = re.compile(
     r'(?P<comment>//[^\n]*|/\*.*?\*/)'
-    r'|(?P<raw>#"(?:[^"\\\n]|\\.)*"#)'
-    r'|(?P<string>"(?:[^"\\\n]|\\.)*")'
+    r'|(?P<raw>#".*?"#)'
+    # A string literal; an interpolation `\(…)` may hold strings and one level of parentheses.
+    r'|(?P<string>"(?:[^"\\\n]|\\\((?:[^()"\n]|"(?:[^"\\\n]|\\.)*"|\([^()\n]*\))*\)|\\.)*")'
     r'|(?P<expect>#(?:expect|require)\s*\()'
     r'|(?P<integer>-\d+\b)'
     r'|(?P<open>[(\[])|(?P<close>[)\]])',
@@ -166,6 +167,7 @@ def swift_literals(path):
             found[match.group()[1:-1]].append(line)
         elif kind == "integer" and inside:
             found[int(match.group())].append(line)
+    assert not stack, f"{path}: brackets do not balance; the literal finder misread this file"
     return found
 
 
@@ -217,6 +219,7 @@ def test_the_literal_finder_counts_assertions_only(tmp_path):
         '#expect(codes == [-90021])',
         'Self.expectRefused(try await verify(lake, "Bearer x"), "in_helper")',
         'let y = describe("not_in_helper", offset: -22)',
+        '#expect(header == #"Bearer realm="in_raw_string", error=("x""#)',
     ]))
     swift = swift_literals(sample)
     assert set(swift) == {"in_expect", "with: suffix", "in_table", -90020, -90021, "Bearer x", "in_helper"}, dict(swift)
