@@ -43,11 +43,13 @@ public struct PublicKeyMaterial: Sendable, Equatable {
     }
 
     /// Reads a public JWK (RFC 7517): `kty` RSA (`n`, `e`), EC with `crv` P-256 (`x`, `y`) or OKP
-    /// with `crv` Ed25519 (`x`). A JWK carrying private members (`d`, `p`, ...) is refused.
+    /// with `crv` Ed25519 (`x`). A JWK carrying private members (`d`, `p`, ...) is refused, and so
+    /// is one its owner marked for anything but verifying signatures (`use`, `key_ops`).
     public init(jwk: [String: JSONValue], algorithm requested: SignatureAlgorithm? = nil) throws(TesseraError) {
         for privateMember in ["d", "p", "q", "dp", "dq", "qi", "k"] where jwk[privateMember] != nil {
             throw .invalid("key_is_private", "the JWK has the private member \"\(privateMember)\"; upload only the public key")
         }
+        try Self.checkIntendedForVerification(jwk)
         var algorithm = requested
         if let alg = jwk["alg"] {
             guard let name = alg.stringValue, let named = SignatureAlgorithm(rawValue: name) else {
@@ -93,6 +95,39 @@ public struct PublicKeyMaterial: Sendable, Equatable {
                 "key_type_unsupported",
                 "JWK kty \(kty.map { "\"\($0)\"" } ?? "(missing)")\(crv.map { " crv \"\($0)\"" } ?? "") is not supported; use RSA, EC P-256 or OKP Ed25519"
             )
+        }
+    }
+
+    /// RFC 7517 §4.2–4.3: a key whose `use` is not `sig` (e.g. `enc`), or whose `key_ops` do not
+    /// include `verify` (e.g. `["encrypt"]`), was published for another purpose; using it to
+    /// verify signatures is a cross-purpose key confusion (Wycheproof JWS cases 353–356).
+    private static func checkIntendedForVerification(_ jwk: [String: JSONValue]) throws(TesseraError) {
+        if let use = jwk["use"] {
+            guard let value = use.stringValue else {
+                throw .invalid("key_use_invalid", "JWK \"use\" must be a string; for a signature key it is \"sig\"")
+            }
+            guard value == "sig" else {
+                throw .invalid("key_use_invalid", "the JWK's \"use\" is \"\(value)\", not \"sig\": it is not a key for verifying signatures")
+            }
+        }
+        if let keyOps = jwk["key_ops"] {
+            guard case .array(let items) = keyOps else {
+                throw .invalid("key_use_invalid", "JWK \"key_ops\" must be an array of strings that includes \"verify\"")
+            }
+            var operations: [String] = []
+            for item in items {
+                guard let operation = item.stringValue else {
+                    throw .invalid("key_use_invalid", "JWK \"key_ops\" must be an array of strings that includes \"verify\"")
+                }
+                operations.append(operation)
+            }
+            guard Set(operations).count == operations.count else {
+                throw .invalid("key_use_invalid", "JWK \"key_ops\" lists an operation twice (RFC 7517 §4.3)")
+            }
+            guard operations.contains("verify") else {
+                let listed = operations.map { "\"\($0)\"" }.joined(separator: ", ")
+                throw .invalid("key_use_invalid", "the JWK's \"key_ops\" [\(listed)] do not include \"verify\": it is not a key for verifying signatures")
+            }
         }
     }
 
