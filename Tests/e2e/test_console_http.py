@@ -7,6 +7,7 @@ import re
 import pytest
 import requests
 
+import secret_forms
 from conftest import PASSWORD, Server
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -185,18 +186,30 @@ def test_secrets_are_shown_once_and_never_stored_or_logged(console: Server):
     session, csrf, _ = sign_on(console)
     created = session.post(console.url + "/console/access-tokens", data={"csrf": csrf, "name": "once"}, timeout=10).text
     secret = re.search(r'id="pat-secret">([^<]+)<', created).group(1)
-    generated = session.post(console.url + "/console/keys/generate", data={"csrf": csrf, "name": "primary", "algorithm": "ES256"}, timeout=10).text
-    private_pem = re.search(r'id="private-key">([^<]+)<', generated).group(1)
-    private_body = "".join(private_pem.strip().splitlines()[1:-1])
-    saved = session.post(console.url + "/console/keys", data={"csrf": csrf, "name": "primary", "algorithm": "ES256",
-                                                            "public_key_base64": hidden(generated, "public_key_base64"),
-                                                            "attestation": hidden(generated, "attestation")}, timeout=10)
-    assert saved.status_code == 200 and "generated" in saved.text
-    for page in ("/console/account", "/console/organization"):
-        assert secret not in session.get(console.url + page, timeout=10).text
-    assert secret not in saved.text and private_body not in saved.text
+    private_keys = {}
+    for algorithm, key_type in (("RS256", "RSA-2048"), ("PS256", "RSA-2048"), ("ES256", "P-256"), ("EdDSA", "Ed25519")):
+        name = "key-" + algorithm.lower()
+        generated = session.post(console.url + "/console/keys/generate", data={"csrf": csrf, "name": name, "algorithm": algorithm}, timeout=10)
+        assert generated.status_code == 200, generated.text
+        private_pem = re.search(r'id="private-key">([^<]+)<', generated.text).group(1)
+        assert secret_forms.private_key_kind(private_pem) == key_type, algorithm
+        private_keys[algorithm] = secret_forms.private_key_forms(private_pem)
+        saved = session.post(console.url + "/console/keys", data={"csrf": csrf, "name": name, "algorithm": algorithm,
+                                                                "public_key_base64": hidden(generated.text, "public_key_base64"),
+                                                                "attestation": hidden(generated.text, "attestation")}, timeout=10)
+        assert saved.status_code == 200 and "generated" in saved.text
+        assert not secret_forms.find({f"{algorithm} private key": private_keys[algorithm]}, {"the saved page": saved.text.encode()})
+    pages = {page: session.get(console.url + page, timeout=10).text.encode() for page in ("/console/account", "/console/organization")}
+    pages["the page after creating it"] = created.encode()
+    assert secret_forms.find({"PAT": secret_forms.text_forms(secret)}, pages) == [
+        "PAT: text raw in the page after creating it (as it is)"], "the PAT is shown once, on the page that created it"
     console.stop()
-    dump = console.dump()
-    log = "".join(console.output)
-    for value in (secret, private_body, PASSWORD):
-        assert value not in dump and value not in log
+    database = pathlib.Path(console.database[len("sqlite:"):])
+    files = (database, pathlib.Path(f"{database}-wal"), pathlib.Path(f"{database}-shm"))
+    places = {"the SQLite file, WAL and SHM": b"".join(path.read_bytes() for path in files if path.exists()),
+              "the database dump": console.dump().encode(), "the server log": "".join(console.output).encode()}
+    secrets = {f"{algorithm} private key": forms for algorithm, forms in private_keys.items()}
+    secrets.update({"PAT": secret_forms.text_forms(secret), "password": secret_forms.text_forms(PASSWORD)})
+    assert set(secrets) == {"RS256 private key", "PS256 private key", "ES256 private key", "EdDSA private key", "PAT", "password"}
+    found = secret_forms.find(secrets, places)
+    assert not found, "\n".join(found)
