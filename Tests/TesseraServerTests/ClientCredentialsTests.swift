@@ -109,8 +109,25 @@ struct ClientCredentialsTests {
             let scope = try await Self.token(lake, "grant_type=client_credentials&scope=\(manage)", authorization: Self.basic(app.id, app.secret))
             #expect(scope.status == .badRequest)
             #expect(scope.json["error"] as? String == "invalid_scope")
-            let noKey = try await Self.token(lake, "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=a.b.c")
+            let assertionForm = "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion="
+            let malformed = try await Self.token(lake, assertionForm + "a.b.c")
+            #expect(malformed.status == .unauthorized)
+            #expect(malformed.json["error"] as? String == "invalid_client")
+            #expect((malformed.json["error_description"] as? String)?.hasPrefix("token_malformed:") == true, "\(malformed.json)")
+            // A well-formed, correctly addressed assertion signed by a key the application never registered:
+            // an application without a key cannot use private_key_jwt at all.
+            let metadata = try await lake.request(.get, "/.well-known/oauth-authorization-server", basic: nil)
+            let endpoint = try #require(metadata.json["token_endpoint"] as? String)
+            let unregistered = try #require(TestKey.byAlgorithm["ES256"])
+            let assertion = RawJWS.sign(
+                header: ["alg": "ES256", "kid": "k", "typ": "JWT"],
+                payload: ["iss": app.id, "sub": app.id, "aud": endpoint, "jti": UUID().uuidString, "iat": lake.now, "exp": lake.now + 300],
+                with: unregistered
+            )
+            let noKey = try await Self.token(lake, assertionForm + assertion)
+            #expect(noKey.status == .unauthorized)
             #expect(noKey.json["error"] as? String == "invalid_client")
+            #expect((noKey.json["error_description"] as? String)?.hasSuffix("with a registered key for private_key_jwt") == true, "\(noKey.json)")
 
             let badScope = try await lake.request(.post, "/api/admin/applications", body: ["name": "x", "scopes": ["everything"]])
             #expect(badScope.status == .badRequest)

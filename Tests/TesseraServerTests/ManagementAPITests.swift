@@ -1,5 +1,7 @@
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
+import NIOCore
 import Testing
 import TesseraCore
 
@@ -109,7 +111,7 @@ struct ManagementAPITests {
         }
     }
 
-    @Test("sign-on failures: no credential, wrong password, unknown scheme")
+    @Test("sign-on failures: no credential, wrong password, unknown scheme, malformed Basic")
     func signOnFailures() async throws {
         try await LakeHarness.run { lake in
             let anonymous = try await lake.request(.get, "/api/my-organization", basic: nil)
@@ -122,6 +124,25 @@ struct ManagementAPITests {
             #expect(wrong.headers[.wwwAuthenticate]?.hasPrefix("Basic") == true)
             let unknown = try await lake.request(.get, "/api/my-organization", basic: ("nobody", "not-the-password"))
             #expect(unknown.code == "invalid_credentials")
+
+            let malformed: [(String, String, String)] = [
+                ("Token 0123456789abcdef", "authorization_malformed", #"Bearer realm="tessera", error="invalid_token""#),
+                (#"Digest username="demo", realm="tessera", nonce="abc", uri="/api/me", response="0""#, "authorization_malformed", #"Bearer realm="tessera", error="invalid_token""#),
+                ("Bearer", "authorization_malformed", #"Bearer realm="tessera", error="invalid_token""#),
+                ("Basic !!!not-base64!!!", "basic_malformed", #"Basic realm="tessera""#),
+                ("Basic " + Data("demo\(LakeHarness.password)".utf8).base64EncodedString(), "basic_malformed", #"Basic realm="tessera""#),
+            ]
+            for (authorization, code, challenge) in malformed {
+                var headers = HTTPFields()
+                headers[.authorization] = authorization
+                let reply = try await lake.client.execute(uri: "/api/my-organization", method: .get, headers: headers, body: nil) { response in
+                    let json = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any] ?? [:]
+                    return LakeHarness.Reply(status: response.status, headers: response.headers, json: json)
+                }
+                #expect(reply.status == .unauthorized, "\(authorization)")
+                #expect(reply.code == code, "\(authorization): \(reply.json)")
+                #expect(reply.headers[.wwwAuthenticate]?.hasPrefix(challenge) == true, "\(authorization)")
+            }
 
             let me = try await lake.request(.get, "/api/me")
             #expect(me.json["authenticated_by"] as? String == "password")

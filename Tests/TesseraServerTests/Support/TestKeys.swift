@@ -60,10 +60,18 @@ enum RawJWS {
         sign(header: json(header), payload: json(payload), with: key)
     }
 
-    /// HS256 over the input with `secret` as the HMAC key (the classic key-confusion forgery).
+    /// An HMAC over the input with `secret` as the key (the classic key-confusion forgery), under
+    /// the hash the header's `alg` names: HS256, HS384 or HS512, so each token is what it claims.
     static func hmac(header: [String: Any], payload: [String: Any], secret: [UInt8]) -> String {
-        let input = Base64URL.encode(Array(json(header).utf8)) + "." + Base64URL.encode(Array(json(payload).utf8))
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(input.utf8), using: SymmetricKey(data: secret))
-        return input + "." + Base64URL.encode(Array(mac))
+        let input = Array((Base64URL.encode(Array(json(header).utf8)) + "." + Base64URL.encode(Array(json(payload).utf8))).utf8)
+        let key = SymmetricKey(data: secret)
+        let mac: [UInt8]
+        switch header["alg"] as? String {
+        case "HS256": mac = Array(HMAC<SHA256>.authenticationCode(for: input, using: key))
+        case "HS384": mac = Array(HMAC<SHA384>.authenticationCode(for: input, using: key))
+        case "HS512": mac = Array(HMAC<SHA512>.authenticationCode(for: input, using: key))
+        case let other: preconditionFailure("RawJWS.hmac signs HS256, HS384 or HS512, not \(String(describing: other))")
+        }
+        return String(decoding: input, as: UTF8.self) + "." + Base64URL.encode(mac)
     }
 }
