@@ -29,9 +29,9 @@ from test_pam_e2e import action, generate_jwt, setup_instance
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
 KEY_TYPES = {"RS256": "RSA-2048", "PS256": "RSA-2048", "ES256": "P-256", "EdDSA": "Ed25519"}
 TEXT_KINDS = {
-    "bootstrap password", "user password", "wrong password", "PAT", "console PAT", "Lake JWT", "client secret", "access token",
-    "PAM JWT", "PAM short token", "TR50 session id", "TR50 session JWT", "TR50 application token", "TR50 application session id",
-    "console session",
+    "bootstrap password", "user password", "wrong password", "PAT", "console PAT", "Lake JWT", "jwt-bearer access token",
+    "client secret", "access token", "PAM JWT", "PAM short token", "TR50 session id", "TR50 session JWT", "TR50 application token",
+    "TR50 application session id", "console session",
 }
 SERVER_KINDS = {"master key", "data key"}
 KEY_KINDS = {f"{origin} private key {algorithm}" for origin in ("API-generated", "console-generated", "server signing")
@@ -63,6 +63,12 @@ def full_session(server: Server):
     texts["Lake JWT"] = lake
     assert requests.get(server.url + "/api/me", headers={"Authorization": f"Bearer {lake}"}, timeout=10).status_code == 200
     assert requests.get(server.url + "/auth/verify", headers={"Authorization": f"Bearer {lake}"}, timeout=10).status_code == 200
+    traded = requests.post(server.url + "/oauth2/token", data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                                                               "assertion": lake}, timeout=10)
+    assert traded.status_code == 200, traded.text
+    texts["jwt-bearer access token"] = traded.json()["access_token"]
+    assert requests.get(server.url + "/auth/verify", headers={"Authorization": f"Bearer {texts['jwt-bearer access token']}"},
+                        timeout=10).status_code == 200
     instance, _, app, session = setup_instance(server)
     texts["client secret"] = app["client_secret"]
     texts["access token"] = session.headers["Authorization"].split(" ", 1)[1]
