@@ -9,13 +9,7 @@ import TesseraCore
 @Suite("Client credentials")
 struct ClientCredentialsTests {
     static func token(_ lake: LakeHarness, _ body: String, authorization: String? = nil) async throws -> LakeHarness.Reply {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/x-www-form-urlencoded"
-        if let authorization { headers[.authorization] = authorization }
-        return try await lake.client.execute(uri: "/oauth2/token", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
-            let json = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any] ?? [:]
-            return LakeHarness.Reply(status: response.status, headers: response.headers, json: json)
-        }
+        try await lake.postForm("/oauth2/token", body, authorization: authorization)
     }
 
     static func createApp(_ lake: LakeHarness, scopes: [String], key: TestKey? = nil) async throws -> (id: String, secret: String) {

@@ -12,10 +12,7 @@ struct ForwardAuthTests {
     static func verify(_ lake: LakeHarness, _ authorization: String?, query: String = "") async throws -> LakeHarness.Reply {
         var headers = HTTPFields()
         if let authorization { headers[.authorization] = authorization }
-        return try await lake.client.execute(uri: "/auth/verify" + query, method: .get, headers: headers, body: nil) { response in
-            let json = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any] ?? [:]
-            return LakeHarness.Reply(status: response.status, headers: response.headers, json: json)
-        }
+        return try await lake.send(.get, "/auth/verify" + query, headers: headers)
     }
 
     static func header(_ reply: LakeHarness.Reply, _ name: String) -> String? {

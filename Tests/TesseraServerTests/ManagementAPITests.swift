@@ -135,10 +135,7 @@ struct ManagementAPITests {
             for (authorization, code, challenge) in malformed {
                 var headers = HTTPFields()
                 headers[.authorization] = authorization
-                let reply = try await lake.client.execute(uri: "/api/my-organization", method: .get, headers: headers, body: nil) { response in
-                    let json = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any] ?? [:]
-                    return LakeHarness.Reply(status: response.status, headers: response.headers, json: json)
-                }
+                let reply = try await lake.send(.get, "/api/my-organization", headers: headers)
                 #expect(reply.status == .unauthorized, "\(authorization)")
                 #expect(reply.code == code, "\(authorization): \(reply.json)")
                 #expect(reply.headers[.wwwAuthenticate]?.hasPrefix(challenge) == true, "\(authorization)")

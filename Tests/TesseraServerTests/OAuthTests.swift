@@ -9,12 +9,7 @@ import TesseraCore
 @Suite("OAuth, JWKS and server signing keys")
 struct OAuthTests {
     static func form(_ lake: LakeHarness, _ path: String, _ body: String) async throws -> LakeHarness.Reply {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/x-www-form-urlencoded"
-        return try await lake.client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
-            let json = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any] ?? [:]
-            return LakeHarness.Reply(status: response.status, headers: response.headers, json: json)
-        }
+        try await lake.postForm(path, body)
     }
 
     static func lakeAssertion(_ lake: LakeHarness, _ overrides: [String: Any] = [:]) async throws -> String {

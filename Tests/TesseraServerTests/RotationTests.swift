@@ -28,13 +28,7 @@ struct RotationTests {
     }
 
     static func form(_ lake: LakeHarness, _ path: String, _ body: String, basic: (id: String, secret: String)) async throws -> LakeHarness.Reply {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/x-www-form-urlencoded"
-        headers[.authorization] = "Basic " + Data("\(basic.id):\(basic.secret)".utf8).base64EncodedString()
-        return try await lake.client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
-            let json = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any] ?? [:]
-            return LakeHarness.Reply(status: response.status, headers: response.headers, json: json)
-        }
+        try await lake.postForm(path, body, authorization: LakeHarness.basicAuthorization(basic.id, basic.secret))
     }
 
     static func claims(of token: String) throws -> [String: Any] {

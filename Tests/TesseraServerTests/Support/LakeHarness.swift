@@ -65,16 +65,35 @@ struct LakeHarness: Sendable {
         if let bearer {
             headers[.authorization] = "Bearer \(bearer)"
         } else if let (user, password) = basic {
-            headers[.authorization] = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+            headers[.authorization] = Self.basicAuthorization(user, password)
         }
         var buffer: ByteBuffer?
         if let body { buffer = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)) }
         if let rawBody { buffer = ByteBuffer(string: rawBody) }
-        return try await client.execute(uri: path, method: method, headers: headers, body: buffer) { response in
+        return try await send(method, path, headers: headers, body: buffer)
+    }
+
+    /// Sends exactly these headers and body (no credential added); the reply's body read as JSON
+    /// when it is JSON.
+    func send(_ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: ByteBuffer? = nil) async throws -> Reply {
+        try await client.execute(uri: path, method: method, headers: headers, body: body) { response in
             let data = Data(response.body.readableBytesView)
             let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
             return Reply(status: response.status, headers: response.headers, json: json)
         }
+    }
+
+    /// A form-encoded POST (the OAuth endpoints), with `authorization` as the header if given.
+    func postForm(_ path: String, _ body: String, authorization: String? = nil) async throws -> Reply {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/x-www-form-urlencoded"
+        if let authorization { headers[.authorization] = authorization }
+        return try await send(.post, path, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    /// `Basic base64(name:password)`.
+    static func basicAuthorization(_ name: String, _ password: String) -> String {
+        "Basic " + Data("\(name):\(password)".utf8).base64EncodedString()
     }
 
     static let username = "demo"
