@@ -1,9 +1,10 @@
-/// A compact JWS checked against one known public key by the code that checks every token
-/// Tessera accepts: strict parsing (size limit, canonical base64url, strict JSON header), the
-/// header rules (never `none` or HMAC; an allowed `alg`; no `jku`, `x5u`, `jwk`, `x5c` or `crit`;
-/// `typ`, if present, `JWT`), `alg` equal to the key's, and the signature through jwt-kit with a
-/// collection holding only that key. The payload is taken as opaque bytes: no claims are read.
-/// Conformance vectors (Wycheproof, RFC 7515) run through it.
+/// A compact JWS checked against one known public key with the pieces the production verifiers
+/// use: strict parsing (`CompactJWS`: size limit, canonical base64url, strict JSON header), the
+/// header rules (`ClientJWSHeader`: never `none` or HMAC; an allowed `alg`; no `jku`, `x5u`,
+/// `jwk`, `x5c` or `crit`; `typ`, if present, `JWT`), `alg` equal to the key's, and the signature
+/// (`SignatureVerifier`). The payload is taken as opaque bytes: no claims are read. Conformance
+/// vectors (Wycheproof, RFC 7515) and the fuzzer run through it; the verifiers compose the same
+/// pieces each in their own way (one pipeline for all is issue 12's work).
 public enum JWSSignatureCheck {
     /// The algorithm a token's header names, once parsing and the header rules pass: what is
     /// refused without looking at any key.
