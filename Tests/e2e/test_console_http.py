@@ -83,11 +83,23 @@ def test_every_form_needs_this_sessions_csrf_token(console: Server):
         ("/console/admin/tr50/roles/ops/delete", {}),
         ("/console/admin/tr50/things/0123456789abcdef01234567/delete", {}),
     ]
-    # Every POST route of the console is in the list above (sign-on has its own check below).
+    # Every POST route of the console is in the list above, and every path above is a route (sign-on
+    # has its own check below): each route pattern (":id" or an interpolated "\(kind)" standing for
+    # one segment) matches at least one listed path, and each listed path exactly one pattern.
     sources = "".join(path.read_text() for path in pathlib.Path(__file__).resolve().parents[2].glob("Sources/TesseraServer/Console/*.swift"))
-    posted = set(re.findall(r'\.post\("([^"]+)"', sources)) - {"sign-in"}
-    # (the TR50 delete route is written once, in a loop, for roles and things)
-    assert len(posted) + 1 == len(forms), sorted(posted)
+    patterns = set(re.findall(r'\.post\("([^"]+)"', sources)) - {"sign-in"}
+    assert len(patterns) >= 14, sorted(patterns)
+
+    def route(pattern):
+        segments = [r"[^/]+" if part.startswith(":") or part.startswith("\\(") else re.escape(part) for part in pattern.split("/")]
+        return re.compile("/console/" + "/".join(segments) + "$")
+
+    matchers = {pattern: route(pattern) for pattern in patterns}
+    unlisted = [pattern for pattern, matcher in matchers.items() if not any(matcher.match(path) for path, _ in forms)]
+    assert not unlisted, f"console POST routes missing from this CSRF test: {unlisted}"
+    for path, _ in forms:
+        matching = [pattern for pattern, matcher in matchers.items() if matcher.match(path)]
+        assert len(matching) == 1, (path, matching)
     for path, fields in forms:
         for token in (None, "", "0" * 64, other_csrf):
             data = dict(fields)
