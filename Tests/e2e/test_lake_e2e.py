@@ -135,14 +135,15 @@ def test_token_inspect_explains_an_expired_token(workdir: Path):
 def test_revocation_and_key_deletion_stop_python_clients_at_once(server: Server, workdir: Path):
     key = server.post("/api/users/me/keys", {"name": "primary", "algorithm": "ES256"}).json()
     pat = server.create_pat()
-    token = jwt.encode({"aud": ["td:service:authentication"], "exp": 2**31 - 1, "iat": 2**31 - 3600, "pat": pat["token"],
+    import time
+    ahead = int(time.time()) + 365 * 86_400
+    token = jwt.encode({"aud": ["td:service:authentication"], "exp": ahead + 3600, "iat": ahead, "pat": pat["token"],
                         "sub": "demo", "org_id": "dataresiliency", "multi-use": True},
                        key["private_key_pem"], algorithm="ES256", headers={"kid": "primary"})
-    # iat far ahead: refused as issued in the future, proving the clock check is live.
+    # iat a year ahead: refused as issued in the future, proving the clock check is live.
     assert requests.get(server.url + "/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()["code"] \
         == "token_issued_in_future"
 
-    import time
     now = int(time.time())
     token = jwt.encode({"aud": ["td:service:authentication"], "exp": now + 600, "iat": now, "pat": pat["token"],
                         "sub": "demo", "org_id": "dataresiliency", "multi-use": True},
