@@ -98,7 +98,7 @@ let package = Package(
         ),
         .target(
             name: "TesseraFuzzKit",
-            dependencies: ["TesseraCore"],
+            dependencies: ["TesseraCore", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,8 +6,9 @@ import Foundation
 public enum BasicCredentials {
     /// `(name, password)` from `Basic <base64>` (the scheme in any case), or nil if the header is
     /// not that: the base64 must decode to UTF-8 text with a colon; the name is what precedes the
-    /// first colon. With `formEncoded`, each half is then percent-decoded (`+` is a space) and
-    /// nil is returned if either is malformed or not UTF-8.
+    /// first colon. With `formEncoded`, each half is then decoded as a form field
+    /// (`FormURLEncoded.decode`: `+` is a space) and nil is returned if either is malformed or
+    /// not UTF-8.
     public static func parse(_ header: String, formEncoded: Bool = false) -> (String, String)? {
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "basic",
@@ -17,7 +18,9 @@ public enum BasicCredentials {
         let name = text[..<colon]
         let password = text[text.index(after: colon)...]
         guard formEncoded else { return (String(name), String(password)) }
-        let decode = { (part: Substring) in part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+        // The form-body decoder, as for client_secret_post: Foundation's `removingPercentEncoding`
+        // would read `%A9` (not UTF-8) as U+FFFD, so different secrets would read the same.
+        let decode = { (part: Substring) in FormURLEncoded.decode(ArraySlice(part.utf8)) }
         guard let decodedName = decode(name), let decodedPassword = decode(password) else { return nil }
         return (decodedName, decodedPassword)
     }
