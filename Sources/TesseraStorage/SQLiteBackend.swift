@@ -31,7 +31,7 @@ public final class SQLiteBackend: SQLBackend {
                     try await Task.sleep(for: .milliseconds(50))
                 }
             }
-            for pragma in ["PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"] {
+            for pragma in ["PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"] {
                 _ = try await writer.query(pragma)
             }
         } catch {

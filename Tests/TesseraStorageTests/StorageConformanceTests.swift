@@ -380,26 +380,157 @@ struct StorageConformanceTests {
                 return
             }
             let other = try await SQLStorage.open(reference, logger: Logger(label: "test"))
-            let changes = try #require(other.backend.credentialChanges())
-            var iterator = changes.makeAsyncIterator()
-            #expect(await iterator.next() == .unknown, "the listener starts by dropping whatever it may have missed")
-            let (_, user) = try await Self.seed(storage.stores)
-            let token = AccessToken(userID: user.id, name: "ci", environment: nil, secretHash: "h", createdAt: Self.now, expiresAt: Self.now.addingTimeInterval(60))
-            try await storage.stores.accessTokens.insert(token)
-            _ = try await storage.stores.accessTokens.revoke(id: token.id, userID: user.id, at: Self.now)
-            #expect(await iterator.next() == .accessToken(id: token.id))
-            let key = PublicKeyRecord(userID: user.id, name: "k", algorithm: .es256, publicKeyPEM: "pem", fingerprint: "f", origin: .uploaded, createdAt: Self.now)
-            try await storage.stores.keys.insert(key)
-            _ = try await storage.stores.keys.delete(userID: user.id, name: "k")
-            #expect(await iterator.next() == .publicKey(id: key.id))
+            let recorder = StreamRecorder<CredentialChange>()
+            let listening = await Result {
+                let changes = try #require(other.backend.credentialChanges())
+                let consumer = recorder.record(changes)
+                defer { consumer.cancel() }
+                #expect(
+                    try await recorder.element(0, waitingFor: "the listener's first notice") == .unknown,
+                    "the listener starts by dropping whatever it may have missed"
+                )
+                let (_, user) = try await Self.seed(storage.stores)
+                let token = AccessToken(
+                    userID: user.id, name: "ci", environment: nil, secretHash: "h", createdAt: Self.now, expiresAt: Self.now.addingTimeInterval(60)
+                )
+                try await storage.stores.accessTokens.insert(token)
+                _ = try await storage.stores.accessTokens.revoke(id: token.id, userID: user.id, at: Self.now)
+                #expect(try await recorder.element(1, waitingFor: "the PAT revocation's notification") == .accessToken(id: token.id))
+                let key = PublicKeyRecord(
+                    userID: user.id, name: "k", algorithm: .es256, publicKeyPEM: "pem", fingerprint: "f", origin: .uploaded, createdAt: Self.now
+                )
+                try await storage.stores.keys.insert(key)
+                _ = try await storage.stores.keys.delete(userID: user.id, name: "k")
+                #expect(try await recorder.element(2, waitingFor: "the key deletion's notification") == .publicKey(id: key.id))
+            }
             try await other.close()
+            try listening.get()
         }
     }
 
     @Test(
-        "the PostgreSQL server for the conformance suite is reachable",
-        .enabled(if: PostgresTestServer.url != nil || PostgresTestServer.required, "PostgreSQL cases skipped: no server configured; \(PostgresTestServer.howToConfigure)")
+        "the data key: stored once among concurrent first starts; replaced only if unchanged, one winner among concurrent rotations",
+        arguments: DatabaseKind.underTest
     )
+    func dataKey(_ kind: DatabaseKind) async throws {
+        try await ScratchDatabase.withStorage(kind) { storage, reference in
+            let store = storage.dataKeys
+            #expect(try await store.wrappedDataKey() == nil)
+            #expect(try await store.holdsKeyedData() == false)
+
+            let candidates = (1...8).map { [UInt8](repeating: UInt8($0), count: 60) }
+            let inserted = try await Self.each(candidates) { try await store.insertWrappedDataKey($0) }
+            #expect(inserted.filter(\.self).count == 1, "exactly one first start stores its data key")
+            let stored = try #require(try await store.wrappedDataKey())
+            #expect(stored == candidates[try #require(inserted.firstIndex(of: true))])
+            #expect(try await store.insertWrappedDataKey(candidates[0]) == false)
+
+            // Compare-and-swap: refused against a stale value, accepted against the stored one.
+            let replacement = [UInt8](repeating: 0xAB, count: 60)
+            #expect(try await store.replaceWrappedDataKey(replacement, expected: [UInt8](repeating: 0xEE, count: 60)) == false)
+            #expect(try await store.wrappedDataKey() == stored)
+            #expect(try await store.replaceWrappedDataKey(replacement, expected: stored) == true)
+            #expect(try await store.wrappedDataKey() == replacement)
+
+            // Concurrent replacements of the same value: exactly one wins, and its bytes stay.
+            let rivals = (1...8).map { [UInt8](repeating: UInt8(0x10 + $0), count: 60) }
+            let replaced = try await Self.each(rivals) { try await store.replaceWrappedDataKey($0, expected: replacement) }
+            #expect(replaced.filter(\.self).count == 1, "exactly one concurrent replacement wins")
+            let winner = rivals[try #require(replaced.firstIndex(of: true))]
+            let second = try await SQLStorage.open(reference, logger: Logger(label: "test"))
+            let seen = await Result { try await second.dataKeys.wrappedDataKey() }
+            try await second.close()
+            #expect(try seen.get() == winner, "another process reads the winner's bytes")
+
+            // Keyed data: anything hashed or sealed under the data key.
+            let (_, user) = try await Self.seed(storage.stores)
+            #expect(try await store.holdsKeyedData() == false, "an organization and a user hold nothing keyed")
+            try await storage.stores.accessTokens.insert(
+                AccessToken(userID: user.id, name: "k", environment: nil, secretHash: "h", createdAt: Self.now, expiresAt: Self.now.addingTimeInterval(60))
+            )
+            #expect(try await store.holdsKeyedData() == true)
+        }
+    }
+
+    @Test("master key rotation on the stored data key: the new key opens it, the old one no longer does, one winner among concurrent rotations",
+          arguments: DatabaseKind.underTest)
+    func masterKeyRotation(_ kind: DatabaseKind) async throws {
+        try await ScratchDatabase.withStorage(kind) { storage, _ in
+            let store = storage.dataKeys
+            let first = [UInt8](repeating: 1, count: 32)
+            let second = [UInt8](repeating: 2, count: 32)
+            let dataKey = try await DataKeyVault.open(masterKey: first, store: store)
+            #expect(dataKey != first && dataKey.count == 32)
+            #expect(try await DataKeyVault.open(masterKey: first, store: store) == dataKey)
+            try await DataKeyVault.rotate(from: first, to: second, store: store)
+            #expect(try await DataKeyVault.open(masterKey: second, store: store) == dataKey)
+            #expect(await Self.code { _ = try await DataKeyVault.open(masterKey: first, store: store) } == "master_key_wrong")
+
+            // Concurrent rotations from the same key: one wins; the others are told why.
+            let targets = (3...8).map { [UInt8](repeating: UInt8($0), count: 32) }
+            let outcomes = try await Self.each(targets) { target in
+                await Self.code { try await DataKeyVault.rotate(from: second, to: target, store: store) }
+            }
+            #expect(outcomes.filter { $0 == nil }.count == 1, "exactly one rotation wins: \(outcomes)")
+            for case let code? in outcomes {
+                #expect(code == "master_key_rotated_meanwhile" || code == "master_key_wrong", "a losing rotation says why: \(code)")
+            }
+            let winner = targets[try #require(outcomes.firstIndex { $0 == nil })]
+            #expect(try await DataKeyVault.open(masterKey: winner, store: store) == dataKey)
+            for loser in targets where loser != winner {
+                #expect(await Self.code { _ = try await DataKeyVault.open(masterKey: loser, store: store) } == "master_key_wrong")
+            }
+        }
+    }
+
+    @Test("commits reach the storage: SQLite runs WAL with synchronous = FULL on the writer; PostgreSQL sessions commit synchronously, fsync on",
+          arguments: DatabaseKind.underTest)
+    func durableCommits(_ kind: DatabaseKind) async throws {
+        try await ScratchDatabase.withStorage(kind) { storage, _ in
+            switch kind {
+            case .sqlite:
+                // On the connection every write goes through (the writer), as the server opens it.
+                let (journal, synchronous) = try await storage.backend.transaction { db in
+                    (
+                        try await db.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self),
+                        try await db.raw("PRAGMA synchronous").first()?.decode(column: "synchronous", as: Int.self)
+                    )
+                }
+                #expect(journal == "wal")
+                #expect(synchronous == 2, "PRAGMA synchronous is \(synchronous.map(String.init) ?? "unknown"), not 2 (FULL): a power loss could undo acknowledged commits")
+            case .postgres:
+                let settings = try await storage.backend.transaction { db in
+                    var settings: [String: String] = [:]
+                    for name in ["synchronous_commit", "fsync"] {
+                        settings[name] = try await db.raw("SELECT current_setting(\(bind: name)) AS value").first()?.decode(column: "value", as: String.self)
+                    }
+                    return settings
+                }
+                #expect(settings["synchronous_commit"] == "on", "Tessera's transactions must wait for the commit record to be flushed")
+                #expect(settings["fsync"] == "on", "the test server runs fsync=off: durability would be tested against the page cache")
+            }
+        }
+    }
+
+    /// Runs `body` on every element concurrently; the results in the elements' order.
+    static func each<Input: Sendable, Output: Sendable>(
+        _ inputs: [Input], _ body: @escaping @Sendable (Input) async throws -> Output
+    ) async throws -> [Output] {
+        try await withThrowingTaskGroup(of: (Int, Output).self) { group in
+            for (index, input) in inputs.enumerated() { group.addTask { (index, try await body(input)) } }
+            var results = [Output?](repeating: nil, count: inputs.count)
+            for try await (index, output) in group { results[index] = output }
+            return results.compactMap { $0 }
+        }
+    }
+
+    /// The code of the `TesseraError` `body` throws, nil if it throws nothing.
+    static func code(_ body: () async throws -> Void) async -> String? {
+        do { try await body() } catch let error as TesseraError { return error.code } catch { return "\(error)" }
+        return nil
+    }
+
+    @Test("the PostgreSQL server for the conformance suite is reachable (without one: cancelled, under CI: failed)")
     func postgresServer() async throws {
         let database = try await ScratchDatabase.make(.postgres)
         try await database.drop()

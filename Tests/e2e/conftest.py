@@ -7,9 +7,11 @@ import secrets
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import jwt as pyjwt
 import pytest
 import requests
 
@@ -18,6 +20,10 @@ TESSERA = Path(os.environ.get("TESSERA_BIN", ROOT / ".build" / "debug" / "tesser
 PASSWORD = "demo-password-1"
 POSTGRES_URL = os.environ.get("TESSERA_TEST_POSTGRES_URL") or None
 RESULTS = Path(os.environ.get("TESSERA_RESULTS_DIR", ROOT / ".build" / "test-results"))
+LAKE_AUDIENCE = ["td:service:authentication"]
+# How long a test waits for an event (a notification, a refusal, enough acknowledged writes)
+# before failing: generous, for two loaded cores and a debug build.
+EVENT_TIMEOUT = 30.0
 
 
 class ApiClient:
@@ -70,6 +76,7 @@ class Server(ApiClient):
             cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.output = []
+        self.reader = None
         if wait:
             self.wait_until_listening()
 
@@ -83,9 +90,16 @@ class Server(ApiClient):
             match = re.search(r"Tessera listening on (http://\S+)", line)
             if match:
                 self.url = match.group(1)
+                # Keep reading the log: a full pipe would block the server's next log line.
+                self.reader = threading.Thread(target=self._read_output, daemon=True)
+                self.reader.start()
                 return
         self.process.kill()
         raise RuntimeError(f"{self.name} did not start:\n" + "".join(self.output))
+
+    def _read_output(self):
+        for line in self.process.stdout:
+            self.output.append(line)
 
     def dump(self) -> str:
         """Everything in the server's database, as SQL text (sqlite3 iterdump or pg_dump)."""
@@ -102,6 +116,7 @@ class Server(ApiClient):
         """SIGKILL: no graceful shutdown at all."""
         self.process.kill()
         self.process.wait()
+        self._finish_output()
 
     def stop(self) -> int:
         """SIGTERM, then wait for a graceful exit; returns the exit code."""
@@ -112,10 +127,17 @@ class Server(ApiClient):
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        rest = self.process.stdout.read()
-        if rest:
-            self.output.append(rest)
+        self._finish_output()
         return self.process.returncode
+
+    def _finish_output(self):
+        """After the process ended: the whole log is in `output`."""
+        if self.reader is not None:
+            self.reader.join(timeout=30)
+        else:
+            rest = self.process.stdout.read()
+            if rest:
+                self.output.append(rest)
 
 @pytest.fixture
 def workdir():
@@ -132,15 +154,31 @@ def server(request, workdir):
     instance.stop()
 
 
-def require_postgres():
-    """Skips (or, under CI=true, fails) a test that needs TESSERA_TEST_POSTGRES_URL."""
-    if POSTGRES_URL:
+FALSE_CI_VALUES = {"", "0", "false", "no", "off", "n", "f"}
+
+
+def under_ci() -> bool:
+    """Whether the environment says this is a CI run: any `CI` but an empty or false-like value
+    (`CI=true`, `CI=1`, `CI=yes`, `CI=TRUE` all count; `.ci/run` exports `CI=true`)."""
+    return os.environ.get("CI", "").strip().lower() not in FALSE_CI_VALUES
+
+
+def require(available: bool, what: str, how: str):
+    """The one check for an outside dependency (PostgreSQL, nginx, Chromium): a test whose
+    dependency is missing is skipped with `how` to provide it, and fails under CI, where a skip
+    would hide that the test never ran."""
+    if available:
         return
-    how = ("set TESSERA_TEST_POSTGRES_URL=postgres://USER@HOST:PORT/DB (a role that may CREATE DATABASE), "
-           "or run scripts/test with Debian's postgresql installed")
-    if os.environ.get("CI") == "true":
-        pytest.fail("CI=true but there is no PostgreSQL to test against: " + how)
-    pytest.skip("PostgreSQL tests skipped: no server configured; " + how)
+    if under_ci():
+        pytest.fail(f"CI={os.environ.get('CI')!r} but {what}: {how}")
+    pytest.skip(f"skipped, {what}: {how}")
+
+
+def require_postgres():
+    """Skips (or, under CI, fails) a test that needs TESSERA_TEST_POSTGRES_URL."""
+    require(POSTGRES_URL is not None, "there is no PostgreSQL to test against",
+            "set TESSERA_TEST_POSTGRES_URL=postgres://USER@HOST:PORT/DB (a role that may CREATE DATABASE), "
+            "or run scripts/test with Debian's postgresql installed")
 
 
 def psql(url, statement):
@@ -177,3 +215,50 @@ def tessera(*args, cwd=None, check=True, input=None):
     if check and result.returncode != 0:
         raise AssertionError(f"tessera {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def lake_token(private_key, pat, kid="primary", algorithm="ES256", multi_use=True, lifetime=600, subject="demo",
+               organization="dataresiliency"):
+    """A Lake self-signed JWT as seed 000's client makes one: `private_key` (PEM or a
+    cryptography key) signs the PAT, user and organization under `kid`."""
+    now = int(time.time())
+    return pyjwt.encode({"aud": LAKE_AUDIENCE, "exp": now + lifetime, "iat": now, "pat": pat, "sub": subject,
+                         "org_id": organization, "multi-use": multi_use},
+                        private_key, algorithm=algorithm, headers={"kid": kid})
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def wait_until(condition, what, timeout=EVENT_TIMEOUT, interval=0.005):
+    """Polls `condition()` until it returns something other than None or False, and returns it;
+    fails with `what` if that has not happened within `timeout` seconds (a bound, not a
+    measurement)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def start_replicas(workdir: Path, shared, count=2, env_extra=None):
+    """Starts `count` replicas on `shared` = (database URL, master key file) at the same moment
+    (they race to migrate and bootstrap)."""
+    database, key_file = shared
+    # The first start writes the master key file; the others must read the same key, so make it first.
+    if not key_file.exists():
+        key_file.write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
+        key_file.chmod(0o600)
+    replicas = []
+    for index in range(count):
+        directory = workdir / f"replica{index}"
+        directory.mkdir(exist_ok=True)
+        replicas.append(Server(directory, env_extra=env_extra, database=database, master_key_file=key_file, wait=False,
+                               name=f"replica {index}"))
+    for replica in replicas:
+        replica.wait_until_listening()
+    return replicas

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import PASSWORD, ROOT, Server, tessera
+from conftest import PASSWORD, ROOT, Server, require, tessera
 from test_lake_e2e import SEEDS, fill_variables, run_script
 
 SCREENSHOTS = Path(os.environ.get("TESSERA_SCREENSHOTS", ROOT / "artifacts" / "console-screenshots"))
@@ -21,10 +21,8 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 @pytest.fixture
 def browser(workdir: Path):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
-        pytest.skip("browser tests skipped: apt-get install chromium chromium-driver")
+    require(os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), "chromium and chromium-driver are not installed",
+            "apt-get install chromium chromium-driver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

