@@ -35,7 +35,6 @@ class Case:
     code: str = None
     why: str = ""
     presentations: int = 1
-    defect: str = ""               # a known product defect: the case runs alone, xfail(strict=True)
 
     @property
     def name(self):
@@ -243,24 +242,6 @@ ASSERTION_CLAIM_CODES = {
 }
 ASSERTION_CLAIM_WHY = "client assertions have no NumericDate range check: the value fails the time check it reaches first"
 
-# Cases whose outcome today is a product defect: they stay in the catalogue with the outcome they
-# should have, and run alone as xfail(strict=True) (test_known_defect), so a fix shows up.
-KNOWN_DEFECTS = {
-    ("client-assertion", "NumericDate of the wrong JSON type [exp a string]"):
-        "a client assertion whose exp is present but not a number is refused claim_missing, not claim_invalid "
-        "(ClientAssertionTimes; its iat of the wrong type is claim_invalid, as in Lake JWTs)",
-    ("client-assertion", "NumericDate of the wrong JSON type [exp a boolean]"):
-        "a client assertion whose exp is present but not a number is refused claim_missing, not claim_invalid "
-        "(ClientAssertionTimes; its iat of the wrong type is claim_invalid, as in Lake JWTs)",
-}
-
-
-def mark_defects(entry, cases):
-    for case in cases:
-        case.defect = KNOWN_DEFECTS.get((entry, case.name), "")
-    return cases
-
-
 def lake_forgery(m: Material, alg):
     key = m.lake_keys[alg]
     return Forgery(m.lake_jwt(alg), key=key)
@@ -329,7 +310,7 @@ def client_assertion_entry(m: Material):
                       None, why="invalid_client with a description that names no code: the client has no key to check any assertion with"))
     cases.append(Case("single-use token replayed", "client assertion jti", jf.jws(header, m.assertion_claims(), key), "token_replayed",
                       why="presented twice: accepted, then refused", presentations=2))
-    return mark_defects("client-assertion", cases)
+    return cases
 
 
 def jwt_bearer_entry(m: Material):

@@ -46,12 +46,10 @@ class Door:
 
 
 def check(door: Door, cases):
-    """Presents every case but the known defects (test_known_defect runs those); returns (case,
-    expected, got) for each outcome that is not the expected one."""
+    """Presents every case; returns (case, expected, got) for each outcome that is not the expected
+    one."""
     wrong = []
     for case in cases:
-        if case.defect:
-            continue
         expected = door.refusal(case.code)
         got = door.present(case.token)
         if got != expected:
@@ -365,18 +363,6 @@ def test_short_token_used_after_revocation(world):
     assert door.present(short) == door.refusal(ac.SCRIPTED["short-token-scripted"][0].code)
 
 
-DOORS = {"client-assertion": assertion_door}
-
-
-@pytest.mark.parametrize("entry, name", [pytest.param(entry, name, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason))
-                                         for (entry, name), reason in ac.KNOWN_DEFECTS.items()])
-def test_known_defect(world, entry, name):
-    """A case whose outcome today is a product defect, alone: it fails (xfail) until the product is fixed."""
-    door = DOORS[entry](world["url"])
-    case = next(case for case in ac.ENTRIES[entry](world["material"]) if case.name == name)
-    assert door.present(case.token) == door.refusal(case.code)
-
-
 def test_catalogue_size():
     """Without a server, whatever else ran: the catalogue builds CASES per entry, and the sums are
     the documented figures."""
@@ -390,6 +376,4 @@ def test_catalogue_size():
     presentations = sum(case.presentations for cases in catalogue.values() for case in cases)
     figures = {"cases": sum(sizes.values()), "distinct_templates": len(templates), "presentations": presentations}
     assert figures == {"cases": TOTAL_CASES, "distinct_templates": DISTINCT_TEMPLATES, "presentations": PRESENTATIONS}, figures
-    defects = sorted(f"{entry}: {name}" for entry, name in ac.KNOWN_DEFECTS)
-    assert all(any(case.name == name for case in catalogue[entry]) for entry, name in ac.KNOWN_DEFECTS), defects
-    record_result("attack-catalogue", {**figures, "cases_by_entry": sizes, "known_defects_xfail": defects, "templates": sorted(templates)})
+    record_result("attack-catalogue", {**figures, "cases_by_entry": sizes, "templates": sorted(templates)})

@@ -103,10 +103,11 @@ struct ClientAssertionTimes {
     let issuedAt: Date?
 
     init(_ payload: [String: JSONValue]) throws(TesseraError) {
-        guard case .number(let exp, _)? = payload["exp"] else {
-            throw .token("claim_missing", "client assertion needs a numeric exp")
+        switch payload["exp"] {
+        case nil: throw .token("claim_missing", "client assertion needs exp")
+        case .number(let exp, _)?: self.expiresAt = Date(timeIntervalSince1970: exp)
+        case let other?: throw .token("claim_invalid", "client assertion exp must be a number, not a \(other.typeName)")
         }
-        self.expiresAt = Date(timeIntervalSince1970: exp)
         switch payload["iat"] {
         case nil: self.issuedAt = nil
         case .number(let iat, _)?: self.issuedAt = Date(timeIntervalSince1970: iat)
