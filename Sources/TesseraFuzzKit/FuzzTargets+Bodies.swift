@@ -37,10 +37,9 @@ extension FuzzTargets {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             let raws: [ArraySlice<UInt8>] = [parts[0], parts.count > 1 ? parts[1] : []]
             for (raw, decoded) in zip(raws, [field.name, field.value]) {
-                guard let text = String(validating: raw, as: UTF8.self) else { continue }
                 // Foundation refuses some valid fields, but what it reads must be the same text.
-                if let foundation = text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding {
-                    precondition(foundation == decoded, "form field \(text) read as \(decoded), Foundation reads \(foundation)")
+                if let foundation = Bytes.foundationFormDecode(raw) {
+                    precondition(foundation == decoded, "form field \(String(decoding: raw, as: UTF8.self)) read as \(decoded), Foundation reads \(foundation)")
                 }
             }
         }

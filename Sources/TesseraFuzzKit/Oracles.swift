@@ -131,6 +131,14 @@ public enum Bytes {
         return text.utf8.map { unreserved.contains($0) ? String(UnicodeScalar($0)) : String(format: "%%%02X", $0) }.joined()
     }
 
+    /// Foundation's reading of a form field: `+` bytes made spaces (byte by byte: `String`'s
+    /// `replacingOccurrences` would leave a `+` followed by a combining mark alone), then
+    /// `removingPercentEncoding`.
+    public static func foundationFormDecode(_ raw: some Collection<UInt8>) -> String? {
+        let spaced = raw.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }
+        return String(validating: spaced, as: UTF8.self)?.removingPercentEncoding
+    }
+
     /// ASCII lower case, other bytes unchanged.
     public static func asciiLowercased(_ bytes: some Sequence<UInt8>) -> [UInt8] {
         bytes.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 + 32 : $0 }

@@ -10,7 +10,12 @@ public enum ClientAddress {
     /// peer. Nil only when the peer is unknown.
     public static func resolve(peer: String?, forwardedFor: String?, trusted: Set<String>) -> String? {
         guard let peer, trusted.contains(peer), let forwardedFor else { return peer }
-        let hops = forwardedFor.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // Split on the comma byte, not on `Character`s: a grapheme cluster can swallow a comma
+        // (`"x\u{0600}, 192.0.2.5"` is one cluster around it), which would let a client glue its
+        // own text to the address a trusted proxy appended and pick a fresh address per request.
+        let hops = forwardedFor.utf8.split(separator: UInt8(ascii: ","))
+            .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
         return hops.last { !trusted.contains($0) } ?? peer
     }
 }
