@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from conftest import ApiClient, bearer, free_port, record_result, require, start_replicas, wait_until
-from test_lake_e2e import SEEDS, fill_variables, run_script
+from seed_scripts import SEEDS, fill_variables, run_script
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -170,9 +170,10 @@ def test_nginx_protects_a_backend_with_tessera_in_front_of_two_replicas(deployme
     (forger / "demorsakey.pem").write_text(other["private_key_pem"])  # the same script, another private key
     (forger / "gen-jwt.py").write_text(script)
     forged = run_script(forger / "gen-jwt.py", forger).split("JWT: ", 1)[1].strip()
+    tampered = token[:-4] + ("BAAA" if token.endswith("AAAA") else "AAAA")  # still canonical base64url
     refusals = {
         forged: "signature_invalid",  # another key's signature
-        token[:-4] + "AAAA": "signature_invalid",  # the real token with its signature's end replaced
+        tampered: "signature_invalid",  # the real token with its signature's end replaced
         "not-a-token": "credential_unrecognised",  # neither a JWT nor a short token
         "a.b.c": "token_malformed",  # three parts, none of them valid base64url JSON
     }
