@@ -65,6 +65,9 @@ public final class PostgresBackend: SQLBackend {
             )
         }
         clientConfiguration.options.maximumConnections = maximumConnections
+        // Every commit waits for its WAL record to reach the storage, whatever the database's or
+        // role's default says: a startup parameter outranks `ALTER DATABASE/ROLE … SET`.
+        clientConfiguration.options.additionalStartupParameters = [("synchronous_commit", "on")]
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let backend = PostgresBackend(client: client, connectionConfiguration: core, logger: logger)
         // Give the pool's run loop a moment to start, so the first lease does not warn that it

@@ -486,7 +486,7 @@ struct StorageConformanceTests {
     @Test("commits reach the storage: SQLite runs WAL with synchronous = FULL on the writer; PostgreSQL sessions commit synchronously, fsync on",
           arguments: DatabaseKind.underTest)
     func durableCommits(_ kind: DatabaseKind) async throws {
-        try await ScratchDatabase.withStorage(kind) { storage, _ in
+        try await ScratchDatabase.withStorage(kind) { storage, reference in
             switch kind {
             case .sqlite:
                 // On the connection every write goes through (the writer), as the server opens it.
@@ -508,6 +508,18 @@ struct StorageConformanceTests {
                 }
                 #expect(settings["synchronous_commit"] == "on", "Tessera's transactions must wait for the commit record to be flushed")
                 #expect(settings["fsync"] == "on", "the test server runs fsync=off: durability would be tested against the page cache")
+                // A database (or role) whose default is asynchronous commits does not weaken Tessera's.
+                let adminURL = try #require(PostgresTestServer.url)
+                let name = try #require(URLComponents(string: reference)?.path.dropFirst())
+                try await ScratchDatabase.administer(adminURL, "ALTER DATABASE \(name) SET synchronous_commit = off")
+                let reopened = try await SQLStorage.open(reference, logger: Logger(label: "test"))
+                let result = await Result {
+                    try await reopened.backend.transaction { db in
+                        try await db.raw("SELECT current_setting('synchronous_commit') AS value").first()?.decode(column: "value", as: String.self)
+                    }
+                }
+                try await reopened.close()
+                #expect(try result.get() == "on", "a database default of synchronous_commit = off reached Tessera's sessions")
             }
         }
     }
