@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 import attack_catalogue as ac
 import jose_forge as jf
 from conftest import Server, record_result
-from test_pam_e2e import ALL, action
+from pam_client import ALL, action
 
 # Cases per entry; the README and docs/security.md give the sums (TOTAL_CASES, DISTINCT_TEMPLATES,
 # PRESENTATIONS). A change to the catalogue changes these, on purpose.

@@ -2,7 +2,7 @@
 import requests
 
 from conftest import Server
-from test_pam_e2e import action, setup_instance
+from pam_client import action, setup_instance
 
 
 def audit(server, **params):

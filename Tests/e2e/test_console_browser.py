@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from conftest import PASSWORD, ROOT, Server, require, tessera
-from test_lake_e2e import SEEDS, fill_variables, run_script
+from seed_scripts import SEEDS, fill_variables, run_script
 
 SCREENSHOTS = Path(os.environ.get("TESSERA_SCREENSHOTS", ROOT / "artifacts" / "console-screenshots"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from conftest import EVENT_TIMEOUT, Server, bearer, lake_token, record_result, wait_until
+from pam_client import ALL
 
-ALL = "urn:cloud:idaas:pam|.all"
 # The load runs until every kind of write has been acknowledged at least this often.
 ENOUGH = 10
 

@@ -6,12 +6,11 @@ codes, and `issuer_invalid` for access tokens a server with another issuer URL m
 import base64
 import secrets
 
-import pytest
 import requests
 
 from conftest import PASSWORD, Server, tessera
+from pam_client import ALL
 
-ALL = "urn:cloud:idaas:pam|.all"
 READ = "urn:cloud:idaas:pam|authentication_token:read"
 
 

@@ -3,8 +3,8 @@ TR50 session JWTs (Lake JWTs and access tokens are covered in the Swift suite an
 import requests
 
 from conftest import Server
-from test_pam_e2e import action, setup_instance
-from test_tr50_e2e import login, make_world, token as tr50_token, tr50
+from pam_client import action, setup_instance
+from tr50_client import login, make_world, token as tr50_token, tr50
 
 
 def verify(server: Server, credential=None, query=""):

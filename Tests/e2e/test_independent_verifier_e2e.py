@@ -10,7 +10,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, import_key
 
 from conftest import PASSWORD, Server, tessera
-from test_pam_e2e import ALL, action
+from pam_client import ALL, action
 
 
 def minted_tokens(server: Server):

@@ -5,7 +5,7 @@ import jwt
 import requests
 
 from conftest import Server
-from test_pam_e2e import action, setup_instance
+from pam_client import action, setup_instance
 
 
 def introspect(server, app, token):

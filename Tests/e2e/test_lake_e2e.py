@@ -1,8 +1,6 @@
 """The Lake profile end to end, with the seeds' own Python clients (pyjwt, cryptography,
 requests) and the tessera CLI, against a real `tessera serve` process."""
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import jwt
@@ -11,27 +9,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conftest import Server, tessera
+from seed_scripts import SEEDS, fill_variables, run_script
 
-SEEDS = Path(__file__).resolve().parent / "seeds"
 ORGANIZATION_KEYS = [
     "description", "domain_name", "id", "name", "private_pods", "idp_enabled", "erp", "bank_name",
     "regions", "platform", "operating_mode", "activation_state",
 ]
-
-
-def fill_variables(script: str, values: dict) -> str:
-    """Replaces the right-hand side of `NAME = ...` lines, and nothing else."""
-    for name, value in values.items():
-        pattern = re.compile(rf"^{re.escape(name)} = .*$", re.MULTILINE)
-        assert pattern.search(script), f"the seed script has no variable {name}"
-        script = pattern.sub(lambda _: f"{name} = {value!r}", script, count=1)
-    return script
-
-
-def run_script(path: Path, cwd: Path) -> str:
-    result = subprocess.run([sys.executable, str(path)], cwd=cwd, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_seed_000_script_unchanged_but_for_its_variables(server: Server, workdir: Path):

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from conftest import PASSWORD, Server, tessera
-from test_pam_e2e import action, generate_jwt, setup_instance
+from pam_client import action, generate_jwt, setup_instance
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 import secret_forms
 from conftest import PASSWORD, Server
-from test_pam_e2e import action, generate_jwt, setup_instance
+from pam_client import action, generate_jwt, setup_instance
 
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
 KEY_TYPES = {"RS256": "RSA-2048", "PS256": "RSA-2048", "ES256": "P-256", "EdDSA": "Ed25519"}
