@@ -1,10 +1,8 @@
 """RFC 7662 introspection and RFC 7009 revocation over every kind of credential, with requests."""
-import time
 
-import jwt
 import requests
 
-from conftest import Server
+from conftest import Server, lake_token
 from pam_client import action, setup_instance
 
 
@@ -40,9 +38,7 @@ def test_introspection_and_revocation_of_every_kind(server: Server):
     pat = server.create_pat()
     assert introspect(server, app, pat["token"])["token_type"] == "pat"
     key = server.post("/api/users/me/keys", {"name": "primary", "algorithm": "EdDSA"}).json()
-    now = int(time.time())
-    single = jwt.encode({"aud": ["td:service:authentication"], "exp": now + 300, "iat": now, "pat": pat["token"], "sub": "demo",
-                         "org_id": "dataresiliency"}, key["private_key_pem"], algorithm="EdDSA", headers={"kid": "primary"})
+    single = lake_token(key["private_key_pem"], pat["token"], algorithm="EdDSA", multi_use=False, lifetime=300)
     assert introspect(server, app, single)["token_type"] == "lake_jwt"
     assert requests.get(server.url + "/api/me", headers={"Authorization": f"Bearer {single}"}, timeout=30).status_code == 200
     assert introspect(server, app, single) == {"active": False}

@@ -8,7 +8,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import Server, tessera
+from conftest import Server, lake_token, tessera
 from seed_scripts import SEEDS, fill_variables, run_script
 
 ORGANIZATION_KEYS = [
@@ -127,10 +127,7 @@ def test_revocation_and_key_deletion_stop_python_clients_at_once(server: Server,
     assert requests.get(server.url + "/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()["code"] \
         == "token_issued_in_future"
 
-    now = int(time.time())
-    token = jwt.encode({"aud": ["td:service:authentication"], "exp": now + 600, "iat": now, "pat": pat["token"],
-                        "sub": "demo", "org_id": "dataresiliency", "multi-use": True},
-                       key["private_key_pem"], algorithm="ES256", headers={"kid": "primary"})
+    token = lake_token(key["private_key_pem"], pat["token"])
     bearer = {"Authorization": f"Bearer {token}"}
     assert requests.get(server.url + "/api/me", headers=bearer, timeout=30).status_code == 200
     assert server.delete(f"/api/users/me/access-tokens/{pat['id']}").status_code == 200
@@ -138,9 +135,7 @@ def test_revocation_and_key_deletion_stop_python_clients_at_once(server: Server,
     assert refused.status_code == 401 and refused.json()["code"] == "pat_revoked"
 
     fresh = server.create_pat("second")
-    token = jwt.encode({"aud": ["td:service:authentication"], "exp": now + 600, "iat": now, "pat": fresh["token"],
-                        "sub": "demo", "org_id": "dataresiliency", "multi-use": True},
-                       key["private_key_pem"], algorithm="ES256", headers={"kid": "primary"})
+    token = lake_token(key["private_key_pem"], fresh["token"])
     bearer = {"Authorization": f"Bearer {token}"}
     assert requests.get(server.url + "/api/me", headers=bearer, timeout=30).status_code == 200
     assert server.delete("/api/users/me/keys/primary").status_code == 204

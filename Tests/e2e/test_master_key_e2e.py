@@ -2,13 +2,11 @@
 database's data key under a new master key. Afterwards the old key no longer opens the database,
 the new one does, and every credential issued before — PATs, keys, client secrets, PAM short
 tokens, server signing keys, TR50 sessions — still works."""
-import time
 
-import jwt as pyjwt
 import pytest
 import requests
 
-from conftest import PASSWORD, Server, tessera
+from conftest import PASSWORD, Server, lake_token, tessera
 from pam_client import action, generate_jwt, setup_instance
 
 
@@ -44,9 +42,7 @@ def test_rotating_the_master_key_keeps_every_credential(workdir, request, databa
     (workdir / "new.key").rename(workdir / "master.key")
     restarted = Server(workdir, database=url, env_extra=issuer)
     try:
-        now = int(time.time())
-        lake = pyjwt.encode({"aud": ["td:service:authentication"], "exp": now + 600, "iat": now, "pat": pat["token"], "sub": "demo",
-                             "org_id": "dataresiliency", "multi-use": True}, key["private_key_pem"], algorithm="ES256", headers={"kid": "primary"})
+        lake = lake_token(key["private_key_pem"], pat["token"])
         assert requests.get(restarted.url + "/api/me", headers={"Authorization": f"Bearer {lake}"}, timeout=10).status_code == 200
         assert requests.post(restarted.url + "/oauth2/token", data={"grant_type": "client_credentials"},
                              auth=(app["client_id"], app["client_secret"]), timeout=10).status_code == 200
@@ -57,8 +53,7 @@ def test_rotating_the_master_key_keeps_every_credential(workdir, request, databa
         assert info["c"]["success"] is True
         # New credentials are made and checked under the same data key.
         fresh = restarted.create_pat("after-rotation")
-        lake = pyjwt.encode({"aud": ["td:service:authentication"], "exp": now + 600, "iat": now, "pat": fresh["token"], "sub": "demo",
-                             "org_id": "dataresiliency", "multi-use": True}, key["private_key_pem"], algorithm="ES256", headers={"kid": "primary"})
+        lake = lake_token(key["private_key_pem"], fresh["token"])
         assert requests.get(restarted.url + "/api/me", headers={"Authorization": f"Bearer {lake}"}, timeout=10).status_code == 200
     finally:
         restarted.stop()

@@ -11,11 +11,9 @@ import base64
 import re
 import sqlite3
 import subprocess
-import time
 import urllib.parse
 from pathlib import Path
 
-import jwt as pyjwt
 import pytest
 import requests
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 import secret_forms
-from conftest import PASSWORD, Server
+from conftest import PASSWORD, Server, lake_token
 from pam_client import action, generate_jwt, setup_instance
 
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
@@ -56,10 +54,7 @@ def full_session(server: Server):
         key = server.post("/api/users/me/keys", {"name": f"api-{algorithm.lower()}", "algorithm": algorithm})
         assert key.status_code == 201, key.text
         keys[f"API-generated private key {algorithm}"] = key.json()["private_key_pem"]
-    now = int(time.time())
-    lake = pyjwt.encode({"aud": ["td:service:authentication"], "exp": now + 600, "iat": now, "pat": pat["token"], "sub": "demo",
-                         "org_id": "dataresiliency", "multi-use": True}, keys["API-generated private key ES256"], algorithm="ES256",
-                        headers={"kid": "api-es256"})
+    lake = lake_token(keys["API-generated private key ES256"], pat["token"], kid="api-es256")
     texts["Lake JWT"] = lake
     assert requests.get(server.url + "/api/me", headers={"Authorization": f"Bearer {lake}"}, timeout=10).status_code == 200
     assert requests.get(server.url + "/auth/verify", headers={"Authorization": f"Bearer {lake}"}, timeout=10).status_code == 200
