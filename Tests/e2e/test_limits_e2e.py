@@ -126,6 +126,11 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(workdir)
         assert attempt("198.51.100.1, 203.0.113.7") == 429
         # Another client behind the same proxy is not held back.
         assert attempt("198.51.100.9", PASSWORD) == 200
+        # Nor can a client escape by ending its own part of the header with a character that joins
+        # the comma after it into one grapheme (U+0600): hops are split on the comma byte (the
+        # fuzzer found this; before the fix each request below counted as a new client).
+        evasive = [attempt(f"x{index}\u0600, 192.0.2.5".encode()) for index in range(5)]
+        assert evasive == [401, 401, 401, 429, 429]
     finally:
         server.stop()
 
