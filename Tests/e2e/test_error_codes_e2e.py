@@ -10,6 +10,7 @@ import requests
 
 from conftest import PASSWORD, Server, tessera
 from pam_client import ALL
+from tr50_client import login, ok, tr50
 
 READ = "urn:cloud:idaas:pam|authentication_token:read"
 
@@ -216,26 +217,6 @@ def test_pam_refuses_another_instances_access_token(server: Server, workdir):
 
 # --- TR50 (docs/tr50.md, "Error codes") ----------------------------------------------------------
 
-def tr50(server: Server, body: dict, session=None, bearer=None) -> dict:
-    headers = {"sessionId": session} if session else {}
-    if bearer:
-        headers["Authorization"] = "Bearer " + bearer
-    reply = requests.post(server.url + "/api", json=body, headers=headers, timeout=30)
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-def tr50_login(server: Server) -> str:
-    reply = tr50(server, {"auth": {"command": "api.authenticate", "params": {"username": "demo", "password": PASSWORD}}})
-    assert reply["auth"]["success"] is True, reply
-    return reply["auth"]["params"]["sessionId"]
-
-
-def tr50_ok(reply: dict, key="cmd") -> dict:
-    assert reply[key]["success"] is True, reply
-    return reply[key].get("params", {})
-
-
 def tr50_codes(reply: dict, key="cmd") -> list:
     assert reply[key]["success"] is False, reply
     assert len(reply[key]["errorMessages"]) == 1 and reply[key]["errorMessages"][0], reply
@@ -243,11 +224,11 @@ def tr50_codes(reply: dict, key="cmd") -> list:
 
 
 def test_tr50_already_exists_and_not_found(server: Server):
-    session = tr50_login(server)
+    session = login(server)
     role = {"command": "role.create", "params": {"key": "operator", "commands": ["thing.*"]}}
     thing = {"command": "thing.create", "params": {"key": "sensor-1", "name": "one"}}
-    tr50_ok(tr50(server, {"cmd": role}, session=session))
-    tr50_ok(tr50(server, {"cmd": thing}, session=session))
+    ok(tr50(server, {"cmd": role}, session=session))
+    ok(tr50(server, {"cmd": thing}, session=session))
     assert tr50_codes(tr50(server, {"cmd": role}, session=session)) == [-90020]
     assert tr50_codes(tr50(server, {"cmd": thing}, session=session)) == [-90020]
 
@@ -262,9 +243,9 @@ def test_tr50_already_exists_and_not_found(server: Server):
 
 
 def test_tr50_commands_not_available_to_session_jwts_and_applications(server: Server):
-    session = tr50_login(server)
-    tr50_ok(tr50(server, {"cmd": {"command": "role.create", "params": {"key": "everything", "commands": ["*"]}}}, session=session))
-    jwt_value = tr50_ok(tr50(server, {"cmd": {"command": "session.jwt.create", "params": {"whoami": "svc", "role": "everything"}}},
+    session = login(server)
+    ok(tr50(server, {"cmd": {"command": "role.create", "params": {"key": "everything", "commands": ["*"]}}}, session=session))
+    jwt_value = ok(tr50(server, {"cmd": {"command": "session.jwt.create", "params": {"whoami": "svc", "role": "everything"}}},
                              session=session))["token"]
     create = {"command": "session.jwt.create", "params": {"whoami": "other", "role": "everything"}}
 
@@ -272,25 +253,25 @@ def test_tr50_commands_not_available_to_session_jwts_and_applications(server: Se
     as_bearer = tr50(server, {"end": {"command": "session.end"}, "create": create, "info": {"command": "session.info"}}, bearer=jwt_value)
     assert tr50_codes(as_bearer, "end") == [-90021]
     assert tr50_codes(as_bearer, "create") == [-90021]
-    assert tr50_ok(as_bearer, "info")["type"] == "jwt"
+    assert ok(as_bearer, "info")["type"] == "jwt"
     as_session_id = tr50(server, {"auth": {"sessionId": jwt_value}, "end": {"command": "session.end"}, "create": create})
     assert tr50_codes(as_session_id, "end") == [-90021] and tr50_codes(as_session_id, "create") == [-90021]
     # The JWT was not ended: it still works.
-    assert tr50_ok(tr50(server, {"cmd": {"command": "session.info"}}, bearer=jwt_value))["whoAmI"] == "jwt:svc"
+    assert ok(tr50(server, {"cmd": {"command": "session.info"}}, bearer=jwt_value))["whoAmI"] == "jwt:svc"
 
     # An application session (appToken) with the same role: the same two refusals.
     app_token = server.post("/api/admin/tr50/app-tokens", {"role": "everything"})
     assert app_token.status_code == 201, app_token.text
-    login = tr50(server, {"auth": {"command": "api.authenticate", "params": {
+    device_login = tr50(server, {"auth": {"command": "api.authenticate", "params": {
         "appToken": app_token.json()["appToken"], "appId": "device-1", "thingKey": "sensor-1"}}})
-    device = tr50_ok(login, "auth")["sessionId"]
+    device = ok(device_login, "auth")["sessionId"]
     as_app = tr50(server, {"end": {"command": "session.end"}, "create": create}, session=device)
     assert tr50_codes(as_app, "end") == [-90021] and tr50_codes(as_app, "create") == [-90021]
-    assert tr50_ok(tr50(server, {"cmd": {"command": "session.info"}}, session=device))["whoAmI"] == "app:device-1"
+    assert ok(tr50(server, {"cmd": {"command": "session.info"}}, session=device))["whoAmI"] == "app:device-1"
 
     # Positive control: a password session may do both.
-    tr50_ok(tr50(server, {"cmd": create}, session=session))
-    tr50_ok(tr50(server, {"cmd": {"command": "session.end"}}, session=session))
+    ok(tr50(server, {"cmd": create}, session=session))
+    ok(tr50(server, {"cmd": {"command": "session.end"}}, session=session))
 
 
 def test_tr50_other_authorization_schemes_are_not_authentication(server: Server):
@@ -309,12 +290,12 @@ def mint_credentials(server: Server):
     assert app.status_code == 201, app.text
     token = access_token(server.url, app.json()["client_id"], app.json()["client_secret"])
     assert requests.get(server.url + "/auth/verify", headers={"Authorization": "Bearer " + token}, timeout=30).status_code == 200
-    session = tr50_login(server)
+    session = login(server)
     role = "viewer-" + secrets.token_hex(4)
-    tr50_ok(tr50(server, {"cmd": {"command": "role.create", "params": {"key": role, "commands": ["thing.list"]}}}, session=session))
-    jwt_value = tr50_ok(tr50(server, {"cmd": {"command": "session.jwt.create", "params": {"whoami": "svc", "role": role}}},
+    ok(tr50(server, {"cmd": {"command": "role.create", "params": {"key": role, "commands": ["thing.list"]}}}, session=session))
+    jwt_value = ok(tr50(server, {"cmd": {"command": "session.jwt.create", "params": {"whoami": "svc", "role": role}}},
                              session=session))["token"]
-    tr50_ok(tr50(server, {"cmd": {"command": "thing.list"}}, bearer=jwt_value))
+    ok(tr50(server, {"cmd": {"command": "thing.list"}}, bearer=jwt_value))
     return token, jwt_value
 
 
