@@ -9,13 +9,13 @@ public struct TR50Service: Sendable {
     /// The longest `ttl` a session JWT may ask for.
     public static let maximumJWTLifetime: TimeInterval = 86_400
 
-    private let store: any TR50Store
+    let store: any TR50Store
     private let directory: DirectoryManager
-    private let keyRing: ServerKeyRing
+    let keyRing: ServerKeyRing
     private let verifier: AccessTokenVerifier
     private let hasher: SecretHasher
-    private let clock: any TesseraClock
-    private let issuer: @Sendable () -> String
+    let clock: any TesseraClock
+    let issuer: @Sendable () -> String
 
     public init(
         store: any TR50Store, directory: DirectoryManager, keyRing: ServerKeyRing, verifier: AccessTokenVerifier, hasher: SecretHasher,
@@ -118,16 +118,16 @@ public struct TR50Service: Sendable {
             return .failure(TR50Failure(.malformedEnvelope, "auth must be {\"command\": \"api.authenticate\", \"params\": {…}} or {\"sessionId\"}"))
         }
         do {
-            if let appToken = params["appToken"]?.stringValue {
-                guard let appID = params["appId"]?.stringValue, !appID.isEmpty, let thingKey = params["thingKey"]?.stringValue, !thingKey.isEmpty else {
-                    throw TR50Failure(.invalidParameter, "application authentication needs appToken, appId and thingKey")
-                }
-                return .success([("sessionId", .string(try await loginApplication(token: appToken, appID: appID, thingKey: thingKey)))])
+            if params["appToken"] != nil {
+                let arguments = try TR50Arguments(params, command: "api.authenticate", accepting: Self.applicationLoginParameters)
+                let session = try await loginApplication(
+                    token: arguments.string("appToken") ?? "", appID: try arguments.requiredString("appId"), thingKey: try arguments.requiredString("thingKey")
+                )
+                return .success([("sessionId", .string(session))])
             }
-            guard let username = params["username"]?.stringValue, let password = params["password"]?.stringValue else {
-                throw TR50Failure(.invalidParameter, "api.authenticate needs username and password, or appToken, appId and thingKey")
-            }
-            return .success([("sessionId", .string(try await login(username: username, password: password)))])
+            let arguments = try TR50Arguments(params, command: "api.authenticate", accepting: Self.passwordLoginParameters)
+            let session = try await login(username: arguments.string("username") ?? "", password: arguments.string("password") ?? "")
+            return .success([("sessionId", .string(session))])
         } catch let failure as TR50Failure {
             return .failure(failure)
         } catch {
@@ -213,241 +213,53 @@ public struct TR50Service: Sendable {
     }
 
     private func resolveToken(_ token: String) async throws -> TR50Principal {
-        let claims: [String: JSONValue]
+        let session = try await sessionJWT(token)
+        return .token(session.grant, session.organization)
+    }
+
+    /// A session JWT verified through the one pipeline (`typ` `tr50+jwt`, a published server key,
+    /// the signature, `iss` this server, `aud` `tr50`, the times), its organization and a role
+    /// that still exists: what it grants, and its registered claims (for introspection).
+    public func sessionJWT(_ token: String) async throws -> TR50SessionJWT {
+        let verified: VerifiedJWS
+        let registered: CheckedClaims
+        let grantClaims: (organization: String, whoAmI: String, role: String, lists: [String: [String]])
         do {
-            claims = try await verifier.verifiedClaims(token, type: Self.tokenType, issuer: issuer(), audience: Self.tokenAudience)
+            (verified, registered) = try await verifier.verifiedServerToken(token, type: Self.tokenType, issuer: issuer(), audience: Self.tokenAudience)
+            let claims = verified.claims
+            var lists: [String: [String]] = [:]
+            for name in ["thingKeys", "thingIds", "viewTags", "updateTags"] {
+                lists[name] = try ClaimRules.optionalStrings(claims, name)
+            }
+            grantClaims = (
+                try ClaimRules.requiredString(claims, "org"), try ClaimRules.requiredString(claims, "whoami"),
+                try ClaimRules.requiredString(claims, "role"), lists
+            )
         } catch let error as TesseraError {
             throw TR50Failure(.tokenInvalid, "session JWT refused: \(error.code): \(error.message)")
         }
-        guard let domain = claims["org"]?.stringValue, let organization = try await directory.organization(domainName: domain),
-            let whoAmI = claims["whoami"]?.stringValue, let roleKey = claims["role"]?.stringValue
-        else { throw TR50Failure(.tokenInvalid, "session JWT lacks org, whoami or role") }
-        guard let role = try await store.role(key: roleKey, organizationID: organization.id) else {
-            throw TR50Failure(.roleNotFound, "the JWT's role '\(roleKey)' no longer exists")
+        guard let organization = try await directory.organization(domainName: grantClaims.organization) else {
+            throw TR50Failure(.tokenInvalid, "session JWT refused: the organization '\(grantClaims.organization)' no longer exists")
         }
-        func list(_ name: String) -> [String]? {
-            guard case .array(let items)? = claims[name] else { return nil }
-            return items.compactMap(\.stringValue)
+        guard let role = try await store.role(key: grantClaims.role, organizationID: organization.id) else {
+            throw TR50Failure(.roleNotFound, "the JWT's role '\(grantClaims.role)' no longer exists")
         }
-        return .token(
-            TR50Grant(
-                whoAmI: whoAmI, role: role, thingKeys: list("thingKeys") ?? [], thingIDs: list("thingIds") ?? [],
-                viewTags: list("viewTags"), updateTags: list("updateTags")
-            ), organization
+        let grant = TR50Grant(
+            whoAmI: grantClaims.whoAmI, role: role, thingKeys: grantClaims.lists["thingKeys"] ?? [], thingIDs: grantClaims.lists["thingIds"] ?? [],
+            viewTags: grantClaims.lists["viewTags"], updateTags: grantClaims.lists["updateTags"]
         )
-    }
-
-    // MARK: Commands
-
-    private func dispatch(_ command: String, _ params: [String: JSONValue], _ principal: TR50Principal) async throws -> [(String, JSONValue)] {
-        let known: Set<String> = [
-            "session.info", "session.end", "session.jwt.create", "role.create", "role.find", "role.list", "role.update", "role.delete",
-            "thing.create", "thing.find", "thing.list", "thing.update", "thing.delete", "thing.tag.add", "thing.tag.delete", "log.list",
-        ]
-        guard known.contains(command) else { throw TR50Failure(.unknownCommand, "unknown command '\(command)'") }
-        // session.info only describes the caller, so every principal may run it.
-        if case .token(let grant, _) = principal, command != "session.info", !grant.role.permits(command) {
-            throw TR50Failure(.commandNotPermitted, "role '\(grant.role.key)' does not permit \(command)")
-        }
-        let organization = principal.organization
-        let p = Params(params)
-        switch command {
-        case "session.info":
-            return [("whoAmI", .string(principal.whoAmI)), ("orgKey", .string(organization.domainName)),
-                    ("type", .string({ if case .user = principal { return "user" } else { return "jwt" } }()))]
-        case "session.end":
-            guard case .user(_, _, let sessionHash) = principal else {
-                throw TR50Failure(.notAvailableToTokens, "a session JWT cannot be ended; it expires")
-            }
-            try await store.deleteSession(idHash: sessionHash)
-            return []
-        case "session.jwt.create":
-            guard case .user = principal else { throw TR50Failure(.notAvailableToTokens, "a session JWT cannot create another") }
-            return [("token", .string(try await createToken(p, organization: organization)))]
-        case "role.create", "role.update":
-            let role = Role(
-                organizationID: organization.id, key: try p.string("key"), commands: try p.strings("commands") ?? [],
-                viewTags: try p.strings("viewTags") ?? [], updateTags: try p.strings("updateTags") ?? []
-            )
-            guard try await store.upsertRole(role, create: command == "role.create") else {
-                throw command == "role.create"
-                    ? TR50Failure(.alreadyExists, "role '\(role.key)' already exists") : TR50Failure(.notFound, "no role '\(role.key)'")
-            }
-            return []
-        case "role.find":
-            guard let role = try await store.role(key: try p.string("key"), organizationID: organization.id) else {
-                throw TR50Failure(.notFound, "no role '\(try p.string("key"))'")
-            }
-            return Self.document(role)
-        case "role.list":
-            let roles = try await store.roles(organizationID: organization.id)
-            return [("count", .number(Double(roles.count), integer: Int64(roles.count))), ("result", .array(roles.map { Self.object(Self.document($0)) }))]
-        case "role.delete":
-            guard try await store.deleteRole(key: try p.string("key"), organizationID: organization.id) else {
-                throw TR50Failure(.notFound, "no role '\(try p.string("key"))'")
-            }
-            return []
-        case "log.list":
-            let who = principal.whoAmI
-            let entries = try await store.log(
-                organizationID: organization.id, whoAmI: try p.optionalString("whoAmI") ?? { if case .token = principal { return who } else { return nil } }(),
-                limit: min(try p.integer("limit") ?? 100, 1000), offset: max(try p.integer("offset") ?? 0, 0)
-            )
-            return [("result", .array(entries.map { entry in
-                .object([
-                    "ts": .string(Date(timeIntervalSince1970: Double(entry.occurredAt) / 1000).iso8601), "command": .string(entry.command),
-                    "success": .bool(entry.success), "errorCode": entry.errorCode.map { .number(Double($0), integer: Int64($0)) } ?? .null,
-                    "whoAmI": .string(entry.whoAmI),
-                ])
-            }))]
-        default:
-            return try await thingCommand(command, p, principal)
-        }
-    }
-
-    private func createToken(_ p: Params, organization: Organization) async throws -> String {
-        let whoAmI = try p.string("whoami")
-        let roleKey = try p.string("role")
-        guard try await store.role(key: roleKey, organizationID: organization.id) != nil else {
-            throw TR50Failure(.roleNotFound, "no role '\(roleKey)'")
-        }
-        let ttl = try p.integer("ttl") ?? 3600
-        guard (1...Int(Self.maximumJWTLifetime)).contains(ttl) else { throw TR50Failure(.ttlOutOfRange, "ttl must be 1 to 86400 seconds (got \(ttl))") }
-        let thingIDs = try p.strings("thingIds") ?? []
-        if let bad = thingIDs.first(where: { $0.count != 24 || !$0.allSatisfy(\.isHexDigit) }) {
-            throw TR50Failure(.invalidParameter, "thingIds must be 24-hex ObjectIds ('\(bad)' is not)")
-        }
-        let now = clock.now().unixSeconds
-        var members: [String: JSONValue] = [
-            "iss": .string(issuer()), "aud": .string(Self.tokenAudience), "sub": .string("jwt:" + whoAmI), "whoami": .string(whoAmI),
-            "role": .string(roleKey), "org": .string(organization.domainName), "iat": .number(Double(now), integer: now),
-            "exp": .number(Double(now + Int64(ttl)), integer: now + Int64(ttl)), "jti": .string(SecretGenerator.base62(length: 22)),
-        ]
-        for name in ["thingKeys", "viewTags", "updateTags"] {
-            if let values = try p.strings(name) { members[name] = .array(values.map(JSONValue.string)) }
-        }
-        if !thingIDs.isEmpty { members["thingIds"] = .array(thingIDs.map(JSONValue.string)) }
-        return try await keyRing.sign(SignedClaims(members), organizationID: organization.id, type: Self.tokenType).token
-    }
-
-    private func thingCommand(_ command: String, _ p: Params, _ principal: TR50Principal) async throws -> [(String, JSONValue)] {
-        let organization = principal.organization
-        let grant: TR50Grant? = if case .token(let grant, _) = principal { grant } else { nil }
-        if command == "thing.list" {
-            let filter = try p.strings("tags") ?? []
-            let visible = try await store.things(organizationID: organization.id).filter { thing in
-                (grant.map { $0.mayReach(thing) && $0.mayView(thing) } ?? true) && filter.allSatisfy(thing.tags.contains)
-            }
-            let offset = max(try p.integer("offset") ?? 0, 0)
-            let limit = min(max(try p.integer("limit") ?? 100, 1), 1000)
-            let page = visible.dropFirst(offset).prefix(limit)
-            return [("count", .number(Double(visible.count), integer: Int64(visible.count))), ("result", .array(page.map { Self.object(Self.document($0)) }))]
-        }
-        if command == "thing.create" {
-            let now = clock.now()
-            let thing = Thing(
-                organizationID: organization.id, id: Thing.newID(at: now), key: try p.string("key"), name: try p.optionalString("name") ?? "",
-                tags: try p.strings("tags") ?? [], securityTags: try p.strings("secTags") ?? [], createdAt: now, updatedAt: now
-            )
-            if let grant {
-                guard !grant.restrictedToThings || grant.thingKeys.contains(thing.key) else {
-                    throw TR50Failure(.thingNotPermitted, "this JWT may not act on thing '\(thing.key)'")
-                }
-                guard grant.mayUpdate(securityTags: thing.securityTags) else { throw TR50Failure(.accessDenied, "Access Denied") }
-            }
-            guard try await store.insertThing(thing) else { throw TR50Failure(.alreadyExists, "thing '\(thing.key)' already exists") }
-            return [("id", .string(thing.id))]
-        }
-        let reference = try p.optionalString("key") ?? p.string("id")
-        guard var thing = try await store.thing(keyOrID: reference, organizationID: organization.id) else {
-            throw TR50Failure(.notFound, "no thing '\(reference)'")
-        }
-        if let grant {
-            guard grant.mayReach(thing) else { throw TR50Failure(.thingNotPermitted, "this JWT may not act on thing '\(thing.key)'") }
-            guard grant.mayView(thing) else { throw TR50Failure(.accessDenied, "Access Denied") }
-            if command != "thing.find", !grant.mayUpdate(securityTags: thing.securityTags) {
-                throw TR50Failure(.accessDenied, "Access Denied")
-            }
-        }
-        switch command {
-        case "thing.find":
-            return Self.document(thing)
-        case "thing.delete":
-            _ = try await store.deleteThing(id: thing.id, organizationID: organization.id)
-            return []
-        case "thing.update", "thing.tag.add", "thing.tag.delete":
-            if command == "thing.update" {
-                if let name = try p.optionalString("name") { thing.name = name }
-                if let tags = try p.strings("tags") { thing.tags = tags }
-                if let securityTags = try p.strings("secTags") {
-                    if let grant, !grant.mayUpdate(securityTags: securityTags) { throw TR50Failure(.accessDenied, "Access Denied") }
-                    thing.securityTags = securityTags
-                }
-            } else {
-                let tags = try p.strings("tags") ?? []
-                thing.tags = command == "thing.tag.add" ? thing.tags + tags.filter { !thing.tags.contains($0) } : thing.tags.filter { !tags.contains($0) }
-            }
-            thing.updatedAt = clock.now()
-            try await store.updateThing(thing)
-            return []
-        default:
-            throw TR50Failure(.unknownCommand, "unknown command '\(command)'")
-        }
-    }
-
-    // MARK: Documents
-
-    static func document(_ role: Role) -> [(String, JSONValue)] {
-        [("key", .string(role.key)), ("commands", .array(role.commands.map(JSONValue.string))),
-         ("viewTags", .array(role.viewTags.map(JSONValue.string))), ("updateTags", .array(role.updateTags.map(JSONValue.string)))]
-    }
-
-    static func document(_ thing: Thing) -> [(String, JSONValue)] {
-        [("id", .string(thing.id)), ("key", .string(thing.key)), ("name", .string(thing.name)), ("tags", .array(thing.tags.map(JSONValue.string))),
-         ("secTags", .array(thing.securityTags.map(JSONValue.string))), ("createdOn", .string(thing.createdAt.iso8601)),
-         ("lastSeen", .string(thing.updatedAt.iso8601))]
-    }
-
-    static func object(_ members: [(String, JSONValue)]) -> JSONValue {
-        .object(Dictionary(members, uniquingKeysWith: { first, _ in first }))
+        return TR50SessionJWT(
+            grant: grant, organization: organization, expiresAt: registered.expiresAt, issuedAt: registered.issuedAt ?? registered.expiresAt,
+            tokenID: verified.claims["jti"]?.stringValue
+        )
     }
 }
 
-/// Typed access to a command's params, with TR50 errors naming the parameter.
-struct Params {
-    let values: [String: JSONValue]
-    init(_ values: [String: JSONValue]) { self.values = values }
-
-    func string(_ name: String) throws -> String {
-        guard let value = try optionalString(name), !value.isEmpty else { throw TR50Failure(.invalidParameter, "parameter '\(name)' is required") }
-        return value
-    }
-
-    func optionalString(_ name: String) throws -> String? {
-        switch values[name] {
-        case nil, .null?: return nil
-        case .string(let value)?: return value
-        case let other?: throw TR50Failure(.invalidParameter, "parameter '\(name)' must be a string, not \(other.typeName)")
-        }
-    }
-
-    func strings(_ name: String) throws -> [String]? {
-        switch values[name] {
-        case nil, .null?: return nil
-        case .array(let items)?:
-            return try items.map { item in
-                guard let text = item.stringValue else { throw TR50Failure(.invalidParameter, "parameter '\(name)' must hold strings") }
-                return text
-            }
-        case let other?: throw TR50Failure(.invalidParameter, "parameter '\(name)' must be an array, not \(other.typeName)")
-        }
-    }
-
-    func integer(_ name: String) throws -> Int? {
-        switch values[name] {
-        case nil, .null?: return nil
-        case .number(_, let integer?)? where abs(integer) < 1 << 40: return Int(integer)
-        case let other?: throw TR50Failure(.invalidParameter, "parameter '\(name)' must be an integer, not \(other.typeName)")
-        }
-    }
+/// A verified TR50 session JWT: what it grants, in which organization, and its registered claims.
+public struct TR50SessionJWT: Sendable {
+    public let grant: TR50Grant
+    public let organization: Organization
+    public let expiresAt: Date
+    public let issuedAt: Date
+    public let tokenID: String?
 }

@@ -154,8 +154,8 @@ struct ConsoleAdminPages {
 
     private func tr50(_ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil) async throws -> Response {
         let principal = TR50Principal.user(visitor.user, visitor.organization, sessionHash: "")
-        func results(_ command: String) async -> [[String: JSONValue]] {
-            guard case .success(let params) = await tessera.tr50.perform(command, params: ["limit": .number(1000, integer: 1000)], as: principal),
+        func results(_ command: String, _ arguments: [String: JSONValue] = [:]) async -> [[String: JSONValue]] {
+            guard case .success(let params) = await tessera.tr50.perform(command, params: arguments, as: principal),
                 case .array(let items)? = params.first(where: { $0.0 == "result" })?.1
             else { return [] }
             return items.compactMap { if case .object(let fields) = $0 { fields } else { nil } }
@@ -167,7 +167,7 @@ struct ConsoleAdminPages {
         let roles = await results("role.list").map { role -> [String: Any] in
             ["key": role["key"]?.stringValue ?? "", "commands": words(role["commands"]), "viewTags": words(role["viewTags"]), "updateTags": words(role["updateTags"])]
         }
-        let things = await results("thing.list").map { thing -> [String: Any] in
+        let things = await results("thing.list", ["limit": .number(1000, integer: 1000)]).map { thing -> [String: Any] in
             [
                 "key": thing["key"]?.stringValue ?? "", "id": thing["id"]?.stringValue ?? "", "name": thing["name"]?.stringValue ?? "",
                 "tags": words(thing["tags"]), "secTags": words(thing["secTags"]),
