@@ -52,7 +52,10 @@ struct TR50ParameterTests {
             + TR50Service.commandTable.map { Self.row($0.name, $0.parameters) }
         let documented = try Self.documentedRows()
         #expect(documented.count >= 18, "the table was not read whole: \(documented)")
-        #expect(documented == code)
+        #expect(documented.map(\.command) == code.map(\.command), "the same commands, in the same order")
+        for (documentedRow, codeRow) in zip(documented, code) where documentedRow != codeRow {
+            Issue.record("docs/tr50.md: \(documentedRow)\nthe command table: \(codeRow)")
+        }
     }
 
     @Test("an unknown parameter and a wrong type are refused with -90003 naming the parameter")
