@@ -1,5 +1,9 @@
 """TR50 `POST /api` as a client sends it (requests): envelopes, password sessions, a world of
-roles and things, and session JWTs."""
+roles and things, session JWTs, and the command table of docs/tr50.md."""
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
 import requests
 
 from conftest import PASSWORD, Server
@@ -54,3 +58,39 @@ def make_world(server: Server, session: str) -> dict:
 def token(server, session, **params):
     reply = tr50(server, {"cmd": {"command": "session.jwt.create", "params": params}}, session=session)
     return ok(reply)["token"]
+
+
+# --- The documented parameters --------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "tr50.md"
+PARAMETER = re.compile(r"`([A-Za-z]+)` (string\[\]|string|integer)")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One row of docs/tr50.md's command table: `form` is "password" or "application" for the two
+    rows of api.authenticate (sent as the `auth` entry), None for the others."""
+    name: str
+    form: str | None
+    required: dict          # name → type ("string", "string[]", "integer")
+    optional: dict
+    alternatives: dict      # "`key` string or `id` string": one of them is required
+
+
+def documented_commands() -> list[Command]:
+    """The rows of the table headed `command | required | optional | returns` in docs/tr50.md."""
+    lines = DOCS.read_text().splitlines()
+    header = next(index for index, line in enumerate(lines) if line.replace(" ", "") == "|command|required|optional|returns|")
+    commands = []
+    for line in lines[header + 2:]:
+        if not line.startswith("|"):
+            break
+        command, required, optional, _ = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        name = re.match(r"`([a-z.]+)`", command).group(1)
+        form = re.search(r"\((password|application)", command)
+        alternatives = {}
+        if re.fullmatch(r"`\w+` \w+ or `\w+` \w+", required):
+            alternatives, required = dict(PARAMETER.findall(required)), ""
+        commands.append(Command(name, form and form.group(1), dict(PARAMETER.findall(required)), dict(PARAMETER.findall(optional)),
+                                alternatives))
+    return commands
