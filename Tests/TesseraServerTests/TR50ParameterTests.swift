@@ -23,20 +23,23 @@ struct TR50ParameterTests {
     static func documentedRows() throws -> [Row] {
         let lines = try String(contentsOf: documentation, encoding: .utf8).components(separatedBy: "\n")
         let header = try #require(lines.firstIndex { $0.replacingOccurrences(of: " ", with: "") == "|command|required|optional|returns|" })
-        let parameter = /`([A-Za-z]+)` (string\[\]|string|integer)/
+        let parameter = try Regex(#"`([A-Za-z]+)` (string\[\]|string|integer)"#, as: (Substring, Substring, Substring).self)
+        let command = try Regex(#"`([a-z.]+)`"#, as: (Substring, Substring).self)
+        let form = try Regex(#"\((password|application)"#, as: (Substring, Substring).self)
+        let alternatives = try Regex(#"`\w+` \w+ or `\w+` \w+"#)
         var rows: [Row] = []
         for line in lines[(header + 2)...] {
             guard line.hasPrefix("|") else { break }
             let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             try #require(cells.count == 6, "a row of four cells: \(line)")
-            let name = try #require(cells[1].firstMatch(of: /`([a-z.]+)`/)).1
-            let form = cells[1].firstMatch(of: /\((password|application)/).map { " (\($0.1))" } ?? ""
-            let alternative = cells[2].wholeMatch(of: /`\w+` \w+ or `\w+` \w+/) != nil
+            let name = try #require(cells[1].firstMatch(of: command)).1
+            let formName = cells[1].firstMatch(of: form).map { " (\($0.1))" } ?? ""
+            let alternative = cells[2].wholeMatch(of: alternatives) != nil
             var parameters: [String: String] = [:]
             for (cell, presence) in [(cells[2], alternative ? "alternative" : "required"), (cells[3], "optional")] {
                 for match in cell.matches(of: parameter) { parameters[String(match.1)] = "\(match.2) \(presence)" }
             }
-            rows.append(Row(command: "\(name)\(form)", parameters: parameters))
+            rows.append(Row(command: "\(name)\(formName)", parameters: parameters))
         }
         return rows
     }
