@@ -45,7 +45,8 @@ struct TR50ParameterTests {
     }
 
     static func row(_ command: String, _ parameters: [TR50Parameter]) -> Row {
-        Row(command: command, parameters: Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, "\($0.kind.rawValue) \($0.presence.rawValue)") }))
+        let described = parameters.map { ($0.name, "\($0.kind.rawValue) \($0.presence.rawValue)") }
+        return Row(command: command, parameters: Dictionary(uniqueKeysWithValues: described))
     }
 
     @Test("docs/tr50.md documents exactly the command table, parameter for parameter")
@@ -86,7 +87,9 @@ struct TR50ParameterTests {
                 let entry = reply.json[id] as? [String: Any]
                 return ((entry?["errorCodes"] as? [Int])?.first, (entry?["errorMessages"] as? [String])?.first)
             }
-            #expect(refusal("typo") == (-90003, "unknown parameter 'permissionz' for role.create; accepted parameters are commands, key, updateTags, viewTags"))
+            #expect(refusal("typo") == (
+                -90003, "unknown parameter 'permissionz' for role.create; accepted parameters are commands, key, updateTags, viewTags"
+            ))
             #expect(refusal("none") == (-90003, "unknown parameter 'verbose': session.info takes no parameters"))
             #expect(refusal("type") == (-90003, "parameter 'limit' must be an integer, not string"))
             #expect(refusal("items") == (-90003, "parameter 'commands' must hold strings"))

@@ -171,7 +171,9 @@ extension TR50Service {
             throw TR50Failure(.roleNotFound, "no role '\(roleKey)'")
         }
         let ttl = arguments.integer("ttl") ?? 3600
-        guard (1...Int(Self.maximumJWTLifetime)).contains(ttl) else { throw TR50Failure(.ttlOutOfRange, "ttl must be 1 to 86400 seconds (got \(ttl))") }
+        guard (1...Int(Self.maximumJWTLifetime)).contains(ttl) else {
+            throw TR50Failure(.ttlOutOfRange, "ttl must be 1 to 86400 seconds (got \(ttl))")
+        }
         let thingIDs = arguments.strings("thingIds") ?? []
         if let bad = thingIDs.first(where: { $0.count != 24 || !$0.allSatisfy(\.isHexDigit) }) {
             throw TR50Failure(.invalidParameter, "thingIds must be 24-hex ObjectIds ('\(bad)' is not)")
@@ -205,8 +207,9 @@ extension TR50Service {
         let arguments = call.arguments
         let now = clock.now()
         let thing = Thing(
-            organizationID: call.organization.id, id: Thing.newID(at: now), key: try arguments.requiredString("key"), name: arguments.string("name") ?? "",
-            tags: arguments.strings("tags") ?? [], securityTags: arguments.strings("secTags") ?? [], createdAt: now, updatedAt: now
+            organizationID: call.organization.id, id: Thing.newID(at: now), key: try arguments.requiredString("key"),
+            name: arguments.string("name") ?? "", tags: arguments.strings("tags") ?? [], securityTags: arguments.strings("secTags") ?? [],
+            createdAt: now, updatedAt: now
         )
         if let grant = call.grant {
             guard !grant.restrictedToThings || grant.thingKeys.contains(thing.key) else {
@@ -262,7 +265,10 @@ extension TR50Service {
         let offset = max(call.arguments.integer("offset") ?? 0, 0)
         let limit = min(max(call.arguments.integer("limit") ?? 100, 1), 1000)
         let page = visible.dropFirst(offset).prefix(limit)
-        return [("count", .number(Double(visible.count), integer: Int64(visible.count))), ("result", .array(page.map { Self.object(Self.document($0)) }))]
+        return [
+            ("count", .number(Double(visible.count), integer: Int64(visible.count))),
+            ("result", .array(page.map { Self.object(Self.document($0)) })),
+        ]
     }
 
     fileprivate func listLog(_ call: TR50Call) async throws -> [(String, JSONValue)] {
