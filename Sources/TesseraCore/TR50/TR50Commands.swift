@@ -152,10 +152,16 @@ extension TR50Service {
     func dispatch(_ name: String, _ params: [String: JSONValue], _ principal: TR50Principal) async throws -> [(String, JSONValue)] {
         guard let command = Self.commands[name] else { throw TR50Failure(.unknownCommand, "unknown command '\(name)'") }
         if case .token(let grant, _) = principal {
-            if case .everyone = command.access {} else if !grant.role.permits(name) {
-                throw TR50Failure(.commandNotPermitted, "role '\(grant.role.key)' does not permit \(name)")
+            let notPermitted = TR50Failure(.commandNotPermitted, "role '\(grant.role.key)' does not permit \(name)")
+            switch command.access {
+            case .everyone:
+                break
+            case .role:
+                guard grant.role.permits(name) else { throw notPermitted }
+            case .passwordSessions(let refusal):
+                guard grant.role.permits(name) else { throw notPermitted }
+                throw TR50Failure(.notAvailableToTokens, refusal)
             }
-            if case .passwordSessions(let refusal) = command.access { throw TR50Failure(.notAvailableToTokens, refusal) }
         }
         let arguments = try TR50Arguments(params, command: name, accepting: command.parameters)
         return try await command.handler(self, TR50Call(principal: principal, arguments: arguments))
