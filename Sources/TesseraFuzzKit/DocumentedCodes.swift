@@ -12,7 +12,7 @@ public enum DocumentedCodes {
         "pat_unknown", "pat_wrong_user", "pat_revoked", "pat_expired", "token_replayed",
     ]
 
-    /// The header rules' codes (README step 2): what `JWSSignatureCheck.algorithm(of:)` and the
+    /// The header rules' codes (README step 2): what `JWSPipeline.parse` and the
     /// header check of `LakeAssertionVerifier.offlineProblems` may refuse a parsed header with.
     public static let header: Set<String> = [
         "alg_missing", "alg_none", "alg_hmac", "alg_unsupported", "header_forbidden", "crit_unsupported", "typ_invalid",

@@ -7,13 +7,13 @@ extension FuzzTargets {
 
     /// Every compact JWS Tessera reads (Lake bearer, access token, TR50 JWT, client assertion) up
     /// to the key lookup: `CompactJWS` with a JSON payload and with an opaque one,
-    /// `LakeAssertionVerifier.offlineProblems` and `JWSSignatureCheck.algorithm(of:)`.
+    /// `LakeAssertionVerifier.offlineProblems` and the one pipeline's `JWSPipeline.parse` (header rules, no key).
     static func token(_ body: [UInt8]) {
         let token = String(decoding: body, as: UTF8.self)
         let bytes = Array(token.utf8)
         let strict = Result { () throws(TesseraError) in try CompactJWS(token) }
         let opaque = Result { () throws(TesseraError) in try CompactJWS(token, payload: .opaque) }
-        let algorithm = Result { () throws(TesseraError) in try JWSSignatureCheck.algorithm(of: token) }
+        let algorithm = Result { () throws(TesseraError) in try JWSPipeline.parse(token, rules: .clientAssertion, payload: .opaque).header.algorithm }
         let problems = LakeAssertionVerifier.offlineProblems(token, now: now, configuration: LakeConfiguration())
 
         // A refusal carries a code README documents.
@@ -38,7 +38,7 @@ extension FuzzTargets {
             break  // a payload that is not a JSON object
         }
 
-        // offlineProblems and algorithm(of:) apply the same header rules.
+        // offlineProblems and JWSPipeline.parse apply the same header rules.
         switch strict {
         case .failure(let refusal):
             precondition(problems.map(\.code) == [refusal.code], "offlineProblems \(problems.map(\.code)) for a token that does not parse (\(refusal.code))")
@@ -46,12 +46,12 @@ extension FuzzTargets {
             let headerProblems = problems.filter { DocumentedCodes.header.contains($0.code) }
             switch algorithm {
             case .failure(let refusal):
-                precondition(headerProblems.first?.code == refusal.code, "algorithm(of:) refuses (\(refusal.code)), offlineProblems says \(headerProblems.map(\.code))")
+                precondition(headerProblems.first?.code == refusal.code, "JWSPipeline.parse refuses (\(refusal.code)), offlineProblems says \(headerProblems.map(\.code))")
             case .success:
-                precondition(headerProblems.allSatisfy { $0.code == "kid_missing" || $0.code == "kid_invalid" }, "algorithm(of:) accepts a header offlineProblems refuses: \(headerProblems.map(\.code))")
+                precondition(headerProblems.allSatisfy { $0.code == "kid_missing" || $0.code == "kid_invalid" }, "JWSPipeline.parse accepts a header offlineProblems refuses: \(headerProblems.map(\.code))")
             }
             if problems.isEmpty, case .failure(let refusal) = algorithm {
-                preconditionFailure("offlineProblems finds nothing but algorithm(of:) refuses (\(refusal.code))")
+                preconditionFailure("offlineProblems finds nothing but JWSPipeline.parse refuses (\(refusal.code))")
             }
         }
         if case .success(let named) = algorithm { checkHeaderRules(bytes, algorithm: named) }

@@ -8,6 +8,9 @@ import TesseraCore
 /// Appendix A examples. "valid" must verify; "invalid" and "acceptable" must be refused.
 @Suite("Wycheproof and RFC 7515 vectors")
 struct WycheproofTests {
+    /// The one verification pipeline production runs (`JWSPipeline`): strict parsing, the header
+    /// rules, `alg` against the key, the cached signature check.
+    static let pipeline = JWSPipeline()
     static func load(_ name: String) throws -> [String: Any] {
         let url = try #require(Bundle.module.resourceURL?.appendingPathComponent("Vectors").appendingPathComponent(name))
         return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
@@ -104,7 +107,7 @@ struct WycheproofTests {
         switch keyImport {
         case .success(let key):
             do {
-                _ = try await JWSSignatureCheck.verify(token, key: key)
+                _ = try await Self.pipeline.verify(token, rules: .clientAssertion, with: VerificationKey(key, description: "the vector's key"), payload: .opaque)
                 return nil
             } catch {
                 return error.code
@@ -175,7 +178,7 @@ struct WycheproofTests {
     /// The reason the header alone refuses a token, if it does.
     static func headerRefusal(_ token: String) -> String? {
         do {
-            _ = try JWSSignatureCheck.algorithm(of: token)
+            _ = try JWSPipeline.parse(token, rules: .clientAssertion, payload: .opaque)
             return nil
         } catch {
             return error.code
@@ -195,8 +198,8 @@ struct WycheproofTests {
                     jwk: jwk.mapValues(JSONValue.string), algorithm: SignatureAlgorithm(rawValue: try #require(example["alg"] as? String))
                 )
                 // Signature only: the examples expired in 2011, and their headers carry no kid.
-                let payload = try await JWSSignatureCheck.verify(token, key: key)
-                #expect(String(decoding: payload, as: UTF8.self).contains("\"iss\":\"joe\""), "\(name)")
+                let verified = try await Self.pipeline.verify(token, rules: .clientAssertion, with: VerificationKey(key, description: "A's key"), payload: .opaque)
+                #expect(String(decoding: verified.parsed.token.payloadBytes, as: UTF8.self).contains("\"iss\":\"joe\""), "\(name)")
             case "unsupported":
                 #expect(Self.headerRefusal(token) == "alg_unsupported", "\(name)")
             default:

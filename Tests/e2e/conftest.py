@@ -218,12 +218,14 @@ def tessera(*args, cwd=None, check=True, input=None):
 
 
 def lake_token(private_key, pat, kid="primary", algorithm="ES256", multi_use=True, lifetime=600, subject="demo",
-               organization="dataresiliency"):
+               organization="dataresiliency", **claims):
     """A Lake self-signed JWT as seed 000's client makes one: `private_key` (PEM or a
-    cryptography key) signs the PAT, user and organization under `kid`."""
+    cryptography key) signs the PAT, user and organization under `kid`, plus any `claims`.
+    Tessera remembers a single-use token by the bytes signed, so two made in the same second
+    with the same claims are one token: give each its own `jti` when that matters."""
     now = int(time.time())
     return pyjwt.encode({"aud": LAKE_AUDIENCE, "exp": now + lifetime, "iat": now, "pat": pat, "sub": subject,
-                         "org_id": organization, "multi-use": multi_use},
+                         "org_id": organization, "multi-use": multi_use, **claims},
                         private_key, algorithm=algorithm, headers={"kid": kid})
 
 

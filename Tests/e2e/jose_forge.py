@@ -101,3 +101,27 @@ def public_from_jwk(key: dict):
         return ec.EllipticCurvePublicNumbers(int.from_bytes(b64u_decode(key["x"]), "big"), int.from_bytes(b64u_decode(key["y"]), "big"),
                                              ec.SECP256R1()).public_key()
     return ed25519.Ed25519PublicKey.from_public_bytes(b64u_decode(key["x"]))
+
+
+ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
+
+
+def second_encodings(token: str, alg: str, public_key=None) -> dict:
+    """What anyone who saw `token` can make of its signature without the key: for ES256 the other
+    valid signature (r, n - s), which verifies; for EdDSA S + l; for RS256/PS256 s + n and s with
+    a leading zero byte (those three must not verify). `public_key` is needed for RSA."""
+    signing_input, encoded = token.rsplit(".", 1)
+    signature = b64u_decode(encoded)
+    forms = {}
+    if alg == "ES256":
+        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+        forms["ECDSA (r, n - s)"] = r.to_bytes(32, "big") + (P256_ORDER - s).to_bytes(32, "big")
+    elif alg == "EdDSA":
+        s = int.from_bytes(signature[32:], "little")
+        forms["EdDSA S + l"] = signature[:32] + (s + ED25519_ORDER).to_bytes(32, "little")
+    elif alg in ("RS256", "PS256"):
+        modulus = public_key.public_numbers().n
+        value = int.from_bytes(signature, "big") + modulus
+        forms["RSA s + n"] = value.to_bytes((value.bit_length() + 7) // 8, "big")
+        forms["RSA with a leading zero byte"] = b"\x00" + signature
+    return {name: f"{signing_input}.{b64u(sig)}" for name, sig in forms.items()}

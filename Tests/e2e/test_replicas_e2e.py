@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -117,7 +118,7 @@ def test_a_single_use_token_is_accepted_once_across_both_replicas(replicas):
     a, b = replicas
     key, pat = credentials(a)
     for _ in range(5):
-        token = lake_token(key["private_key_pem"], pat["token"], multi_use=False)
+        token = lake_token(key["private_key_pem"], pat["token"], multi_use=False, jti=str(uuid.uuid4()))
         targets = [a, b] * 25  # 50 presentations, in parallel, alternating replicas
 
         def present(replica):

@@ -76,28 +76,22 @@ public struct ForwardAuthenticator: Sendable {
     }
 
     private func identify(_ credential: String) async throws -> VerifiedIdentity {
-        if credential.hasPrefix("sk-") { return try await pamToken(credential, type: "pam_short_token") }
-        guard credential.contains(".") else {
+        switch CredentialKind.of(credential) {
+        case .pamShortToken: return try await pamToken(credential, type: .pamShortToken)
+        case .pamJWT: return try await pamToken(credential, type: .pamJWT)
+        case .accessToken: return try await accessToken(credential)
+        case .tr50JWT: return try await tr50Token(credential)
+        case .lakeJWT:
+            let principal = try await lake.verify(credential)
+            return VerifiedIdentity(
+                tokenType: CredentialKind.lakeJWT.rawValue, subject: principal.user.username, organization: principal.organization, scopes: [],
+                audiences: [lakeAudience], clientID: "lake:\(principal.user.username)/\(principal.key.name)", role: nil,
+                tokenID: principal.tokenID, expiresAt: principal.expiresAt
+            )
+        case .opaque:
             throw TesseraError.token(
                 "credential_unrecognised",
                 "the bearer credential is neither a JWT nor a derived short token (sk-…); a PAT alone is not a credential, sign a Lake JWT with it"
-            )
-        }
-        let jws = try CompactJWS(credential)
-        switch jws.header["typ"]?.stringValue?.lowercased() {
-        case "at+jwt":
-            return try await accessToken(credential)
-        case TR50Service.tokenType:
-            return try await tr50Token(credential)
-        default:
-            if jws.payload["jti"]?.stringValue?.hasPrefix("atntkn_") == true {
-                return try await pamToken(credential, type: "pam_jwt")
-            }
-            let principal = try await lake.verify(credential)
-            return VerifiedIdentity(
-                tokenType: "lake_jwt", subject: principal.user.username, organization: principal.organization, scopes: [],
-                audiences: [lakeAudience], clientID: "lake:\(principal.user.username)/\(principal.key.name)", role: nil,
-                tokenID: jws.payload["jti"]?.stringValue, expiresAt: principal.expiresAt
             )
         }
     }
@@ -105,7 +99,7 @@ public struct ForwardAuthenticator: Sendable {
     private func accessToken(_ token: String) async throws -> VerifiedIdentity {
         let verified = try await serverTokens.verify(token, issuer: issuer(), audience: accessTokenAudience)
         return VerifiedIdentity(
-            tokenType: "access_token", subject: verified.subject, organization: try await organization(verified.organization),
+            tokenType: CredentialKind.accessToken.rawValue, subject: verified.subject, organization: try await organization(verified.organization),
             scopes: verified.scopes, audiences: [accessTokenAudience], clientID: verified.clientID, role: nil, tokenID: verified.tokenID,
             expiresAt: verified.expiresAt
         )
@@ -124,13 +118,13 @@ public struct ForwardAuthenticator: Sendable {
         let claims = try CompactJWS(token).payload
         guard case .number(let expiry, _)? = claims["exp"] else { throw TesseraError.token("claim_missing", "the TR50 JWT has no exp") }
         return VerifiedIdentity(
-            tokenType: "tr50_jwt", subject: grant.whoAmI, organization: organization, scopes: [], audiences: [TR50Service.tokenAudience],
+            tokenType: CredentialKind.tr50JWT.rawValue, subject: grant.whoAmI, organization: organization, scopes: [], audiences: [TR50Service.tokenAudience],
             clientID: nil, role: grant.role.key, tokenID: claims["jti"]?.stringValue,
             expiresAt: Date(timeIntervalSince1970: expiry)
         )
     }
 
-    private func pamToken(_ token: String, type: String) async throws -> VerifiedIdentity {
+    private func pamToken(_ token: String, type: CredentialKind) async throws -> VerifiedIdentity {
         let record: AuthenticationToken
         let claims: [String: JSONValue]
         do {
@@ -142,6 +136,7 @@ public struct ForwardAuthenticator: Sendable {
         guard let organization = try await directory.organization(id: record.organizationID) else {
             throw TesseraError.token("organization_unknown", "the token's organization no longer exists")
         }
+        // The pipeline checked `aud`'s form (strings only); a PAM JWT's `scope` is a custom claim.
         let audiences: [String] =
             switch claims["aud"] {
             case .string(let one)?: [one]
@@ -155,7 +150,7 @@ public struct ForwardAuthenticator: Sendable {
             default: []
             }
         return VerifiedIdentity(
-            tokenType: type, subject: record.consumerID, organization: organization, scopes: scopes, audiences: audiences,
+            tokenType: type.rawValue, subject: record.consumerID, organization: organization, scopes: scopes, audiences: audiences,
             clientID: record.creatorID, role: nil, tokenID: record.id, expiresAt: Date(timeIntervalSince1970: Double(record.expirationTime) / 1000)
         )
     }

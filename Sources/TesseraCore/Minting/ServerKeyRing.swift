@@ -29,6 +29,9 @@ public struct ServerKeyRing: Sendable {
         self.defaultAlgorithm = defaultAlgorithm
     }
 
+    /// Where the keys are kept (the verifiers of server-minted tokens read them from there).
+    var keyStore: any ServerKeyStore { store }
+
     /// Makes a new signing key for the organization; the current one retires and keeps
     /// verifying, plus `leeway`, for as long as any token it signed can live: access tokens, TR50
     /// session JWTs (up to a day) and PAM JWTs (up to the longest validity of the organization's

@@ -12,14 +12,15 @@ public struct ClientAuthenticator: Sendable {
     private let hasher: SecretHasher
     private let clock: any TesseraClock
     private let leeway: TimeInterval
-    private let verifiers = VerifierCache()
+    private let pipeline: JWSPipeline
 
-    public init(stores: Stores, hasher: SecretHasher, clock: any TesseraClock, leeway: TimeInterval) {
+    public init(stores: Stores, hasher: SecretHasher, clock: any TesseraClock, leeway: TimeInterval, pipeline: JWSPipeline = JWSPipeline()) {
         self.applications = stores.applications
         self.replay = stores.replay
         self.hasher = hasher
         self.clock = clock
         self.leeway = leeway
+        self.pipeline = pipeline
     }
 
     static let unknownClient = TesseraError(.unauthenticated, "invalid_client", "client authentication failed: unknown client or wrong secret")
@@ -34,12 +35,12 @@ public struct ClientAuthenticator: Sendable {
     }
 
     /// Checks a client assertion whose `aud` must name one of `audiences` (the token endpoint
-    /// URL or the issuer).
+    /// URL or the issuer): the one `JWSPipeline` with the client's registered key, then
+    /// `ClaimRules` (`iat` optional, as RFC 7523 allows; at most an hour), then single use by `jti`.
     public func authenticate(assertion: String, audiences: [String]) async throws -> ClientApplication {
-        let jws = try CompactJWS(assertion)
-        let header = try ClientJWSHeader(jws.header)
-        let issuer = try LakeAssertionVerifier.requiredString(jws.payload, "iss")
-        let subject = try LakeAssertionVerifier.requiredString(jws.payload, "sub")
+        let parsed = try JWSPipeline.parse(assertion, rules: .clientAssertion)
+        let issuer = try ClaimRules.requiredString(parsed.claims, "iss")
+        let subject = try ClaimRules.requiredString(parsed.claims, "sub")
         guard issuer == subject else {
             throw TesseraError.token("claim_invalid", "client assertion iss and sub must both be the client_id")
         }
@@ -48,71 +49,18 @@ public struct ClientAuthenticator: Sendable {
         else {
             throw TesseraError.token("invalid_client", "no application '\(subject)' with a registered key for private_key_jwt")
         }
-        guard header.algorithm == algorithm else {
-            throw TesseraError.token("alg_mismatch", "client assertion alg \(header.algorithm.rawValue) is not the application key's \(algorithm.rawValue)")
-        }
-        let verifier = try await verifiers.verifier(
-            cacheKey: "\(application.id)/\(sha256Hex(pem))/\(algorithm.rawValue)", pem: pem, algorithm: algorithm, name: application.id
+        let key = VerificationKey(
+            identity: "client:\(application.id)/\(sha256Hex(pem))", description: "the key of '\(application.id)'", algorithm: algorithm, publicKeyPEM: pem
         )
-        guard verifier.isValid(signature: jws.signature, for: jws.signingInput) else {
-            throw TesseraError.token("signature_invalid", "client assertion signature does not verify with the key of '\(application.id)'")
-        }
-        try checkClaims(jws.payload, audiences: audiences)
-        let jti = try LakeAssertionVerifier.requiredString(jws.payload, "jti")
-        let expiry = try ClientAssertionTimes(jws.payload).expiresAt
-        guard try await replay.recordFirstUse(fingerprint: "client-assertion:\(application.id):\(jti)", expiresAt: expiry.addingTimeInterval(leeway)) else {
+        let verified = try await pipeline.verify(parsed, with: key)
+        let rules = ClaimRules(audiences: audiences, issuedAtRequired: false, maximumLifetime: Self.maximumAssertionLifetime, leeway: leeway)
+        let registered = try rules.check(verified.claims, now: clock.now())
+        let jti = try ClaimRules.requiredString(verified.claims, "jti")
+        let fingerprint = "client-assertion:\(application.id):\(jti)"
+        guard try await replay.recordFirstUse(fingerprint: fingerprint, expiresAt: registered.expiresAt.addingTimeInterval(leeway)) else {
             throw TesseraError.token("token_replayed", "client assertion jti '\(jti)' was already used")
         }
         return application
-    }
-
-    private func checkClaims(_ payload: [String: JSONValue], audiences: [String]) throws(TesseraError) {
-        let audienceValues: [String]
-        switch payload["aud"] {
-        case .string(let single)?: audienceValues = [single]
-        case .array(let items)?: audienceValues = items.compactMap(\.stringValue)
-        default: throw .token("audience_invalid", "client assertion aud must name the token endpoint")
-        }
-        guard audienceValues.contains(where: audiences.contains) else {
-            throw .token("audience_invalid", "client assertion aud \(audienceValues) names neither \(audiences.joined(separator: " nor "))")
-        }
-        let times = try ClientAssertionTimes(payload)
-        let now = clock.now()
-        if times.expiresAt < now.addingTimeInterval(-leeway) {
-            throw .token("token_expired", "client assertion expired at \(times.expiresAt.iso8601), server time \(now.iso8601)")
-        }
-        if let issuedAt = times.issuedAt {
-            if issuedAt > now.addingTimeInterval(leeway) {
-                throw .token("token_issued_in_future", "client assertion iat \(issuedAt.iso8601) is in the future")
-            }
-            if times.expiresAt <= issuedAt {
-                throw .token("lifetime_invalid", "client assertion exp \(times.expiresAt.iso8601) is not after its iat \(issuedAt.iso8601)")
-            }
-            if times.expiresAt.timeIntervalSince(issuedAt) > Self.maximumAssertionLifetime {
-                throw .token("lifetime_too_long", "client assertion lifetime is over \(Int(Self.maximumAssertionLifetime)) s")
-            }
-        } else if times.expiresAt.timeIntervalSince(now) > Self.maximumAssertionLifetime {
-            throw .token("lifetime_too_long", "client assertion expires more than \(Int(Self.maximumAssertionLifetime)) s from now")
-        }
-    }
-}
-
-/// `exp` (required) and `iat` (optional) of a client assertion.
-struct ClientAssertionTimes {
-    let expiresAt: Date
-    let issuedAt: Date?
-
-    init(_ payload: [String: JSONValue]) throws(TesseraError) {
-        switch payload["exp"] {
-        case nil: throw .token("claim_missing", "client assertion needs exp")
-        case .number(let exp, _)?: self.expiresAt = Date(timeIntervalSince1970: exp)
-        case let other?: throw .token("claim_invalid", "client assertion exp must be a number, not a \(other.typeName)")
-        }
-        switch payload["iat"] {
-        case nil: self.issuedAt = nil
-        case .number(let iat, _)?: self.issuedAt = Date(timeIntervalSince1970: iat)
-        default: throw .token("claim_invalid", "client assertion iat must be a number")
-        }
     }
 }
 

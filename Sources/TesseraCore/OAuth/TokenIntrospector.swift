@@ -12,6 +12,8 @@ public struct Introspection: Sendable {
     public var expiresAt: Int64?
     public var issuedAt: Int64?
     public var tokenID: String?
+    /// The TR50 role a session JWT grants (an extension member, RFC 7662 §2.2).
+    public var role: String?
 
     public static let inactive = Introspection(active: false)
 
@@ -19,24 +21,27 @@ public struct Introspection: Sendable {
 }
 
 /// RFC 7662 introspection and RFC 7009 revocation over every credential Tessera knows: its access
-/// tokens, PAM authentication tokens (JWT or `sk-` short token), Lake self-signed JWTs (not
-/// consumed) and PATs. A token of another organization is simply inactive.
+/// tokens, PAM authentication tokens (JWT or `sk-` short token), TR50 session JWTs, Lake
+/// self-signed JWTs (not consumed) and PATs — told apart by `CredentialKind`, each checked by its
+/// own verifier. A token of another organization is simply inactive.
 public struct TokenIntrospector: Sendable {
     private let accessTokens: AccessTokenVerifier
     private let authenticationTokens: AuthenticationTokenService
     private let lake: LakeAssertionVerifier
+    private let tr50: TR50Service
     private let pats: any AccessTokenStore
     private let directory: any DirectoryStore
     private let hasher: SecretHasher
     private let clock: any TesseraClock
 
     public init(
-        accessTokens: AccessTokenVerifier, authenticationTokens: AuthenticationTokenService, lake: LakeAssertionVerifier, stores: Stores,
-        hasher: SecretHasher, clock: any TesseraClock
+        accessTokens: AccessTokenVerifier, authenticationTokens: AuthenticationTokenService, lake: LakeAssertionVerifier, tr50: TR50Service,
+        stores: Stores, hasher: SecretHasher, clock: any TesseraClock
     ) {
         self.accessTokens = accessTokens
         self.authenticationTokens = authenticationTokens
         self.lake = lake
+        self.tr50 = tr50
         self.pats = stores.accessTokens
         self.directory = stores.directory
         self.hasher = hasher
@@ -44,39 +49,55 @@ public struct TokenIntrospector: Sendable {
     }
 
     public func introspect(_ token: String, organization: Organization, issuer: String, audience: String) async throws -> Introspection {
-        if token.hasPrefix("sk-") { return try await pamToken(token, organization: organization) }
-        if let jws = try? CompactJWS(token) {
-            if jws.header["typ"]?.stringValue?.lowercased() == "at+jwt" {
-                guard let verified = try? await accessTokens.verify(token, issuer: issuer, audience: audience),
-                    verified.organization == organization.domainName
-                else { return .inactive }
-                var answer = Introspection(active: true)
-                answer.tokenType = "Bearer"
-                answer.subject = verified.subject
-                answer.clientID = verified.clientID
-                answer.scope = verified.scopes.joined(separator: " ")
-                answer.issuer = issuer
-                answer.audience = [audience]
-                answer.expiresAt = verified.expiresAt.unixSeconds
-                answer.issuedAt = verified.issuedAt.unixSeconds
-                answer.tokenID = verified.tokenID
-                return answer
-            }
-            if jws.payload["jti"]?.stringValue?.hasPrefix("atntkn_") == true {
-                return try await pamToken(token, organization: organization)
-            }
+        switch CredentialKind.of(token) {
+        case .pamShortToken, .pamJWT:
+            return try await pamToken(token, organization: organization)
+        case .accessToken:
+            guard let verified = try? await accessTokens.verify(token, issuer: issuer, audience: audience),
+                verified.organization == organization.domainName
+            else { return .inactive }
+            var answer = Introspection(active: true)
+            answer.tokenType = "Bearer"
+            answer.subject = verified.subject
+            answer.clientID = verified.clientID
+            answer.scope = verified.scopes.joined(separator: " ")
+            answer.issuer = issuer
+            answer.audience = [audience]
+            answer.expiresAt = verified.expiresAt.unixSeconds
+            answer.issuedAt = verified.issuedAt.unixSeconds
+            answer.tokenID = verified.tokenID
+            return answer
+        case .tr50JWT:
+            guard let session = try? await tr50.sessionJWT(token), session.organization.id == organization.id else { return .inactive }
+            var answer = Introspection(active: true)
+            answer.tokenType = CredentialKind.tr50JWT.rawValue
+            answer.subject = session.grant.whoAmI
+            answer.issuer = issuer
+            answer.audience = [TR50Service.tokenAudience]
+            answer.expiresAt = session.expiresAt.unixSeconds
+            answer.issuedAt = session.issuedAt.unixSeconds
+            answer.tokenID = session.tokenID
+            answer.role = session.grant.role.key
+            return answer
+        case .lakeJWT:
             guard let principal = try? await lake.verify(token, consume: false), principal.organization.id == organization.id else {
                 return .inactive
             }
             var answer = Introspection(active: true)
-            answer.tokenType = "lake_jwt"
+            answer.tokenType = CredentialKind.lakeJWT.rawValue
             answer.subject = principal.user.username
             answer.clientID = "lake:\(principal.user.username)/\(principal.key.name)"
             answer.issuer = principal.issuer
             answer.expiresAt = principal.expiresAt.unixSeconds
+            answer.tokenID = principal.tokenID
             return answer
+        case .opaque:
+            return try await pat(token, organization: organization)
         }
-        guard let pat = try await pats.accessToken(secretHash: hasher.hash(token)), pat.revokedAt == nil, pat.expiresAt > clock.now(),
+    }
+
+    private func pat(_ token: String, organization: Organization) async throws -> Introspection {
+        guard let pat = try await pats.accessToken(secretHash: hasher.hash(token)), pat.status(at: clock.now()) == "active",
             let user = try await directory.user(id: pat.userID), user.organizationID == organization.id
         else { return .inactive }
         var answer = Introspection(active: true)
@@ -89,11 +110,9 @@ public struct TokenIntrospector: Sendable {
     }
 
     private func pamToken(_ token: String, organization: Organization) async throws -> Introspection {
-        guard let record = try? await authenticationTokens.find(organizationID: organization.id, token: token),
-            !record.revoked, record.expirationTime > clock.now().unixSeconds * 1000
-        else { return .inactive }
+        guard let (record, _) = try? await authenticationTokens.acceptedToken(token, organizationID: organization.id) else { return .inactive }
         var answer = Introspection(active: true)
-        answer.tokenType = token.hasPrefix("sk-") ? "derived_short_token" : "jwt"
+        answer.tokenType = token.hasPrefix(CredentialKind.shortTokenPrefix) ? "derived_short_token" : "jwt"
         answer.subject = record.consumerID
         answer.clientID = record.creatorID
         answer.expiresAt = record.expirationTime / 1000
@@ -105,7 +124,7 @@ public struct TokenIntrospector: Sendable {
     /// RFC 7009: revokes an access token issued to `clientID`, or a PAM authentication token of
     /// the organization; anything else is left alone (the endpoint answers 200 regardless).
     public func revoke(_ token: String, clientID: String, organization: Organization, issuer: String, audience: String) async throws {
-        if let jws = try? CompactJWS(token), jws.header["typ"]?.stringValue?.lowercased() == "at+jwt" {
+        if CredentialKind.of(token) == .accessToken {
             guard let verified = try? await accessTokens.verify(token, issuer: issuer, audience: audience), verified.clientID == clientID else { return }
             try await accessTokens.revoke(verified)
             return

@@ -38,12 +38,15 @@ public struct AuthenticationTokenService: Sendable {
     private let keyRing: ServerKeyRing
     private let hasher: SecretHasher
     private let clock: any TesseraClock
+    private let serverTokens: ServerTokenVerifier
 
-    public init(store: any PAMStore, keyRing: ServerKeyRing, hasher: SecretHasher, clock: any TesseraClock) {
+    public init(store: any PAMStore, keyRing: ServerKeyRing, hasher: SecretHasher, clock: any TesseraClock, pipeline: JWSPipeline = JWSPipeline()) {
         self.store = store
         self.keyRing = keyRing
         self.hasher = hasher
         self.clock = clock
+        // Times are the record's business (`expirationTime`, exact): the leeway is not used.
+        self.serverTokens = ServerTokenVerifier(keys: keyRing.keyStore, clock: clock, leeway: 0, pipeline: pipeline)
     }
 
     /// Registered claims a caller's custom claims may not replace.
@@ -163,16 +166,34 @@ public struct AuthenticationTokenService: Sendable {
 
     /// validate: whether `token` (JWT or short token) is a live authentication token.
     public func isActive(organizationID: UUID, token: String) async throws -> Bool {
-        guard let record = try? await find(organizationID: organizationID, token: token) else { return false }
-        return !record.revoked && record.expirationTime > clock.now().unixSeconds * 1000
+        do {
+            _ = try await acceptedToken(token, organizationID: organizationID)
+            return true
+        } catch let error as TesseraError where error.kind != .internalFailure {
+            return false
+        }
     }
 
     /// A live authentication token of any organization, by its JWT or short token, with the
     /// claims of its JWT (for forward-auth). Refused as not found, revoked or expired.
     public func liveToken(_ token: String) async throws -> (record: AuthenticationToken, claims: [String: JSONValue]) {
-        let record = try live(try await find(organizationID: nil, token: token))
-        let jwt = try keyRing.unseal(record.sealedJWT, context: record.id)
-        return (record, try CompactJWS(jwt).payload)
+        try await acceptedToken(token, organizationID: nil)
+    }
+
+    /// An authentication token accepted as a credential (forward-auth, introspection, validate):
+    /// the record its JWT's `jti` (or its short token) names, this very JWT, not revoked, not past
+    /// its `expirationTime`; a JWT also goes through the one `JWSPipeline` (`typ` `JWT`, the
+    /// published server key its `kid` names, the signature, the registered claims' forms).
+    public func acceptedToken(_ token: String, organizationID: UUID?) async throws -> (record: AuthenticationToken, claims: [String: JSONValue]) {
+        let record = try live(try await find(organizationID: organizationID, token: token))
+        let jwt: String
+        if token.hasPrefix("sk-") {
+            jwt = try keyRing.unseal(record.sealedJWT, context: record.id)
+        } else {
+            jwt = token
+        }
+        let verified = try await serverTokens.verified(jwt, type: "JWT", issuer: nil, audiences: nil, checkTimes: false)
+        return (record, verified.jws.claims)
     }
 
     /// The record a JWT (by its `jti`, then compared whole) or a short token names.

@@ -108,6 +108,7 @@ struct OAuthController {
         if let value = answer.expiresAt { members.append(("exp", .integer(value))) }
         if let value = answer.issuedAt { members.append(("iat", .integer(value))) }
         if let value = answer.tokenID { members.append(("jti", .string(value))) }
+        if let value = answer.role { members.append(("role", .string(value))) }
         return JSONResponse.make(.object(members), headers: [.cacheControl: "no-store"])
     }
 

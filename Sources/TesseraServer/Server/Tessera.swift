@@ -66,8 +66,8 @@ public struct Tessera: Sendable {
             issuer: { issuerURL.value }
         )
         self.introspector = TokenIntrospector(
-            accessTokens: accessTokenVerifier, authenticationTokens: authenticationTokens, lake: lakeVerifier, stores: stores, hasher: hasher,
-            clock: clock
+            accessTokens: accessTokenVerifier, authenticationTokens: authenticationTokens, lake: lakeVerifier, tr50: tr50, stores: stores,
+            hasher: hasher, clock: clock
         )
     }
 
