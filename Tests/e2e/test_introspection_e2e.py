@@ -56,3 +56,26 @@ def test_introspection_and_revocation_of_every_kind(server: Server):
 
     unauthenticated = requests.post(server.url + "/oauth2/introspect", data={"token": pam_jwt}, timeout=30)
     assert unauthenticated.status_code == 401 and unauthenticated.json()["error"] == "invalid_client"
+
+
+def test_a_tr50_session_jwt_is_introspected_active_with_its_claims(server: Server):
+    from tr50_client import login, ok, token, tr50
+    _, _, app, _ = setup_instance(server)
+    session = login(server)
+    ok(tr50(server, {"cmd": {"command": "role.create", "params": {"key": "ops", "commands": ["thing.*"]}}}, session=session))
+    jwt = token(server, session, whoami="svc-7", role="ops", ttl=600)
+    described = introspect(server, app, jwt)
+    assert described["active"] is True, described
+    assert described["token_type"] == "tr50_jwt" and described["sub"] == "svc-7" and described["role"] == "ops"
+    assert described["aud"] == ["tr50"] and described["iss"] == server.url
+    assert described["exp"] - described["iat"] == 600 and described["jti"]
+    # Its role deleted, it is refused wherever TR50 checks it, and inactive here.
+    ok(tr50(server, {"cmd": {"command": "role.delete", "params": {"key": "ops"}}}, session=session))
+    assert introspect(server, app, jwt) == {"active": False}
+    # A live one is active; the same with its signature tampered is not.
+    fresh_session = login(server)
+    ok(tr50(server, {"cmd": {"command": "role.create", "params": {"key": "ops2", "commands": ["*"]}}}, session=fresh_session))
+    other = token(server, fresh_session, whoami="svc-8", role="ops2")
+    assert introspect(server, app, other)["active"] is True
+    forged = other[:-4] + ("AAAA" if not other.endswith("AAAA") else "BBBB")
+    assert introspect(server, app, forged) == {"active": False}

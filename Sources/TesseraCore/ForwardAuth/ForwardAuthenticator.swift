@@ -106,21 +106,16 @@ public struct ForwardAuthenticator: Sendable {
     }
 
     private func tr50Token(_ token: String) async throws -> VerifiedIdentity {
-        let principal: TR50Principal
+        let session: TR50SessionJWT
         do {
-            principal = try await tr50.resolve(token)
+            session = try await tr50.sessionJWT(token)
         } catch let failure as TR50Failure {
             throw TesseraError.token("tr50_jwt_refused", failure.message)
         }
-        guard case .token(let grant, let organization) = principal else {
-            throw TesseraError.token("tr50_jwt_refused", "not a TR50 session JWT")
-        }
-        let claims = try CompactJWS(token).payload
-        guard case .number(let expiry, _)? = claims["exp"] else { throw TesseraError.token("claim_missing", "the TR50 JWT has no exp") }
         return VerifiedIdentity(
-            tokenType: CredentialKind.tr50JWT.rawValue, subject: grant.whoAmI, organization: organization, scopes: [], audiences: [TR50Service.tokenAudience],
-            clientID: nil, role: grant.role.key, tokenID: claims["jti"]?.stringValue,
-            expiresAt: Date(timeIntervalSince1970: expiry)
+            tokenType: CredentialKind.tr50JWT.rawValue, subject: session.grant.whoAmI, organization: session.organization, scopes: [],
+            audiences: [TR50Service.tokenAudience], clientID: nil, role: session.grant.role.key, tokenID: session.tokenID,
+            expiresAt: session.expiresAt
         )
     }
 

@@ -110,7 +110,7 @@ public struct AuthenticationTokenService: Sendable {
             throw Self.pam(.invalidRequest, "InvalidParameter.CustomClaims", "custom claim '\(clash)' would replace a registered claim")
         }
         let now = clock.now()
-        let id = "atntkn_" + SecretGenerator.base62(length: 26).lowercased()
+        let id = CredentialKind.authenticationTokenPrefix + SecretGenerator.base62(length: 26).lowercased()
         var members = request.customClaims
         members["iss"] = .string(issuer)
         members["sub"] = .string(request.subject)
@@ -119,7 +119,7 @@ public struct AuthenticationTokenService: Sendable {
         members["exp"] = .number(Double(now.unixSeconds + Int64(validity)), integer: now.unixSeconds + Int64(validity))
         members["jti"] = .string(id)
         let (jwt, _) = try await keyRing.sign(SignedClaims(members), organizationID: organizationID, type: "JWT")
-        let shortToken = request.includeDerivedShortToken ? "sk-" + SecretGenerator.base62(length: 32) : nil
+        let shortToken = request.includeDerivedShortToken ? CredentialKind.shortTokenPrefix + SecretGenerator.base62(length: 32) : nil
         let milliseconds = now.unixSeconds * 1000
         let record = AuthenticationToken(
             id: id, organizationID: organizationID, credentialProviderID: provider.id, creatorType: "application", creatorID: creatorID,
@@ -187,7 +187,7 @@ public struct AuthenticationTokenService: Sendable {
     public func acceptedToken(_ token: String, organizationID: UUID?) async throws -> (record: AuthenticationToken, claims: [String: JSONValue]) {
         let record = try live(try await find(organizationID: organizationID, token: token))
         let jwt: String
-        if token.hasPrefix("sk-") {
+        if token.hasPrefix(CredentialKind.shortTokenPrefix) {
             jwt = try keyRing.unseal(record.sealedJWT, context: record.id)
         } else {
             jwt = token
@@ -199,7 +199,7 @@ public struct AuthenticationTokenService: Sendable {
     /// The record a JWT (by its `jti`, then compared whole) or a short token names.
     func find(organizationID: UUID?, token: String) async throws -> AuthenticationToken {
         let notFound = Self.pam(.notFound, "AuthenticationTokenNotFound", "the token is not an authentication token of this instance")
-        if token.hasPrefix("sk-") {
+        if token.hasPrefix(CredentialKind.shortTokenPrefix) {
             guard let record = try await store.token(shortTokenHash: hasher.hash(token), organizationID: organizationID) else { throw notFound }
             return record
         }
