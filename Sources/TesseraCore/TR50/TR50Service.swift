@@ -5,7 +5,7 @@ import Foundation
 public struct TR50Service: Sendable {
     public static let sessionLifetime: TimeInterval = 24 * 3600
     public static let tokenAudience = "tr50"
-    public static let tokenType = "tr50+jwt"
+    public static let tokenType = CredentialKind.tr50TokenType
     /// The longest `ttl` a session JWT may ask for.
     public static let maximumJWTLifetime: TimeInterval = 86_400
 
@@ -195,7 +195,7 @@ public struct TR50Service: Sendable {
 
     /// A session id, or a session JWT (accepted wherever a session id is).
     public func resolve(_ credential: String) async throws -> TR50Principal {
-        if credential.contains(".") { return try await resolveToken(credential) }
+        if CredentialKind.of(credential).isJWT { return try await resolveToken(credential) }
         if let app = try await store.appSession(idHash: hasher.hash(credential)), app.expiresAt > clock.now(),
             let organization = try await directory.organization(id: app.organizationID) {
             guard let role = try await store.role(key: app.roleKey, organizationID: organization.id) else {
