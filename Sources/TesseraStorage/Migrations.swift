@@ -231,6 +231,17 @@ enum Migrations {
         (9, [
             "CREATE TABLE tessera_data_key (id BIGINT PRIMARY KEY, wrapped TEXT NOT NULL, updated_at BIGINT NOT NULL)",
         ]),
+        // Audit events say whether the actor was only claimed, the client address, and how many
+        // refusals a folded event stands for (docs/audit.md).
+        (10, [
+            "ALTER TABLE audit_events ADD COLUMN actor_claimed BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE audit_events ADD COLUMN client TEXT",
+            "ALTER TABLE audit_events ADD COLUMN event_count BIGINT NOT NULL DEFAULT 1",
+        ]),
+        // The kid an application's key was registered with (private_key_jwt, RFC 7523).
+        (11, [
+            "ALTER TABLE applications ADD COLUMN key_id TEXT",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, each in its own transaction, holding the

@@ -355,37 +355,3 @@ struct SQLReplayStore: ReplayStore {
         }
     }
 }
-
-/// The audit log on SQL: insert and select only.
-struct SQLAuditStore: AuditStore {
-    let backend: any SQLBackend
-
-    func append(_ event: AuditEvent) async throws {
-        try await backend.transaction { db in
-            try await db.raw("""
-                INSERT INTO audit_events (id, organization_id, occurred_at, actor, action, target, outcome, reason, request_id)
-                VALUES (\(bind: event.id), \(bind: event.organizationID?.uuidString), \(bind: event.occurredAt), \(bind: event.actor),
-                    \(bind: event.action), \(bind: event.target), \(bind: event.outcome), \(bind: event.reason), \(bind: event.requestID))
-                """).run()
-        }
-    }
-
-    func events(organizationID: UUID, after cursor: String?, action: String?, limit: Int) async throws -> [AuditEvent] {
-        try await backend.read { db in
-            var filter = SQLQueryString("organization_id = \(bind: organizationID.uuidString)")
-            if let cursor { filter = filter + SQLQueryString(" AND id > \(bind: cursor)") }
-            if let action { filter = filter + SQLQueryString(" AND action = \(bind: action)") }
-            let rows = try await db.raw(
-                "SELECT * FROM audit_events WHERE " + filter + SQLQueryString(" ORDER BY id LIMIT \(unsafeRaw: String(limit))")
-            ).all()
-            return try rows.map { row in
-                AuditEvent(
-                    id: try row.string("id"), organizationID: try row.optionalString("organization_id").flatMap(UUID.init(uuidString:)),
-                    occurredAt: try row.int("occurred_at"), actor: try row.string("actor"), action: try row.string("action"),
-                    target: try row.optionalString("target"), outcome: try row.string("outcome"), reason: try row.optionalString("reason"),
-                    requestID: try row.optionalString("request_id")
-                )
-            }
-        }
-    }
-}

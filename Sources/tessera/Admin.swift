@@ -4,13 +4,16 @@ import Logging
 import TesseraCore
 import TesseraStorage
 
-/// `tessera admin …`: organizations and users, straight on the database (no server needed).
+/// `tessera admin …`: organizations, users, applications, providers and keys, straight on the
+/// database (no server needed). Each command builds the core as the server does
+/// (`TesseraServices`), so every change it makes is in the audit log, by `cli:<OS user>`.
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create and list organizations and users directly in the database.",
+        discussion: "Every change is recorded in the audit log as made by cli:<your OS user name>; `tessera admin audit` reads the log.",
         subcommands: [
             CreateOrg.self, CreateUser.self, ListOrgs.self, RotateSigningKey.self, CreateApp.self, CreateCredentialProvider.self,
-            RotateMasterKey.self,
+            RotateMasterKey.self, ReadAudit.self,
         ]
     )
 
@@ -18,9 +21,33 @@ struct Admin: AsyncParsableCommand {
         @Option(help: "Database: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB (env TESSERA_DATABASE).") var database: String?
         @Option(help: "bcrypt cost for new passwords.") var bcryptCost: UInt8 = 10
 
-        func withDirectory<T>(_ body: (DirectoryManager) async throws -> T) async throws -> T {
+        /// The settings this command builds the core with (the server's defaults otherwise).
+        var settings: CoreSettings {
+            var settings = CoreSettings()
+            settings.bcryptCost = bcryptCost
+            return settings
+        }
+
+        /// The core's directory and audit log, for the commands that need no master key.
+        func withDirectoryServices<T>(_ body: (DirectoryServices) async throws -> T) async throws -> T {
             try await withStorage { storage in
-                try await body(DirectoryManager(store: storage.stores.directory, passwords: PasswordHasher(cost: bcryptCost), clock: SystemClock()))
+                try await body(DirectoryServices(stores: storage.stores, settings: settings, auditFailed: Admin.auditFailed))
+            }
+        }
+
+        /// The whole core, built as the server builds it, with the server's master key.
+        func withServices<T>(
+            masterKey: MasterKeyOption, settings adjust: (inout CoreSettings) -> Void = { _ in },
+            _ body: (TesseraServices, SQLStorage) async throws -> T
+        ) async throws -> T {
+            var settings = settings
+            adjust(&settings)
+            let chosen = settings
+            return try await withStorage { storage in
+                let services = TesseraServices(
+                    stores: storage.stores, dataKey: try await masterKey.load(storage: storage), settings: chosen, auditFailed: Admin.auditFailed
+                )
+                return try await body(services, storage)
             }
         }
 
@@ -60,8 +87,8 @@ struct Admin: AsyncParsableCommand {
                 domainName: domain, name: name ?? domain, description: description, privatePods: privatePods, idpEnabled: idpEnabled,
                 erp: erp, bankName: bankName, regions: region, platform: platform, operatingMode: operatingMode, createdAt: SystemClock().now()
             )
-            let (organization, admin) = try await options.withDirectory { directory in
-                try await directory.createOrganization(template, adminUsername: adminUser, adminPassword: adminPassword)
+            let (organization, admin) = try await options.withDirectoryServices { services in
+                try await services.createOrganization(template, adminUsername: adminUser, adminPassword: adminPassword, by: Admin.requester)
             }
             print("Created organization '\(organization.domainName)' with id \(organization.id.uuidString.lowercased())"
                 + (admin.map { " and admin '\($0.username)'" } ?? ""))
@@ -77,8 +104,8 @@ struct Admin: AsyncParsableCommand {
         @Flag(help: "Make the user an admin.") var admin = false
 
         func run() async throws {
-            let user = try await options.withDirectory { directory in
-                try await directory.createUser(organizationDomain: org, username: username, password: password, isAdmin: admin)
+            let user = try await options.withDirectoryServices { services in
+                try await services.createUser(organizationDomain: org, username: username, password: password, isAdmin: admin, by: Admin.requester)
             }
             print("Created user '\(user.username)' in '\(org)'")
         }
@@ -101,14 +128,9 @@ struct Admin: AsyncParsableCommand {
                 guard let value = SignatureAlgorithm(rawValue: name) else { throw ValidationError("--algorithm must be one of \(SignatureAlgorithm.names)") }
                 return value
             }
-            let key = try await options.withStorage { storage in
-                let loadedKey = try await masterKey.load(storage: storage)
+            let key = try await options.withServices(masterKey: masterKey, settings: { $0.accessTokenLifetime = TimeInterval(tokenLifetime) }) { services, storage in
                 let organization = try await Admin.organization(org, in: storage)
-                let ring = ServerKeyRing(
-                    store: storage.stores.serverKeys, masterKey: loadedKey, clock: SystemClock(), maximumTokenLifetime: TimeInterval(tokenLifetime),
-                    providers: storage.stores.pam
-                )
-                let key = try await ring.rotate(organizationID: organization.id, algorithm: chosen)
+                let key = try await services.rotateSigningKey(organizationID: organization.id, algorithm: chosen, by: Admin.requester)
                 let previous = try await storage.stores.serverKeys.keys(organizationID: organization.id).first { $0.id != key.id && $0.retiredAt != nil }
                 return (key, previous?.verifyUntil)
             }
@@ -156,11 +178,9 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             let key = try publicKey.map { try PublicKeyMaterial(pem: String(contentsOfFile: $0, encoding: .utf8)) }
-            let (application, secret) = try await options.withStorage { storage in
-                let hasher = SecretHasher(masterKey: try await masterKey.load(storage: storage))
+            let (application, secret) = try await options.withServices(masterKey: masterKey) { services, storage in
                 let organization = try await Admin.organization(org, in: storage)
-                return try await ApplicationManager(store: storage.stores.applications, hasher: hasher, clock: SystemClock())
-                    .create(organizationID: organization.id, name: name, scopes: scope, key: key)
+                return try await services.createApplication(organizationID: organization.id, name: name, scopes: scope, key: key, by: Admin.requester)
             }
             say("client_id: \(application.id)")
             say("client_secret: \(secret)")
@@ -182,15 +202,12 @@ struct Admin: AsyncParsableCommand {
         @Option(help: "Longest validity in seconds.") var maximumValidity = 86_400
 
         func run() async throws {
-            let provider = try await options.withStorage { storage in
-                let key = try await masterKey.load(storage: storage)
+            let provider = try await options.withServices(masterKey: masterKey) { services, storage in
                 let organization = try await Admin.organization(org, in: storage)
-                let ring = ServerKeyRing(store: storage.stores.serverKeys, masterKey: key, clock: SystemClock(), maximumTokenLifetime: 3600)
-                return try await AuthenticationTokenService(store: storage.stores.pam, keyRing: ring, hasher: SecretHasher(masterKey: key), clock: SystemClock())
-                    .createProvider(
-                        organizationID: organization.id, name: name, issuer: issuer, issuerWhitelist: allowIssuer, defaultValidity: defaultValidity,
-                        maximumValidity: maximumValidity
-                    )
+                return try await services.createCredentialProvider(
+                    organizationID: organization.id, name: name, issuer: issuer, issuerWhitelist: allowIssuer, defaultValidity: defaultValidity,
+                    maximumValidity: maximumValidity, by: Admin.requester
+                )
             }
             say("Created credential provider \(provider.id) ('\(provider.name)') in instance \(InstanceID.make(provider.organizationID))")
         }
@@ -216,7 +233,8 @@ struct Admin: AsyncParsableCommand {
             let current = try masterKey.bytes()
             let fresh = try MasterKeyFile.load(path: newMasterKeyFile, logger: logger, create: true, useEnvironment: false)
             try await options.withStorage { storage in
-                try await DataKeyVault.rotate(from: current, to: fresh, store: storage.dataKeys)
+                try await DirectoryServices(stores: storage.stores, settings: options.settings, auditFailed: Admin.auditFailed)
+                    .rotateMasterKey(from: current, to: fresh, store: storage.dataKeys, by: Admin.requester)
             }
             say("Master key rotated: \(newMasterKeyFile) now opens this database and \(masterKey.path) no longer does.")
             say("Restart every replica with --master-key-file \(newMasterKeyFile) (or TESSERA_MASTER_KEY), then destroy the old key.")
@@ -228,11 +246,109 @@ struct Admin: AsyncParsableCommand {
         @OptionGroup var options: DatabaseOptions
 
         func run() async throws {
-            try await options.withDirectory { directory in
-                for (organization, users) in try await directory.organizationsWithUsers() {
+            try await options.withDirectoryServices { services in
+                for (organization, users) in try await services.directory.organizationsWithUsers() {
                     print("\(organization.domainName)\t\(organization.id.uuidString.lowercased())\t\(InstanceID.make(organization.id))\t\(organization.name)")
                     for user in users { print("  \(user.username)\(user.isAdmin ? " (admin)" : "")") }
                 }
+            }
+        }
+    }
+
+    /// The administrator at this terminal, as the audit log records them: `cli:<OS user name>`,
+    /// with a run id (`cli_…`, shared by the events of one command) and this host's name.
+    static let requester = Requester(
+        actor: .cli(osUserName()), origin: AuditOrigin(requestID: "cli_" + sortableID(at: Date(), randomLength: 8), client: hostName())
+    )
+
+    /// The name of the user this process runs as (not `$USER`, which anyone can set).
+    static func osUserName() -> String {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        return "uid:\(geteuid())"
+    }
+
+    static func hostName() -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The change was made but its audit event could not be written: say so.
+    static let auditFailed: @Sendable (String, any Error) -> Void = { action, error in
+        FileHandle.standardError.write(Data("warning: the audit event \(action) could not be written: \(error)\n".utf8))
+    }
+
+    /// `tessera admin audit`: reads the audit log (an organization's, or the events filed under
+    /// none) as JSON lines, oldest first. It changes nothing and records nothing.
+    struct ReadAudit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "audit",
+            abstract: "Print an organization's audit events (or those filed under no organization) as JSON lines, oldest first."
+        )
+        @OptionGroup var options: DatabaseOptions
+        @Option(help: "Organization domain name.") var org: String?
+        @Flag(help: "The events filed under no organization (refusals whose credential named none that exists, 429s).") var unattributed = false
+        @Option(help: "Only this action, e.g. oauth.token.") var action: String?
+        @Option(help: "Only events after this event id.") var after: String?
+        @Option(help: "At most this many events.") var limit = 1000
+
+        func validate() throws {
+            guard (org != nil) != unattributed else { throw ValidationError("give either --org or --unattributed") }
+            guard limit > 0 else { throw ValidationError("--limit must be positive") }
+        }
+
+        func run() async throws {
+            let events = try await options.withStorage { storage in
+                var organizationID: UUID?
+                if let org { organizationID = try await Admin.organization(org, in: storage).id }
+                return try await storage.stores.audit.events(AuditQuery(organizationID: organizationID, after: after, action: action, limit: limit))
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            for event in events {
+                let line = AuditLine(
+                    id: event.id, occurred_at: Date(timeIntervalSince1970: Double(event.occurredAt) / 1000).iso8601, actor: event.actor,
+                    actor_claimed: event.actorClaimed, action: event.action, target: event.target, outcome: event.outcome, reason: event.reason,
+                    request_id: event.requestID, client: event.client, count: event.count,
+                    organization_id: event.organizationID?.uuidString.lowercased()
+                )
+                say(String(decoding: try encoder.encode(line), as: UTF8.self))
+            }
+        }
+
+        /// The fields of `GET /api/admin/audit`'s items, plus the organization id.
+        struct AuditLine: Encodable {
+            let id: String
+            let occurred_at: String
+            let actor: String
+            let actor_claimed: Bool
+            let action: String
+            let target: String?
+            let outcome: String
+            let reason: String?
+            let request_id: String?
+            let client: String?
+            let count: Int
+            let organization_id: String?
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: Keys.self)
+                try container.encode(id, forKey: .id)
+                try container.encode(occurred_at, forKey: .occurred_at)
+                try container.encode(actor, forKey: .actor)
+                try container.encode(actor_claimed, forKey: .actor_claimed)
+                try container.encode(action, forKey: .action)
+                try container.encode(target, forKey: .target)
+                try container.encode(outcome, forKey: .outcome)
+                try container.encode(reason, forKey: .reason)
+                try container.encode(request_id, forKey: .request_id)
+                try container.encode(client, forKey: .client)
+                try container.encode(count, forKey: .count)
+                try container.encode(organization_id, forKey: .organization_id)
+            }
+
+            enum Keys: String, CodingKey {
+                case id, occurred_at, actor, actor_claimed, action, target, outcome, reason, request_id, client, count, organization_id
             }
         }
     }

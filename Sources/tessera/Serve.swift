@@ -44,6 +44,10 @@ struct Serve: AsyncParsableCommand {
     var trustedProxy: [String] = []
     @Option(help: "Window of the failed-authentication limits, in seconds (env TESSERA_FAILED_AUTH_WINDOW; default 60).")
     var failedAuthWindow: Int?
+    @Option(
+        help: "Interval, in seconds, over which repeated refusals of one client, actor and code are folded in the audit log (env TESSERA_AUDIT_FOLD_SECONDS; default 60)."
+    )
+    var auditFoldSeconds: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env TESSERA_LOG_LEVEL).") var logLevel: String?
 
     func run() async throws {
@@ -108,6 +112,10 @@ struct Serve: AsyncParsableCommand {
         if let value = try failedAuthWindow ?? Environment.value("TESSERA_FAILED_AUTH_WINDOW").map(Self.integer) {
             guard (1...86_400).contains(value) else { throw CLIError("the failed-authentication window must be 1 to 86400 seconds") }
             configuration.failedAuthenticationLimits.window = .seconds(value)
+        }
+        if let value = try auditFoldSeconds ?? Environment.value("TESSERA_AUDIT_FOLD_SECONDS").map(Self.integer) {
+            guard (1...86_400).contains(value) else { throw CLIError("the audit folding interval must be 1 to 86400 seconds") }
+            configuration.auditFolding.interval = TimeInterval(value)
         }
         configuration.trustedProxies = trustedProxy.isEmpty
             ? (Environment.value("TESSERA_TRUSTED_PROXIES") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

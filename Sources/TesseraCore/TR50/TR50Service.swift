@@ -33,8 +33,8 @@ public struct TR50Service: Sendable {
     // MARK: Envelope
 
     /// Runs an envelope: `auth` first (if present), then every command in document order. One
-    /// failing command does not stop the others.
-    public func execute(_ body: [UInt8], sessionHeader: String?, bearer: String?) async -> [(String, TR50Outcome)] {
+    /// failing command does not stop the others. `observer` is told each decision (for the audit log).
+    public func execute(_ body: [UInt8], sessionHeader: String?, bearer: String?, observer: TR50Observer? = nil) async -> [(String, TR50Outcome)] {
         let parsed: (value: JSONValue, order: [String])
         do {
             parsed = try StrictJSONParser.parseKeepingOrder(body, maxDepth: 8)
@@ -64,9 +64,14 @@ public struct TR50Service: Sendable {
                 authFailure = TR50Failure(.sessionInvalid, "the session could not be checked")
             }
         }
+        let claimed = principal == nil ? TR50Decision.claims(auth: entries["auth"], credential: credential) : (nil, nil)
+        if let observer, let auth = results.first(where: { $0.0 == "auth" }) {
+            await observer(TR50Decision(command: "api.authenticate", principal: principal, claimant: claimed.0, claimedOrganization: claimed.1, outcome: auth.1))
+        }
         for id in parsed.order where id != "auth" {
             guard let entry = entries[id] else { continue }
             results.append((id, await run(entry, principal: principal, authFailure: authFailure)))
+            await observer?(TR50Decision(command: TR50Decision.command(of: entry), principal: principal, claimant: claimed.0, claimedOrganization: claimed.1, outcome: results[results.count - 1].1))
         }
         return results
     }

@@ -132,6 +132,10 @@ struct ConsoleController {
             return signInForm(request, username: nil, error: error.message, status: error.code == "body_too_large" ? .contentTooLarge : .badRequest)
         }
         guard let expected = request.cookies[Self.signOnCookie]?.value, let sent = form["csrf"], constantTimeEqual(expected, sent) else {
+            await tessera.audit(
+                context, organizationID: nil, actor: .user(String((form.text("username") ?? "").prefix(64)), claimed: true), action: "console.sign-on",
+                refusal: "csrf_invalid"
+            )
             return signInForm(request, username: form.text("username"), error: "The sign-on form expired or did not come from this console. Please sign on again.",
                               status: .forbidden)
         }
@@ -146,8 +150,8 @@ struct ConsoleController {
         } catch let refusal as ConsoleSignOnError {
             let claimed = try? await tessera.directory.user(username: username)
             await tessera.audit(
-                context, organizationID: claimed?.organizationID, actor: "user:\(username.prefix(64))", action: "console.sign-on",
-                refusal: TesseraError(.unauthenticated, "invalid_credentials", refusal.message)
+                context, organizationID: claimed?.organizationID, actor: .user(String(username.prefix(64)), claimed: true), action: "console.sign-on",
+                refusal: "invalid_credentials"
             )
             return signInForm(request, username: username, error: refusal.message, status: .unauthorized)
         }

@@ -21,6 +21,7 @@ struct ForwardAuthController {
             let identity = try await tessera.forwardAuthenticator.verify(try Self.bearer(request), requirements: requirements)
             return Self.accepted(identity)
         } catch let error as TesseraError where error.kind == .unauthenticated || error.kind == .forbidden {
+            await auditRefusal(error, request: request, requirements: requirements, context: context)
             var response = ErrorMiddleware<TesseraRequestContext>.render(error, logger: context.logger)
             response.headers[Self.errorHeader] = error.code
             if error.kind == .forbidden {
@@ -32,6 +33,21 @@ struct ForwardAuthController {
     }
 
     static let errorHeader = HTTPFields.Element.Name("X-Tessera-Error")!
+
+    /// A refusal is audited (`forward_auth.verify`, target: the scopes and audience asked for)
+    /// under the identity the credential claims; a `403` comes after the credential was verified,
+    /// so that identity is then not merely claimed. An acceptance is not audited (it is a
+    /// verification on the hot path, like any authenticated request).
+    private func auditRefusal(_ error: TesseraError, request: Request, requirements: ForwardAuthRequirements, context: TesseraRequestContext) async {
+        var (actor, organization) = await tessera.claimedIdentity(bearer: request.headers[.authorization].flatMap(BearerCredential.parse))
+        if error.kind == .forbidden { actor.claimed = false }
+        var asked = requirements.scopes.map { "scope:" + $0 }
+        if let audience = requirements.audience { asked.append("audience:" + audience) }
+        await tessera.audit(
+            context, organizationID: organization?.id, actor: actor, action: "forward_auth.verify", target: asked.isEmpty ? nil : asked.joined(separator: " "),
+            refusal: error.code
+        )
+    }
 
     /// The credential of an `Authorization: Bearer …` header.
     static func bearer(_ request: Request) throws -> String {

@@ -2,7 +2,9 @@ import Foundation
 import Hummingbird
 import TesseraCore
 
-/// Admin endpoints: users of the admin's own organization.
+/// Admin endpoints of the admin's own organization: users, signing keys, OAuth applications,
+/// credential providers, TR50 application tokens and the audit log. Changes go through
+/// `TesseraServices`' audited changes, as `tessera admin …` does.
 struct AdminController {
     let tessera: Tessera
 
@@ -35,11 +37,10 @@ struct AdminController {
         let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
         try body.allowOnly(["username", "password", "is_admin"])
         let isAdmin = try body.boolean("is_admin") ?? false
-        let user = try await tessera.directory.createUser(
+        let user = try await tessera.services.createUser(
             organizationDomain: admin.organization.domainName, username: try body.requiredString("username"),
-            password: try body.requiredString("password"), isAdmin: isAdmin
+            password: try body.requiredString("password"), isAdmin: isAdmin, by: tessera.requester(context, admin)
         )
-        await tessera.audit(context, admin, action: "user.create", target: user.username)
         return JSONResponse.make(Self.document(user), status: .created)
     }
 
@@ -62,8 +63,9 @@ struct AdminController {
         let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
         try body.allowOnly(["algorithm"])
         let algorithm = try body.string("algorithm").map(LakeController.algorithm)
-        let key = try await tessera.keyRing.rotate(organizationID: admin.organization.id, algorithm: algorithm, leeway: tessera.configuration.lake.leeway)
-        await tessera.audit(context, admin, action: "signing_key.rotate", target: key.id)
+        let key = try await tessera.services.rotateSigningKey(
+            organizationID: admin.organization.id, algorithm: algorithm, leeway: tessera.configuration.lake.leeway, by: tessera.requester(context, admin)
+        )
         return JSONResponse.make(Self.document(key, now: tessera.clock.now()), status: .created)
     }
 
@@ -82,10 +84,9 @@ struct AdminController {
         case (nil, nil): key = nil
         case (_?, _?): throw TesseraError(.invalidRequest, "field_conflict", "send either public_key_pem or jwk, not both")
         }
-        let (application, secret) = try await tessera.applications.create(
-            organizationID: admin.organization.id, name: try body.requiredString("name"), scopes: scopes, key: key
+        let (application, secret) = try await tessera.services.createApplication(
+            organizationID: admin.organization.id, name: try body.requiredString("name"), scopes: scopes, key: key, by: tessera.requester(context, admin)
         )
-        await tessera.audit(context, admin, action: "application.create", target: application.id)
         return JSONResponse.make(Self.document(application, secret: secret), status: .created)
     }
 
@@ -98,8 +99,7 @@ struct AdminController {
     @Sendable func deleteApplication(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
         let id = try context.parameters.require("id")
-        try await tessera.applications.delete(id: id, organizationID: admin.organization.id)
-        await tessera.audit(context, admin, action: "application.delete", target: id)
+        try await tessera.services.deleteApplication(id: id, organizationID: admin.organization.id, by: tessera.requester(context, admin))
         return Response(status: .noContent)
     }
 
@@ -109,12 +109,11 @@ struct AdminController {
         let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
         try body.allowOnly(["name", "issuer", "issuerWhitelist", "defaultValidity", "maximumValidity"])
         let whitelist = try body.strings("issuerWhitelist") ?? []
-        let provider = try await tessera.authenticationTokens.createProvider(
+        let provider = try await tessera.services.createCredentialProvider(
             organizationID: admin.organization.id, name: try body.requiredString("name"), issuer: try body.requiredString("issuer"),
             issuerWhitelist: whitelist, defaultValidity: try body.integer("defaultValidity") ?? 3600,
-            maximumValidity: try body.integer("maximumValidity") ?? 86_400
+            maximumValidity: try body.integer("maximumValidity") ?? 86_400, by: tessera.requester(context, admin)
         )
-        await tessera.audit(context, admin, action: "credential_provider.create", target: provider.id)
         return JSONResponse.make(Self.document(provider), status: .created)
     }
 
@@ -125,7 +124,7 @@ struct AdminController {
     }
 
     /// `?after=<event id>&limit=1..500&action=<name>`: the organization's audit events, oldest
-    /// first; `next` continues.
+    /// first; `next` continues. docs/audit.md describes the fields.
     @Sendable func listAudit(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
         let query = request.uri.queryParameters
@@ -139,18 +138,7 @@ struct AdminController {
             organizationID: admin.organization.id, after: query.get("after"), action: query.get("action"), limit: limit + 1
         )
         let shown = Array(events.prefix(limit))
-        let items: [OrderedJSON] = shown.map { event in
-            .object([
-                ("id", .string(event.id)),
-                ("occurred_at", .string(Date(timeIntervalSince1970: Double(event.occurredAt) / 1000).iso8601)),
-                ("actor", .string(event.actor)),
-                ("action", .string(event.action)),
-                ("target", .optional(event.target)),
-                ("outcome", .string(event.outcome)),
-                ("reason", .optional(event.reason)),
-                ("request_id", .optional(event.requestID)),
-            ])
-        }
+        let items: [OrderedJSON] = shown.map(Self.document)
         return JSONResponse.make(.object([("items", .array(items)), ("next", events.count > limit ? .optional(shown.last?.id) : .null)]))
     }
 
@@ -160,9 +148,25 @@ struct AdminController {
         let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
         try body.allowOnly(["role"])
         let role = try body.requiredString("role")
-        let token = try await tessera.tr50.createAppToken(organizationID: admin.organization.id, roleKey: role)
-        await tessera.audit(context, admin, action: "tr50.app_token.create", target: role)
+        let token = try await tessera.services.createTR50AppToken(organizationID: admin.organization.id, role: role, by: tessera.requester(context, admin))
         return JSONResponse.make(.object([("appToken", .string(token)), ("role", .string(role))]), status: .created)
+    }
+
+    /// An audit event as `GET /api/admin/audit` and `tessera admin audit` show it.
+    static func document(_ event: AuditEvent) -> OrderedJSON {
+        .object([
+            ("id", .string(event.id)),
+            ("occurred_at", .string(Date(timeIntervalSince1970: Double(event.occurredAt) / 1000).iso8601)),
+            ("actor", .string(event.actor)),
+            ("actor_claimed", .bool(event.actorClaimed)),
+            ("action", .string(event.action)),
+            ("target", .optional(event.target)),
+            ("outcome", .string(event.outcome)),
+            ("reason", .optional(event.reason)),
+            ("request_id", .optional(event.requestID)),
+            ("client", .optional(event.client)),
+            ("count", .integer(Int64(event.count))),
+        ])
     }
 
     static func document(_ provider: CredentialProvider) -> OrderedJSON {

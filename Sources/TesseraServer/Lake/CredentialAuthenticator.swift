@@ -5,41 +5,85 @@ import TesseraCore
 /// Reads `Authorization` and fills the context's principal: `Bearer` is a Lake self-signed JWT,
 /// `Basic` a username and password. A request without the header passes through unauthenticated
 /// (routes that need a caller call `requirePrincipal()`); a bad credential is refused here.
+///
+/// It is also where the Lake and management API audits its refusals, each once: a refused
+/// credential (`lake.authenticate`, `password.authenticate`) against the user and organization it
+/// claimed, and any later refusal (no credential, not an admin, a bad request…) under the action
+/// the route stands for, with the authenticated caller or `anonymous`.
 struct CredentialAuthenticator: RouterMiddleware {
     typealias Context = TesseraRequestContext
     let tessera: Tessera
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let authorization = request.headers[.authorization] else {
-            return try await next(request, context)
-        }
         var context = context
+        if let authorization = request.headers[.authorization] {
+            do {
+                context.principal = try await authenticate(authorization)
+            } catch let error as TesseraError {
+                await auditRefusal(error, authorization: authorization, request: request, context: context)
+                throw error
+            }
+        }
         do {
-            context.principal = try await authenticate(authorization)
-        } catch let error as TesseraError {
-            await auditRefusal(error, authorization: authorization, context: context)
+            return try await next(request, context)
+        } catch let error as TesseraError where error.kind != .internalFailure {
+            await auditRefusal(error.code, request: request, context: context)
+            throw error
+        } catch let error as HTTPError where (400..<500).contains(error.status.code) {
+            await auditRefusal(ErrorMiddleware<Context>.translate(error).code, request: request, context: context)
             throw error
         }
-        return try await next(request, context)
     }
 
     /// Records a refused credential against the organization and user it claimed, if they exist.
-    private func auditRefusal(_ error: TesseraError, authorization: String, context: Context) async {
-        var claimedUser: String?
+    private func auditRefusal(_ error: TesseraError, authorization: String, request: Request, context: Context) async {
+        var claimed = AuditActor.anonymous
         var claimedOrganization: Organization?
         if let credential = BearerCredential.parse(authorization), let jws = try? CompactJWS(credential) {
-            claimedUser = jws.payload["sub"]?.stringValue
+            claimed = jws.payload["sub"]?.stringValue.map { .user($0, claimed: true) } ?? .anonymous
             claimedOrganization = await tessera.claimedOrganization(jws.payload["org_id"]?.stringValue ?? jws.payload["org_key"]?.stringValue)
         } else if let (username, _) = BasicCredentials.parse(authorization) {
-            claimedUser = username
+            claimed = .user(username, claimed: true)
             if let user = try? await tessera.directory.user(username: username) {
                 claimedOrganization = try? await tessera.directory.organization(id: user.organizationID)
             }
         }
         await tessera.audit(
-            context, organizationID: claimedOrganization?.id, actor: claimedUser.map { "user:\($0)" } ?? "anonymous",
-            action: authorization.lowercased().hasPrefix("basic") ? "password.authenticate" : "lake.authenticate", refusal: error
+            context, organizationID: claimedOrganization?.id, actor: claimed,
+            action: authorization.lowercased().hasPrefix("basic") ? "password.authenticate" : "lake.authenticate",
+            target: request.uri.path, refusal: error.code
         )
+    }
+
+    /// Records a refusal after authentication (or without a credential) under the route's action.
+    private func auditRefusal(_ code: String, request: Request, context: Context) async {
+        let (action, target) = Self.action(request)
+        let actor: AuditActor = context.principal.map { .user($0.user.username) } ?? .anonymous
+        await tessera.audit(context, organizationID: context.principal?.organization.id, actor: actor, action: action, target: target, refusal: code)
+    }
+
+    /// The audit action of a Lake or management API request, and its target: the same names the
+    /// successful change is recorded under; `api.read` (target: the path) for what only reads.
+    static func action(_ request: Request) -> (action: String, target: String?) {
+        let parts = request.uri.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let route = parts.dropFirst().joined(separator: "/")  // without "api"
+        let last = parts.count > 1 ? parts.last : nil
+        switch (request.method, route) {
+        case (.post, "users/me/access-tokens"): return ("pat.create", nil)
+        case (.post, "users/me/keys"): return ("key.create", nil)
+        case (.post, "admin/users"): return ("user.create", nil)
+        case (.post, "admin/signing-keys/rotate"): return ("signing_key.rotate", nil)
+        case (.post, "admin/applications"): return ("application.create", nil)
+        case (.post, "admin/credential-providers"): return ("credential_provider.create", nil)
+        case (.post, "admin/tr50/app-tokens"): return ("tr50.app_token.create", nil)
+        default: break
+        }
+        if request.method == .delete {
+            if route.hasPrefix("users/me/access-tokens/") { return ("pat.revoke", last) }
+            if route.hasPrefix("users/me/keys/") { return ("key.delete", last) }
+            if route.hasPrefix("admin/applications/") { return ("application.delete", last) }
+        }
+        return ("api.read", request.uri.path)
     }
 
     func authenticate(_ authorization: String) async throws -> Principal {

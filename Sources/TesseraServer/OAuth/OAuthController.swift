@@ -38,30 +38,32 @@ struct OAuthController {
         ]))
     }
 
-    /// The token endpoint; every issuance and refusal goes to the audit log.
+    /// The token endpoint; every issuance and every refusal goes to the audit log, once.
     @Sendable func token(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let decision = ClientDecision()
         do {
-            let (response, issued, organizationID) = try await issue(request)
+            let (response, issued, organizationID) = try await issue(request, decision)
+            let clientID = issued.claims.clientID
             await tessera.audit(
-                context, organizationID: organizationID, actor: issued.claims.clientID.hasPrefix("app_") ? "app:\(issued.claims.clientID)" : "user:\(issued.claims.subject)",
+                context, organizationID: organizationID, actor: clientID.hasPrefix("app_") ? .app(clientID) : .user(issued.claims.subject),
                 action: "oauth.token", target: issued.claims.tokenID
             )
             return response
-        } catch let error as OAuthError {
-            await tessera.audit(
-                context, organizationID: nil, actor: "anonymous", action: "oauth.token",
-                refusal: TesseraError(.unauthenticated, error.error, error.description)
-            )
+        } catch {
+            await auditRefusal(error, decision, action: "oauth.token", context: context)
             throw error
         }
     }
 
-    private func issue(_ request: Request) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
+    private func issue(_ request: Request, _ decision: ClientDecision) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
+        decision.claim(from: request)
         let form = try await FormBody.read(request, limit: tessera.configuration.maximumBodySize)
+        decision.claim(from: form)
         let grantType = try form.required("grant_type")
+        decision.target = "grant_type:" + grantType
         switch grantType {
-        case Self.jwtBearer: return try await jwtBearerGrant(form)
-        case Self.clientCredentials: return try await clientCredentialsGrant(form, request: request)
+        case Self.jwtBearer: return try await jwtBearerGrant(form, decision)
+        case Self.clientCredentials: return try await clientCredentialsGrant(form, request: request, decision)
         default:
             throw OAuthError.unsupportedGrantType(
                 "grant_type '\(grantType)' is not supported; this server supports \(Self.clientCredentials) and \(Self.jwtBearer)"
@@ -70,8 +72,10 @@ struct OAuthController {
     }
 
     /// RFC 6749 §4.4: the client authenticates (secret or private_key_jwt) and gets its scopes.
-    private func clientCredentialsGrant(_ form: FormBody, request: Request) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
-        let application = try await authenticateClient(form, request: request)
+    private func clientCredentialsGrant(
+        _ form: FormBody, request: Request, _ decision: ClientDecision
+    ) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
+        let application = try await authenticateClient(form, request: request, decision)
         let granted: [String]
         if let requested = form.parameters["scope"] {
             granted = requested.split(separator: " ").map(String.init)
@@ -91,10 +95,23 @@ struct OAuthController {
         return (Self.tokenResponse(issued), issued, organization.id)
     }
 
-    /// RFC 7662: the client authenticates; the answer covers its own organization's tokens.
+    /// RFC 7662: the client authenticates; the answer covers its own organization's tokens. A
+    /// refusal is audited (`oauth.introspect`); an answer is not (it changes nothing).
     @Sendable func introspect(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let decision = ClientDecision()
+        do {
+            return try await introspect(request, decision)
+        } catch {
+            await auditRefusal(error, decision, action: "oauth.introspect", context: context)
+            throw error
+        }
+    }
+
+    private func introspect(_ request: Request, _ decision: ClientDecision) async throws -> Response {
+        decision.claim(from: request)
         let form = try await FormBody.read(request, limit: tessera.configuration.maximumBodySize)
-        let (_, organization) = try await clientAndOrganization(form, request: request)
+        decision.claim(from: form)
+        let (_, organization) = try await clientAndOrganization(form, request: request, decision)
         let answer = try await tessera.introspector.introspect(
             try form.required("token"), organization: organization, issuer: tessera.issuerURL.value, audience: tessera.configuration.accessTokenAudience
         )
@@ -112,20 +129,30 @@ struct OAuthController {
         return JSONResponse.make(.object(members), headers: [.cacheControl: "no-store"])
     }
 
-    /// RFC 7009: 200 whether or not the token was known.
+    /// RFC 7009: 200 whether or not the token was known. Audited (`oauth.revoke`, target: the
+    /// token's `jti` when it has one), as is a refusal.
     @Sendable func revoke(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let form = try await FormBody.read(request, limit: tessera.configuration.maximumBodySize)
-        let (application, organization) = try await clientAndOrganization(form, request: request)
-        try await tessera.introspector.revoke(
-            try form.required("token"), clientID: application.id, organization: organization, issuer: tessera.issuerURL.value,
-            audience: tessera.configuration.accessTokenAudience
-        )
-        await tessera.audit(context, organizationID: organization.id, actor: "app:\(application.id)", action: "oauth.revoke")
-        return Response(status: .ok, headers: [.cacheControl: "no-store"])
+        let decision = ClientDecision()
+        do {
+            decision.claim(from: request)
+            let form = try await FormBody.read(request, limit: tessera.configuration.maximumBodySize)
+            decision.claim(from: form)
+            decision.target = form.parameters["token"].flatMap { try? CompactJWS($0) }.flatMap { $0.payload["jti"]?.stringValue }
+            let (application, organization) = try await clientAndOrganization(form, request: request, decision)
+            try await tessera.introspector.revoke(
+                try form.required("token"), clientID: application.id, organization: organization, issuer: tessera.issuerURL.value,
+                audience: tessera.configuration.accessTokenAudience
+            )
+            await tessera.audit(context, organizationID: organization.id, actor: .app(application.id), action: "oauth.revoke", target: decision.target)
+            return Response(status: .ok, headers: [.cacheControl: "no-store"])
+        } catch {
+            await auditRefusal(error, decision, action: "oauth.revoke", context: context)
+            throw error
+        }
     }
 
-    private func clientAndOrganization(_ form: FormBody, request: Request) async throws -> (ClientApplication, Organization) {
-        let application = try await authenticateClient(form, request: request)
+    private func clientAndOrganization(_ form: FormBody, request: Request, _ decision: ClientDecision) async throws -> (ClientApplication, Organization) {
+        let application = try await authenticateClient(form, request: request, decision)
         guard let organization = try await tessera.directory.organization(id: application.organizationID) else {
             throw OAuthError.invalidClient("the application's organization no longer exists", basic: false)
         }
@@ -133,7 +160,13 @@ struct OAuthController {
     }
 
     /// Exactly one of client_secret_basic, client_secret_post, private_key_jwt.
-    private func authenticateClient(_ form: FormBody, request: Request) async throws -> ClientApplication {
+    private func authenticateClient(_ form: FormBody, request: Request, _ decision: ClientDecision) async throws -> ClientApplication {
+        let application = try await authenticateClient(form, request: request, reasons: decision)
+        decision.authenticated(application)
+        return application
+    }
+
+    private func authenticateClient(_ form: FormBody, request: Request, reasons decision: ClientDecision) async throws -> ClientApplication {
         let basic = request.headers[.authorization].flatMap { BasicCredentials.parse($0, formEncoded: true) }
         let post = form.parameters["client_secret"].map { (form.parameters["client_id"] ?? "", $0) }
         let assertion = form.parameters["client_assertion"]
@@ -160,6 +193,7 @@ struct OAuthController {
             }
             return application
         } catch let error as TesseraError {
+            decision.reason = error.code
             let detail = error.code == "invalid_client" ? error.message : "\(error.code): \(error.message)"
             throw OAuthError.invalidClient(detail, basic: basic != nil)
         }
@@ -176,7 +210,8 @@ struct OAuthController {
     }
 
     /// RFC 7523 §2.1: a Lake self-signed JWT as the authorization grant.
-    private func jwtBearerGrant(_ form: FormBody) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
+    private func jwtBearerGrant(_ form: FormBody, _ decision: ClientDecision) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
+        decision.claimLakeAssertion(form.parameters["assertion"])
         if form.parameters["scope"] != nil {
             throw OAuthError(status: .badRequest, error: "invalid_scope", description: "the jwt-bearer grant takes no scope")
         }
@@ -184,12 +219,92 @@ struct OAuthController {
         do {
             principal = try await tessera.lakeVerifier.verify(try form.required("assertion"))
         } catch let error as TesseraError {
+            decision.reason = error.code
             throw OAuthError.grant(error)
         }
+        decision.actor = .user(principal.user.username)
+        decision.organizationID = principal.organization.id
         let issued = try await tessera.accessTokenIssuer.issue(
             subject: principal.user.username, organization: principal.organization,
             clientID: "lake:\(principal.user.username)/\(principal.key.name)", scope: nil, notAfter: principal.accessToken.expiresAt
         )
         return (Self.tokenResponse(issued), issued, principal.organization.id)
+    }
+
+    /// Audits a refusal of the token, introspection or revocation endpoint: the client (or Lake
+    /// user) authenticated so far, else the one the request claimed (marked as claimed, filed under
+    /// its organization when it exists), and the most specific reason known.
+    private func auditRefusal(_ error: any Error, _ decision: ClientDecision, action: String, context: TesseraRequestContext) async {
+        let code: String
+        switch error {
+        case let error as OAuthError:
+            guard error.status.code < 500 else { return }
+            code = decision.reason ?? error.error
+        case let error as TesseraError:
+            guard error.kind != .internalFailure else { return }
+            code = error.code
+        default:
+            return
+        }
+        var organizationID = decision.organizationID
+        if organizationID == nil, decision.actor.claimed {
+            if let clientID = decision.claimedClientID {
+                organizationID = try? await tessera.services.stores.applications.application(id: clientID)?.organizationID
+            } else {
+                organizationID = await tessera.claimedOrganization(decision.claimedOrganization)?.id
+            }
+        }
+        await tessera.audit(context, organizationID: organizationID, actor: decision.actor, action: action, target: decision.target, refusal: code)
+    }
+}
+
+/// What one token-endpoint request has shown so far of who is asking (for its audit event): the
+/// client or Lake user it claims, then the one it authenticated as, and the specific reason of a
+/// refusal the OAuth error code hides (`token_replayed` behind `invalid_client`…). Used within one
+/// request only.
+final class ClientDecision {
+    var actor = AuditActor.anonymous
+    var organizationID: UUID?
+    var claimedClientID: String?
+    var claimedOrganization: String?
+    var target: String?
+    var reason: String?
+
+    /// HTTP Basic names a client id (client_secret_basic).
+    func claim(from request: Request) {
+        guard let authorization = request.headers[.authorization], let (clientID, _) = BasicCredentials.parse(authorization, formEncoded: true) else {
+            return
+        }
+        claimClient(clientID)
+    }
+
+    /// `client_id`, or a client assertion's unverified `sub` (private_key_jwt).
+    func claim(from form: FormBody) {
+        guard claimedClientID == nil else { return }
+        if let clientID = form.parameters["client_id"], !clientID.isEmpty {
+            claimClient(clientID)
+        } else if let assertion = form.parameters["client_assertion"], let jws = try? CompactJWS(assertion),
+            let subject = jws.payload["sub"]?.stringValue ?? jws.payload["iss"]?.stringValue
+        {
+            claimClient(subject)
+        }
+    }
+
+    /// A jwt-bearer grant's Lake assertion names a user and an organization.
+    func claimLakeAssertion(_ assertion: String?) {
+        guard let assertion, let jws = try? CompactJWS(assertion), let subject = jws.payload["sub"]?.stringValue else { return }
+        actor = .user(subject, claimed: true)
+        claimedClientID = nil
+        claimedOrganization = jws.payload["org_id"]?.stringValue ?? jws.payload["org_key"]?.stringValue
+    }
+
+    func authenticated(_ application: ClientApplication) {
+        actor = .app(application.id)
+        organizationID = application.organizationID
+    }
+
+    private func claimClient(_ clientID: String) {
+        actor = .app(clientID, claimed: true)
+        claimedClientID = String(clientID.prefix(AuditLog.maximumFieldLength))
     }
 }

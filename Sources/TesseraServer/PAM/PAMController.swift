@@ -13,8 +13,9 @@ struct PAMController {
         router.post("v2/:instanceId/authenticationTokens/_/actions/:action", use: action)
     }
 
-    /// The caller: an access token for this instance's organization holding `scope`.
-    private func authorize(_ request: Request, context: TesseraRequestContext, scope: String) async throws -> Caller {
+    /// The caller: an access token for this instance's organization holding `scope`. The
+    /// decision learns who the caller is as soon as the token is verified.
+    private func authorize(_ request: Request, context: TesseraRequestContext, scope: String, _ decision: PAMDecision) async throws -> Caller {
         let instanceID = try context.parameters.require("instanceId")
         guard let organizationID = InstanceID.organizationID(instanceID),
             let organization = try await tessera.directory.organization(id: organizationID)
@@ -28,6 +29,9 @@ struct PAMController {
             credential, issuer: tessera.issuerURL.value,
             audience: tessera.configuration.accessTokenAudience
         )
+        decision.actor = token.clientID.hasPrefix("app_") ? .app(token.clientID) : .user(token.subject)
+        decision.organizationID = token.organization == organization.domainName
+            ? organization.id : try await tessera.directory.organization(domainName: token.organization)?.id
         guard token.organization == organization.domainName else {
             throw TesseraError(.forbidden, "Forbidden.InstanceMismatch", "the access token belongs to another instance")
         }
@@ -44,13 +48,27 @@ struct PAMController {
         var id: UUID { organization.id }
     }
 
-    /// Runs `body`, turning core errors into the IDaaS error document; refusals are audited.
-    private func answering(_ context: TesseraRequestContext, action: String, _ body: () async throws -> Response) async throws -> Response {
+    /// Runs `body`, turning core errors into the IDaaS error document. Each refusal is audited
+    /// once, with the application whose access token was verified (else what the token claimed,
+    /// marked as claimed) and the target the request named.
+    private func answering(
+        _ request: Request, _ context: TesseraRequestContext, action: String, _ body: (PAMDecision) async throws -> Response
+    ) async throws -> Response {
+        let decision = PAMDecision()
+        decision.target = context.parameters.get("instanceId")
         do {
-            return try await body()
+            return try await body(decision)
         } catch let error as TesseraError {
-            let organizationID = context.parameters.get("instanceId").flatMap(InstanceID.organizationID)
-            await tessera.audit(context, organizationID: organizationID, actor: "anonymous", action: action, refusal: error)
+            if error.kind != .internalFailure {
+                if decision.organizationID == nil, decision.actor == .anonymous {
+                    let claimed = await tessera.claimedIdentity(bearer: request.headers[.authorization].flatMap(BearerCredential.parse))
+                    decision.actor = claimed.actor
+                    decision.organizationID = claimed.organization?.id
+                }
+                await tessera.audit(
+                    context, organizationID: decision.organizationID, actor: decision.actor, action: action, target: decision.target, refusal: error.code
+                )
+            }
             let status: HTTPResponse.Status = switch error.kind {
             case .unauthenticated: .unauthorized
             case .forbidden: .forbidden
@@ -67,16 +85,22 @@ struct PAMController {
         }
     }
 
+    /// The actions; an unknown one is audited as `pam.unknown` (target: its name).
+    static let actions: Set<String> = [
+        "generateJwt", "obtainJwt", "obtainJwtByDerivedShortToken", "revoke", "reinstate", "revokeByConsumer", "reinstateByConsumer", "validate",
+    ]
+
     @Sendable func action(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let name = context.parameters.get("action") ?? ""
-        return try await answering(context, action: "pam.\(name)") {
+        return try await answering(request, context, action: Self.actions.contains(name) ? "pam.\(name)" : "pam.unknown") { decision in
             let service = tessera.authenticationTokens
             switch name {
             case "generateJwt":
-                let caller = try await authorize(request, context: context, scope: PAMScope.manage)
+                let caller = try await authorize(request, context: context, scope: PAMScope.manage, decision)
                 let body = try await readBody(request, allowed: [
                     "credentialProviderIdentifier", "issuer", "subject", "audiences", "customClaims", "expiration", "includeDerivedShortToken",
                 ])
+                decision.target = try? body.string("credentialProviderIdentifier")
                 let generated = try await service.generate(
                     organizationID: caller.id, creatorID: caller.clientID, GenerateRequest(
                         credentialProviderIdentifier: try body.requiredString("credentialProviderIdentifier"), issuer: try body.string("issuer"),
@@ -88,46 +112,54 @@ struct PAMController {
                 await audit(context, caller, action: "pam.generateJwt", target: generated.record.id)
                 return JSONResponse.make(Self.document(generated.record, jwt: generated.jwt, shortToken: generated.shortToken), status: .ok)
             case "obtainJwt":
-                let caller = try await authorize(request, context: context, scope: PAMScope.obtain)
+                let caller = try await authorize(request, context: context, scope: PAMScope.obtain, decision)
                 let body = try await readBody(request, allowed: ["consumerId", "authenticationTokenId"])
+                decision.target = try? body.string("authenticationTokenId")
                 let opened = try await service.obtain(
                     organizationID: caller.id, consumerID: try body.requiredString("consumerId"),
                     tokenID: try body.requiredString("authenticationTokenId")
                 )
+                await audit(context, caller, action: "pam.obtainJwt", target: opened.record.id)
                 return JSONResponse.make(Self.document(opened.record, jwt: opened.jwt, shortToken: opened.shortToken))
             case "obtainJwtByDerivedShortToken":
-                let caller = try await authorize(request, context: context, scope: PAMScope.obtain)
+                let caller = try await authorize(request, context: context, scope: PAMScope.obtain, decision)
                 let body = try await readBody(request, allowed: ["derivedShortToken"])
+                decision.target = nil  // the short token is a secret: never a target
                 let opened = try await service.obtain(organizationID: caller.id, shortToken: try body.requiredString("derivedShortToken"))
+                await audit(context, caller, action: "pam.obtainJwtByDerivedShortToken", target: opened.record.id)
                 return JSONResponse.make(Self.document(opened.record, jwt: opened.jwt, shortToken: opened.shortToken))
             case "revoke", "reinstate":
-                let caller = try await authorize(request, context: context, scope: PAMScope.manage)
+                let caller = try await authorize(request, context: context, scope: PAMScope.manage, decision)
                 let body = try await readBody(request, allowed: ["token"])
+                decision.target = Self.tokenID(try? body.string("token"))
                 let record = try await service.setRevoked(organizationID: caller.id, token: try body.requiredString("token"), revoked: name == "revoke")
                 await audit(context, caller, action: "pam.\(name)", target: record.id)
                 return JSONResponse.make(Self.document(record, jwt: nil, shortToken: nil))
             case "revokeByConsumer", "reinstateByConsumer":
-                let caller = try await authorize(request, context: context, scope: PAMScope.manage)
+                let caller = try await authorize(request, context: context, scope: PAMScope.manage, decision)
                 let body = try await readBody(request, allowed: ["consumerId"])
+                decision.target = try? body.string("consumerId")
                 let count = try await service.setRevoked(
                     organizationID: caller.id, consumerID: try body.requiredString("consumerId"), revoked: name == "revokeByConsumer"
                 )
                 await audit(context, caller, action: "pam.\(name)", target: try body.requiredString("consumerId"))
                 return JSONResponse.make(.object([("updatedCount", .integer(Int64(count)))]))
             case "validate":
-                let caller = try await authorize(request, context: context, scope: PAMScope.read)
+                let caller = try await authorize(request, context: context, scope: PAMScope.read, decision)
                 let body = try await readBody(request, allowed: ["token"])
+                decision.target = Self.tokenID(try? body.string("token"))
                 let active = try await service.isActive(organizationID: caller.id, token: try body.requiredString("token"))
                 return JSONResponse.make(.object([("active", .bool(active))]))
             default:
+                decision.target = name
                 throw TesseraError(.notFound, "ActionNotFound", "no action '\(name)'; see DESIGN §1.2 for the list")
             }
         }
     }
 
     @Sendable func list(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        try await answering(context, action: "pam.list") {
-            let caller = try await authorize(request, context: context, scope: PAMScope.read)
+        try await answering(request, context, action: "pam.list") { decision in
+            let caller = try await authorize(request, context: context, scope: PAMScope.read, decision)
             let query = request.uri.queryParameters
             let maxResults = try query.get("maxResults").map { text -> Int in
                 guard let value = Int(text), (1...100).contains(value) else {
@@ -163,7 +195,14 @@ struct PAMController {
     }
 
     private func audit(_ context: TesseraRequestContext, _ caller: Caller, action: String, target: String) async {
-        await tessera.audit(context, organizationID: caller.id, actor: "app:\(caller.clientID)", action: action, target: target)
+        await tessera.audit(context, organizationID: caller.id, actor: AuditActor("app:\(caller.clientID)"), action: action, target: target)
+    }
+
+    /// A PAM JWT's id (its `jti`), the target of an action on it; nothing of a short token, which
+    /// is a secret.
+    static func tokenID(_ token: String?) -> String? {
+        guard let token, CredentialKind.of(token) == .pamJWT, let jws = try? CompactJWS(token) else { return nil }
+        return jws.payload["jti"]?.stringValue
     }
 
     private func readBody(_ request: Request, allowed: Set<String>) async throws -> JSONBody {
@@ -193,4 +232,12 @@ struct PAMController {
         }
         return .object(members)
     }
+}
+
+/// What one PAM request has shown of who is asking and about what (for its audit event). Used
+/// within one request only.
+final class PAMDecision {
+    var actor = AuditActor.anonymous
+    var organizationID: UUID?
+    var target: String?
 }

@@ -23,7 +23,7 @@ public func buildApplication(
     let tessera: Tessera
     do {
         let dataKey = try await DataKeyVault.open(masterKey: configuration.masterKey, store: storage.dataKeys)
-        tessera = try Tessera(configuration: configuration, storage: storage, dataKey: dataKey, clock: clock)
+        tessera = try Tessera(configuration: configuration, storage: storage, dataKey: dataKey, clock: clock, logger: logger)
         let outcome = try await tessera.directory.bootstrap(
             domainName: configuration.bootstrapOrganization, username: configuration.bootstrapUser,
             password: configuration.bootstrapPassword
@@ -40,7 +40,8 @@ public func buildApplication(
     let router = Router(context: TesseraRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthenticationThrottleMiddleware(
-        limiter: FailureRateLimiter(policy: configuration.failedAuthenticationLimits), trustedProxies: Set(configuration.trustedProxies)
+        limiter: FailureRateLimiter(policy: configuration.failedAuthenticationLimits), trustedProxies: Set(configuration.trustedProxies),
+        tessera: tessera
     ))
     router.get("health") { _, _ in
         _ = try await tessera.storage.stores.directory.organizationCount()
@@ -76,8 +77,9 @@ public func buildApplication(
 }
 
 /// Owns the database for the server's lifetime: purges expired replay entries now and then,
-/// applies credential changes announced by other replicas to this one's cache, and closes the
-/// connections on graceful shutdown.
+/// applies credential changes announced by other replicas to this one's cache, writes the audit
+/// log's folded refusals as their intervals end, and on graceful shutdown writes those still
+/// counting and closes the connections.
 struct StorageService: Service, CustomStringConvertible {
     /// What ServiceLifecycle logs (the default would dump the whole `Tessera`, configuration and all).
     var description: String { "StorageService" }
@@ -94,11 +96,28 @@ struct StorageService: Service, CustomStringConvertible {
                         for await change in changes { cache.invalidate(change) }
                     }
                 }
+                group.addTask { await writeFoldedRefusals() }
                 await purgeExpiredEntries()
             }
         }
+        do {
+            try await tessera.auditLog.flush(everything: true)
+        } catch {
+            logger.error("writing the folded audit events failed", metadata: ["error": "\(error)"])
+        }
         try await tessera.storage.close()
         logger.info("database closed")
+    }
+
+    private func writeFoldedRefusals() async {
+        while !Task.isCancelled {
+            do {
+                try await tessera.auditLog.flush()
+            } catch {
+                logger.warning("writing the folded audit events failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
     }
 
     private func purgeExpiredEntries() async {

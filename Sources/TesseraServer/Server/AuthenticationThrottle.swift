@@ -19,20 +19,25 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
     let limiter: FailureRateLimiter
     /// Proxies whose `X-Forwarded-For` is believed (their own address is not the client's).
     let trustedProxies: Set<String>
+    /// Where a `429` is recorded (each one is a refusal).
+    let tessera: Tessera
 
     /// Set by a front door whose refusal is not a 401 (TR50 answers 200); removed here.
     static let failureMarker = HTTPFields.Element.Name("X-Tessera-Internal-Authentication-Failed")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let client = ClientAddress.resolve(peer: context.clientAddress, forwardedFor: request.headers[Self.forwardedFor], trusted: trustedProxies)
+        var context = context
+        context.client = client
         guard limiter.isEnabled, Self.mayCarryCredential(request), !isUntrustedForwardAuth(request, peer: context.clientAddress) else {
             var response = try await next(request, context)
             response.headers[Self.failureMarker] = nil
             return response
         }
-        let client = ClientAddress.resolve(peer: context.clientAddress, forwardedFor: request.headers[Self.forwardedFor], trusted: trustedProxies)
         let account = Self.claimedAccount(request)
         if let wait = limiter.retryAfter(client: client, account: account) {
             context.logger.notice("failed-authentication limit reached", metadata: ["client": "\(client ?? "?")", "retry_after": "\(wait)"])
+            await auditRateLimited(request, context: context)
             var headers = HTTPFields()
             headers[.retryAfter] = String(wait)
             let document = OrderedJSON.object([
@@ -59,6 +64,32 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
     }
 
     static let forwardedFor = HTTPFields.Element.Name("X-Forwarded-For")!
+
+    /// A `429` is a refusal like any other: filed under the action the request asked for, with
+    /// the account a password claims (the limit is checked before any credential is read).
+    private func auditRateLimited(_ request: Request, context: Context) async {
+        let actor: AuditActor = request.headers[.authorization].flatMap { BasicCredentials.parse($0) }.map { .user($0.0, claimed: true) } ?? .anonymous
+        await tessera.audit(context, organizationID: nil, actor: actor, action: Self.action(of: request), target: nil, refusal: "rate_limited")
+    }
+
+    /// The audit action of the front door a request is for.
+    static func action(of request: Request) -> String {
+        let path = request.uri.path
+        switch path {
+        case "/oauth2/token", "/api/v2/iauths_system/oauth2/token": return "oauth.token"
+        case "/oauth2/introspect": return "oauth.introspect"
+        case "/oauth2/revoke": return "oauth.revoke"
+        case "/auth/verify": return "forward_auth.verify"
+        case "/console/sign-in": return "console.sign-on"
+        case "/api" where request.method == .post: return "tr50.request"
+        default:
+            if path.hasPrefix("/v2/") { return "pam.request" }
+            if path.hasPrefix("/api/") {
+                return request.headers[.authorization]?.lowercased().hasPrefix("basic") == true ? "password.authenticate" : "lake.authenticate"
+            }
+            return path.hasPrefix("/console") ? "console.request" : "http.request"
+        }
+    }
 
     /// A forward-auth call not made by a trusted proxy (see the type's documentation).
     private func isUntrustedForwardAuth(_ request: Request, peer: String?) -> Bool {

@@ -29,10 +29,14 @@ public struct TesseraRequestContext: RequestContext {
     public var principal: Principal?
     /// The peer's IP address (the proxy's, behind one), for per-client limits.
     public let clientAddress: String?
+    /// The client's address as the audit log records it: behind a trusted proxy, the address it
+    /// forwarded (set by `AuthenticationThrottleMiddleware`); otherwise the peer's.
+    public var client: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.clientAddress = source.channel.remoteAddress?.ipAddress
+        self.client = clientAddress
     }
 
     /// The caller, or the error that says a credential is needed.

@@ -32,9 +32,23 @@ public struct ServerConfiguration: Sendable {
     public var failedAuthenticationLimits = FailureRateLimiter.Policy()
     /// Addresses of reverse proxies whose `X-Forwarded-For` names the client (for per-client limits).
     public var trustedProxies: [String] = []
+    /// How repeated refusals are folded in the audit log (docs/audit.md).
+    public var auditFolding = AuditFolding.Policy()
 
     public init(masterKey: [UInt8]) {
         self.masterKey = masterKey
+    }
+
+    /// What the core services are built with.
+    public var coreSettings: CoreSettings {
+        var settings = CoreSettings()
+        settings.lake = lake
+        settings.bcryptCost = bcryptCost
+        settings.accessTokenAudience = accessTokenAudience
+        settings.accessTokenLifetime = accessTokenLifetime
+        settings.signingAlgorithm = signingAlgorithm
+        settings.auditFolding = auditFolding
+        return settings
     }
 }
 

@@ -4,30 +4,75 @@ import Logging
 import TesseraCore
 
 extension Tessera {
-    /// Appends an audit event for this request. A failure to write it is logged, not thrown: the
-    /// change it describes has already been committed.
+    /// Appends an audit event for this request (a refusal when `refusal`, its code, is set). A
+    /// failure to write it is logged, not thrown: the decision it describes has been made.
     func audit(
-        _ context: TesseraRequestContext, organizationID: UUID?, actor: String, action: String, target: String? = nil,
-        refusal: TesseraError? = nil
+        _ context: TesseraRequestContext, organizationID: UUID?, actor: AuditActor, action: String, target: String? = nil, refusal: String? = nil
     ) async {
         do {
             try await auditLog.record(
-                organizationID: organizationID, actor: actor, action: action, target: target, refusal: refusal, requestID: context.id
+                organizationID: organizationID, actor: actor, action: action, target: target, refusal: refusal, origin: context.auditOrigin
             )
         } catch {
             context.logger.error("audit write failed", metadata: ["action": "\(action)", "error": "\(error)"])
         }
     }
 
+    /// Appends an audit event for this request, the actor given by name.
+    func audit(
+        _ context: TesseraRequestContext, organizationID: UUID?, actor: String, action: String, target: String? = nil,
+        refusal: TesseraError? = nil
+    ) async {
+        await audit(context, organizationID: organizationID, actor: AuditActor(actor), action: action, target: target, refusal: refusal?.code)
+    }
+
     /// Audits what the caller (a signed-on user) did.
     func audit(_ context: TesseraRequestContext, _ principal: Principal, action: String, target: String?) async {
-        await audit(context, organizationID: principal.organization.id, actor: "user:\(principal.user.username)", action: action, target: target)
+        await audit(context, organizationID: principal.organization.id, actor: .user(principal.user.username), action: action, target: target)
+    }
+
+    /// The signed-on user making a change over HTTP, for `TesseraServices`' audited changes.
+    func requester(_ context: TesseraRequestContext, _ principal: Principal) -> Requester {
+        Requester(actor: .user(principal.user.username), origin: context.auditOrigin)
     }
 
     /// The organization a credential claims (before it is verified), for attributing refusals.
     func claimedOrganization(_ reference: String?) async -> Organization? {
-        guard let reference else { return nil }
+        guard let reference, !reference.isEmpty, reference.count <= 255 else { return nil }
         if let id = UUID(uuidString: reference), let organization = try? await directory.organization(id: id) { return organization }
         return try? await directory.organization(domainName: reference)
     }
+
+    /// Who a bearer credential claims to be and the organization it names, read from its
+    /// unverified claims; nothing is read from a credential that is not a JWT (a short token or a
+    /// session id is a secret, and names nobody).
+    func claimedIdentity(bearer credential: String?) async -> (actor: AuditActor, organization: Organization?) {
+        guard let credential else { return (.anonymous, nil) }
+        let kind = CredentialKind.of(credential)
+        guard kind.isJWT, let jws = try? CompactJWS(credential) else { return (.anonymous, nil) }
+        let claims = jws.payload
+        let subject = claims["sub"]?.stringValue
+        let actor: AuditActor
+        switch kind {
+        case .accessToken:
+            guard let clientID = claims["client_id"]?.stringValue else { return (.anonymous, nil) }
+            actor = clientID.hasPrefix("app_") ? .app(clientID, claimed: true) : .user(subject ?? clientID, claimed: true)
+        case .tr50JWT:
+            guard let whoAmI = claims["whoami"]?.stringValue else { return (.anonymous, nil) }
+            actor = AuditActor("jwt:" + whoAmI, claimed: true)
+        case .pamJWT:
+            guard let subject else { return (.anonymous, nil) }
+            actor = AuditActor("consumer:" + subject, claimed: true)
+        default:
+            guard let subject else { return (.anonymous, nil) }
+            actor = .user(subject, claimed: true)
+        }
+        let organization = claims["org_id"]?.stringValue ?? claims["org_key"]?.stringValue ?? claims["org"]?.stringValue
+        return (actor, await claimedOrganization(organization))
+    }
+}
+
+extension TesseraRequestContext {
+    /// The request id and client address recorded with each audit event of this request.
+    var auditOrigin: AuditOrigin { AuditOrigin(requestID: id, client: client) }
 }

@@ -1,0 +1,107 @@
+import Foundation
+
+/// Who asks for a change and from where: an admin over HTTP (`user:<name>`, the request id and
+/// client address) or at the command line (`cli:<OS user>`, a run id and the host name).
+public struct Requester: Sendable {
+    public var actor: AuditActor
+    public var origin: AuditOrigin
+
+    public init(actor: AuditActor, origin: AuditOrigin) {
+        self.actor = actor
+        self.origin = origin
+    }
+}
+
+/// Administrative changes, each written to the audit log with who made it. The management API
+/// and `tessera admin …` both call these, so the same change leaves the same event (action and
+/// target) whichever way it was made; only the actor and origin differ.
+extension DirectoryServices {
+    /// `organization.create` (target: the domain name), and `user.create` for its first admin.
+    public func createOrganization(
+        _ template: Organization, adminUsername: String?, adminPassword: String?, by requester: Requester
+    ) async throws -> (Organization, User?) {
+        let (organization, admin) = try await directory.createOrganization(template, adminUsername: adminUsername, adminPassword: adminPassword)
+        await recordChange(organizationID: organization.id, action: "organization.create", target: organization.domainName, by: requester)
+        if let admin { await recordChange(organizationID: organization.id, action: "user.create", target: admin.username, by: requester) }
+        return (organization, admin)
+    }
+
+    /// `user.create` (target: the username).
+    public func createUser(organizationDomain: String, username: String, password: String, isAdmin: Bool, by requester: Requester) async throws -> User {
+        let user = try await directory.createUser(organizationDomain: organizationDomain, username: username, password: password, isAdmin: isAdmin)
+        await recordChange(organizationID: user.organizationID, action: "user.create", target: user.username, by: requester)
+        return user
+    }
+
+    /// `master_key.rotate` (target: `data_key`), in every organization's log: the data key all of
+    /// them depend on is now wrapped under another master key.
+    public func rotateMasterKey(from currentKey: [UInt8], to newKey: [UInt8], store: any DataKeyStore, by requester: Requester) async throws {
+        try await DataKeyVault.rotate(from: currentKey, to: newKey, store: store)
+        for (organization, _) in try await directory.organizationsWithUsers() {
+            await recordChange(organizationID: organization.id, action: "master_key.rotate", target: "data_key", by: requester)
+        }
+    }
+
+    /// Appends the event of a change already made; a failure to write it is reported, not thrown.
+    func recordChange(organizationID: UUID?, action: String, target: String?, by requester: Requester) async {
+        do {
+            try await auditLog.record(
+                organizationID: organizationID, actor: requester.actor, action: action, target: target, refusal: nil as String?,
+                origin: requester.origin
+            )
+        } catch {
+            auditFailed(action, error)
+        }
+    }
+}
+
+extension TesseraServices {
+    /// `user.create` (target: the username).
+    public func createUser(organizationDomain: String, username: String, password: String, isAdmin: Bool, by requester: Requester) async throws -> User {
+        try await base.createUser(organizationDomain: organizationDomain, username: username, password: password, isAdmin: isAdmin, by: requester)
+    }
+
+    /// `signing_key.rotate` (target: the new key's kid).
+    public func rotateSigningKey(
+        organizationID: UUID, algorithm: SignatureAlgorithm?, leeway: TimeInterval? = nil, by requester: Requester
+    ) async throws -> ServerSigningKey {
+        let key = try await keyRing.rotate(organizationID: organizationID, algorithm: algorithm, leeway: leeway ?? settings.lake.leeway)
+        await base.recordChange(organizationID: organizationID, action: "signing_key.rotate", target: key.id, by: requester)
+        return key
+    }
+
+    /// `application.create` (target: the client id). The secret is returned, never recorded.
+    public func createApplication(
+        organizationID: UUID, name: String, scopes: [String], key: PublicKeyMaterial?, by requester: Requester
+    ) async throws -> (ClientApplication, secret: String) {
+        let (application, secret) = try await applications.create(organizationID: organizationID, name: name, scopes: scopes, key: key)
+        await base.recordChange(organizationID: organizationID, action: "application.create", target: application.id, by: requester)
+        return (application, secret)
+    }
+
+    /// `application.delete` (target: the client id).
+    public func deleteApplication(id: String, organizationID: UUID, by requester: Requester) async throws {
+        try await applications.delete(id: id, organizationID: organizationID)
+        await base.recordChange(organizationID: organizationID, action: "application.delete", target: id, by: requester)
+    }
+
+    /// `credential_provider.create` (target: the provider id).
+    public func createCredentialProvider(
+        organizationID: UUID, name: String, issuer: String, issuerWhitelist: [String], defaultValidity: Int, maximumValidity: Int,
+        by requester: Requester
+    ) async throws -> CredentialProvider {
+        let provider = try await authenticationTokens.createProvider(
+            organizationID: organizationID, name: name, issuer: issuer, issuerWhitelist: issuerWhitelist, defaultValidity: defaultValidity,
+            maximumValidity: maximumValidity
+        )
+        await base.recordChange(organizationID: organizationID, action: "credential_provider.create", target: provider.id, by: requester)
+        return provider
+    }
+
+    /// `tr50.app_token.create` (target: the role). The token is returned, never recorded.
+    public func createTR50AppToken(organizationID: UUID, role: String, by requester: Requester) async throws -> String {
+        let token = try await tr50.createAppToken(organizationID: organizationID, roleKey: role)
+        await base.recordChange(organizationID: organizationID, action: "tr50.app_token.create", target: role, by: requester)
+        return token
+    }
+}
