@@ -46,14 +46,15 @@ class AuditReader:
     """Reads the whole audit log a test can see (the bootstrap organization's through the admin
     API, the unattributed events through the CLI) and tells what is new since the last look."""
 
-    def __init__(self, server: Server, organizations=()):
+    def __init__(self, server: Server, organizations=(), through_api=True):
         self.server = server
-        self.organizations = list(organizations)
+        self.organizations = list(organizations) + ([] if through_api else ["dataresiliency"])
+        self.through_api = through_api
         self.seen = {event["id"] for event in self.everything()}
 
     def everything(self):
         events, cursor = [], None
-        while True:
+        while self.through_api:
             reply = self.server.get("/api/admin/audit", params={"limit": 500, **({"after": cursor} if cursor else {})})
             assert reply.status_code == 200, reply.text
             events += [{**event, "filed": "dataresiliency"} for event in reply.json()["items"]]
@@ -365,3 +366,221 @@ def test_every_pam_refusal_is_audited_once(world):
     from test_documented_codes import documented_codes
     pam_codes = set(documented_codes()[0]["docs/pam.md"])
     assert pam_codes <= walked, f"docs/pam.md codes not walked: {sorted(pam_codes - walked)}"
+
+
+# --- TR50 POST /api --------------------------------------------------------------------------------------
+
+def tr50(server, body, session=None, bearer=None, raw=None):
+    headers = {"sessionId": session} if session else {}
+    if bearer:
+        headers["Authorization"] = f"Bearer {bearer}"
+    if raw is not None:
+        reply = requests.post(server.url + "/api", data=raw, headers={**headers, "Content-Type": "application/json"}, timeout=30)
+    else:
+        reply = requests.post(server.url + "/api", json=body, headers=headers, timeout=30)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_every_tr50_refusal_is_audited_once(world):
+    server = world["server"]
+    assert server.post("/api/admin/users", {"username": "locky", "password": "locky-password-1"}).status_code == 201
+    audit = AuditReader(server)
+    login = tr50(server, {"auth": {"command": "api.authenticate", "params": {"username": "demo", "password": PASSWORD}}})
+    session = login["auth"]["params"]["sessionId"]
+    audit.one("a login", "tr50.authenticate", None, actor="user:demo", claimed=False, outcome="success", filed="dataresiliency")
+    setup = tr50(server, {
+        "r1": {"command": "role.create", "params": {"key": "viewer", "commands": ["thing.find"]}},
+        "r2": {"command": "role.create", "params": {"key": "ops", "commands": ["*"]}},
+        "t1": {"command": "thing.create", "params": {"key": "t1"}},
+        "t2": {"command": "thing.create", "params": {"key": "t2", "secTags": ["hr"]}},
+    }, session=session)
+    assert all(entry["success"] for entry in setup.values()), setup
+    assert audit.fresh() == [], "successful TR50 commands other than issuances are in the TR50 API log, not the audit log"
+
+    def jwt(**params):
+        reply = tr50(server, {"c": {"command": "session.jwt.create", "params": {"whoami": "svc", **params}}}, session=session)
+        token = reply["c"]["params"]["token"]
+        event = audit.one("a session JWT", "tr50.session.jwt.create", None, actor="user:demo", outcome="success")
+        assert event["target"] == jf.parts(token)[1]["jti"], event
+        return token
+
+    viewer, restricted, tagged, ops = jwt(role="viewer"), jwt(role="ops", thingKeys=["t1"]), jwt(role="ops", viewTags=["x"]), jwt(role="ops")
+    walked = set()
+
+    def refused(what, reply, code, command, key="c", **expected):
+        entry = reply[key]
+        assert entry["success"] is False and entry["errorCodes"] == [code], (what, reply)
+        audit.one(what, command, str(code), **expected)
+        walked.add(code)
+
+    demo = {"actor": "user:demo", "claimed": False, "filed": "dataresiliency"}
+    refused("not found", tr50(server, {"c": {"command": "thing.find", "params": {"key": "nope"}}}, session=session), -22, "tr50.thing.find",
+            **demo)
+    refused("unknown command", tr50(server, {"c": {"command": "nope.cmd"}}, session=session), -90001, "tr50.unknown", target="nope.cmd", **demo)
+    refused("malformed envelope", tr50(server, None, raw="[]"), -90002, "tr50.envelope", key="error", actor="anonymous", filed="--unattributed")
+    refused("missing parameter", tr50(server, {"c": {"command": "role.create", "params": {}}}, session=session), -90003, "tr50.role.create",
+            **demo)
+    refused("no authentication", tr50(server, {"c": {"command": "thing.list"}}), -90004, "tr50.thing.list", actor="anonymous",
+            filed="--unattributed")
+    refused("wrong password", tr50(server, {"auth": {"command": "api.authenticate", "params": {"username": "demo", "password": "wrong"}}}),
+            -90005, "tr50.authenticate", key="auth", actor="user:demo", claimed=True, filed="dataresiliency")
+    for _ in range(8):
+        tr50(server, {"auth": {"command": "api.authenticate", "params": {"username": "locky", "password": "wrong"}}})
+    audit.fresh()
+    refused("locked account", tr50(server, {"auth": {"command": "api.authenticate", "params": {"username": "locky", "password": "wrong"}}}),
+            -90006, "tr50.authenticate", key="auth", actor="user:locky", claimed=True, filed="dataresiliency")
+    refused("unknown session", tr50(server, {"c": {"command": "thing.list"}}, session="bogus"), -90007, "tr50.thing.list", actor="anonymous")
+    forged = jf.jws({"alg": "ES256", "kid": "tsk_x", "typ": "tr50+jwt"}, {"whoami": "svc", "org": "dataresiliency", "role": "ops"},
+                    ec.generate_private_key(ec.SECP256R1()))
+    refused("forged session JWT", tr50(server, {"c": {"command": "thing.list"}}, bearer=forged), -90008, "tr50.thing.list", actor="jwt:svc",
+            claimed=True, filed="dataresiliency")
+    jwt_svc = {"actor": "jwt:svc", "claimed": False, "filed": "dataresiliency"}
+    refused("command not permitted", tr50(server, {"c": {"command": "thing.list"}}, bearer=viewer), -90010, "tr50.thing.list", **jwt_svc)
+    refused("thing not permitted", tr50(server, {"c": {"command": "thing.find", "params": {"key": "t2"}}}, bearer=restricted), -90011,
+            "tr50.thing.find", **jwt_svc)
+    refused("access denied", tr50(server, {"c": {"command": "thing.find", "params": {"key": "t2"}}}, bearer=tagged), -90012,
+            "tr50.thing.find", **jwt_svc)
+    refused("ttl out of range", tr50(server, {"c": {"command": "session.jwt.create", "params": {"whoami": "a", "role": "ops", "ttl": 0}}},
+                                     session=session), -90013, "tr50.session.jwt.create", **demo)
+    refused("role not found", tr50(server, {"c": {"command": "session.jwt.create", "params": {"whoami": "a", "role": "missing"}}},
+                                   session=session), -90014, "tr50.session.jwt.create", **demo)
+    app_token = server.post("/api/admin/tr50/app-tokens", {"role": "ops"}).json()["appToken"]
+    audit.fresh()
+    device = {"appToken": app_token, "thingKey": "device-1"}
+    bound = tr50(server, {"auth": {"command": "api.authenticate", "params": {**device, "appId": "dev-1"}}})
+    assert bound["auth"]["success"] is True, bound
+    audit.one("an application login", "tr50.authenticate", None, actor="app:dev-1", claimed=False, outcome="success", target="device-1")
+    refused("thing bound elsewhere", tr50(server, {"auth": {"command": "api.authenticate", "params": {**device, "appId": "dev-2"}}}), -90015,
+            "tr50.authenticate", key="auth", actor="app:dev-2", claimed=True)
+    refused("already exists", tr50(server, {"c": {"command": "role.create", "params": {"key": "ops", "commands": []}}}, session=session),
+            -90020, "tr50.role.create", **demo)
+    refused("not available to tokens", tr50(server, {"c": {"command": "session.end"}}, bearer=ops), -90021, "tr50.session.end", **jwt_svc)
+
+    from test_documented_codes import documented_codes
+    tr50_codes = set(documented_codes()[0]["docs/tr50.md"])
+    assert tr50_codes <= walked, f"docs/tr50.md codes not walked: {sorted(tr50_codes - walked)}"
+
+
+# --- /auth/verify and the console sign-on ---------------------------------------------------------
+
+def test_every_forward_auth_and_console_refusal_is_audited_once(world):
+    server, m = world["server"], world["material"]
+    app = server.post("/api/admin/applications", {"name": "fa-" + secrets.token_hex(3), "scopes": [READ]}).json()
+    access = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"}, auth=(app["client_id"], app["client_secret"]),
+                           timeout=30).json()["access_token"]
+    audit = AuditReader(server)
+
+    def verify(what, token, code, status=401, params=None, authorization=None, **expected):
+        headers = {"Authorization": authorization or f"Bearer {token}"} if (token or authorization) else {}
+        reply = requests.get(server.url + "/auth/verify", params=params, headers=headers, timeout=30)
+        assert reply.status_code == status and reply.headers["X-Tessera-Error"] == code, (what, reply.text)
+        audit.one(what, "forward_auth.verify", code, **expected)
+
+    assert requests.get(server.url + "/auth/verify", headers={"Authorization": f"Bearer {access}"}, timeout=30).status_code == 200
+    assert audit.fresh() == [], "an accepted credential at /auth/verify is audited"
+    verify("no credential", None, "authentication_required", actor="anonymous", target=None, filed="--unattributed")
+    verify("another scheme", None, "authorization_malformed", authorization="Basic eA==", actor="anonymous")
+    verify("opaque", "opaque-value", "credential_unrecognised", actor="anonymous")
+    verify("unknown short token", "sk-" + "a" * 30, "AuthenticationTokenNotFound", actor="anonymous")
+    forged = jf.jws({"alg": "ES256", "kid": "ec", "typ": "JWT"}, m.lake_claims(), ec.generate_private_key(ec.SECP256R1()))
+    verify("forged Lake JWT", forged, "signature_invalid", actor="user:demo", claimed=True, filed="dataresiliency")
+    verify("a scope it lacks", access, "insufficient_scope", status=403, params={"scope": "admin"}, actor="app:" + app["client_id"],
+           claimed=False, target="scope:admin", filed="dataresiliency")
+    verify("another audience", access, "audience_mismatch", params={"audience": "elsewhere"}, actor="app:" + app["client_id"],
+           target="audience:elsewhere", filed="dataresiliency")
+
+    console = requests.Session()
+    page = console.get(server.url + "/console/sign-in", timeout=30).text
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    wrong = console.post(server.url + "/console/sign-in", data={"csrf": csrf, "username": "demo", "password": "wrong"}, timeout=30)
+    assert wrong.status_code == 401
+    audit.one("console: wrong password", "console.sign-on", "invalid_credentials", actor="user:demo", claimed=True, filed="dataresiliency")
+    forgedform = requests.post(server.url + "/console/sign-in", data={"username": "demo", "password": PASSWORD}, timeout=30)
+    assert forgedform.status_code == 403
+    audit.one("console: no CSRF token", "console.sign-on", "csrf_invalid", actor="user:demo", claimed=True)
+    assert console.post(server.url + "/console/sign-in", data={"csrf": csrf, "username": "demo", "password": PASSWORD},
+                        timeout=30).status_code == 200
+    audit.one("console: sign-on", "console.sign-on", None, actor="user:demo", claimed=False, outcome="success")
+
+
+def test_a_rate_limited_request_is_audited(workdir):
+    server = Server(workdir, env_extra={"TESSERA_FAILED_AUTH_LIMIT_CLIENT": "2"})
+    try:
+        audit = AuditReader(server, through_api=False)  # the API would answer this client 429 too
+        for _ in range(2):
+            assert lake(server, authorization="Token x").status_code == 401
+        assert len(audit.fresh()) == 2
+        limited = lake(server, authorization=basic("mallory", "guess")["Authorization"])
+        assert limited.status_code == 429 and limited.json()["code"] == "rate_limited", limited.text
+        audit.one("over the limit", "password.authenticate", "rate_limited", actor="user:mallory", claimed=True, target=None,
+                  filed="--unattributed")
+        token = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"}, auth=("app_x", "y"), timeout=30)
+        assert token.status_code == 429
+        audit.one("over the limit, token endpoint", "oauth.token", "rate_limited", actor="user:app_x", claimed=True)
+    finally:
+        server.stop()
+
+
+# --- a flood ---------------------------------------------------------------------------------------------
+
+FLOOD = 5000
+FOLD_SECONDS = 30
+
+
+def test_a_flood_of_forged_credentials_is_folded(workdir):
+    """5 000 forged Lake JWTs from one client (10.0.0.1, through a trusted proxy) with one code: at
+    most FOLD_INDIVIDUALLY + 1 entries per interval, their counts adding up to 5 000; another client
+    and another code each get their own entry at once; counts still folding at a graceful stop are
+    written then."""
+    server = Server(workdir, env_extra={"TESSERA_TRUSTED_PROXIES": "127.0.0.1", "TESSERA_AUDIT_FOLD_SECONDS": str(FOLD_SECONDS)})
+    stopped = False
+    try:
+        made = server.post("/api/users/me/keys", {"name": "ec", "algorithm": "ES256"}).json()
+        m = dataclasses.replace(ac.Material.offline(), pat=server.create_pat("flood")["token"])
+        forged = jf.jws({"alg": "ES256", "kid": "ec", "typ": "JWT"}, m.lake_claims(), ec.generate_private_key(ec.SECP256R1()))
+        assert made["name"] == "ec"
+
+        def send(client, token=forged):
+            reply = requests.get(server.url + "/api/me", headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": client}, timeout=30)
+            return reply.status_code, reply.json()["code"]
+
+        def events(client, reason):
+            output = tessera("admin", "audit", "--database", server.database, "--org", "dataresiliency", "--limit", "100000").stdout
+            return [event for event in map(json.loads, output.splitlines()) if event["client"] == client and event["reason"] == reason]
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            outcomes = list(pool.map(lambda _: send("10.0.0.1"), range(FLOOD)))
+        elapsed = time.monotonic() - started
+        assert outcomes == [(401, "signature_invalid")] * FLOOD
+
+        # Another client, and another code from the same client: each its own entry, at once.
+        assert send("10.0.0.2") == (401, "signature_invalid")
+        assert [event["count"] for event in events("10.0.0.2", "signature_invalid")] == [1]
+        unknown_key = jf.jws({"alg": "ES256", "kid": "nokey", "typ": "JWT"}, m.lake_claims(), ec.generate_private_key(ec.SECP256R1()))
+        assert send("10.0.0.1", unknown_key) == (401, "key_unknown")
+        assert [event["count"] for event in events("10.0.0.1", "key_unknown")] == [1]
+
+        # The flood: its folded entries are written as their intervals end.
+        flood = wait_until(lambda: (lambda found: found if sum(event["count"] for event in found) == FLOOD else None)(
+            events("10.0.0.1", "signature_invalid")), "the flood's folded entries", timeout=FOLD_SECONDS + EVENT_TIMEOUT)
+        intervals = math.floor(elapsed / FOLD_SECONDS) + 1
+        bound = (FOLD_INDIVIDUALLY + 1) * intervals
+        assert len(flood) <= bound, (len(flood), bound, elapsed)
+        assert all(event["actor"] == "user:demo" and event["actor_claimed"] and event["action"] == "lake.authenticate" for event in flood)
+        assert sorted(event["count"] for event in flood)[:-intervals] == [1] * (len(flood) - intervals), flood
+        record_result("audit-flood", {"requests": FLOOD, "rows": len(flood), "bound": bound, "seconds": round(elapsed, 1),
+                                      "fold_seconds": FOLD_SECONDS, "counts": sorted(event["count"] for event in flood)})
+
+        # Counts still folding when the server stops gracefully are written then.
+        for _ in range(FOLD_INDIVIDUALLY + 5):
+            assert send("10.0.0.3") == (401, "signature_invalid")
+        assert len(events("10.0.0.3", "signature_invalid")) == FOLD_INDIVIDUALLY
+        assert server.stop() == 0
+        stopped = True
+        last = events("10.0.0.3", "signature_invalid")
+        assert len(last) == FOLD_INDIVIDUALLY + 1 and sum(event["count"] for event in last) == FOLD_INDIVIDUALLY + 5, last
+    finally:
+        if not stopped:
+            server.stop()
