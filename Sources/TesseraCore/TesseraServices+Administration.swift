@@ -27,7 +27,9 @@ extension DirectoryServices {
     }
 
     /// `user.create` (target: the username).
-    public func createUser(organizationDomain: String, username: String, password: String, isAdmin: Bool, by requester: Requester) async throws -> User {
+    public func createUser(
+        organizationDomain: String, username: String, password: String, isAdmin: Bool, by requester: Requester
+    ) async throws -> User {
         let user = try await directory.createUser(organizationDomain: organizationDomain, username: username, password: password, isAdmin: isAdmin)
         await recordChange(organizationID: user.organizationID, action: "user.create", target: user.username, by: requester)
         return user
@@ -57,7 +59,9 @@ extension DirectoryServices {
 
 extension TesseraServices {
     /// `user.create` (target: the username).
-    public func createUser(organizationDomain: String, username: String, password: String, isAdmin: Bool, by requester: Requester) async throws -> User {
+    public func createUser(
+        organizationDomain: String, username: String, password: String, isAdmin: Bool, by requester: Requester
+    ) async throws -> User {
         try await base.createUser(organizationDomain: organizationDomain, username: username, password: password, isAdmin: isAdmin, by: requester)
     }
 

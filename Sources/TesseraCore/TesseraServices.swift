@@ -96,8 +96,8 @@ public struct TesseraServices: Sendable {
             hasher: hasher, clock: clock
         )
         self.forwardAuthenticator = ForwardAuthenticator(
-            lake: lakeVerifier, serverTokens: accessTokenVerifier, authenticationTokens: authenticationTokens, tr50: tr50, directory: stores.directory,
-            lakeAudience: settings.lake.audience, accessTokenAudience: settings.accessTokenAudience, issuer: issuer
+            lake: lakeVerifier, serverTokens: accessTokenVerifier, authenticationTokens: authenticationTokens, tr50: tr50,
+            directory: stores.directory, lakeAudience: settings.lake.audience, accessTokenAudience: settings.accessTokenAudience, issuer: issuer
         )
         self.introspector = TokenIntrospector(
             accessTokens: accessTokenVerifier, authenticationTokens: authenticationTokens, lake: lakeVerifier, tr50: tr50, stores: stores,

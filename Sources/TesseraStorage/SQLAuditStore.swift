@@ -36,8 +36,8 @@ struct SQLAuditStore: AuditStore {
                     id: try row.string("id"), organizationID: try row.optionalString("organization_id").flatMap(UUID.init(uuidString:)),
                     occurredAt: try row.int("occurred_at"), actor: try row.string("actor"), actorClaimed: try row.bool("actor_claimed"),
                     action: try row.string("action"), target: try row.optionalString("target"), outcome: try row.string("outcome"),
-                    reason: try row.optionalString("reason"), requestID: try row.optionalString("request_id"), client: try row.optionalString("client"),
-                    count: Int(try row.int("event_count"))
+                    reason: try row.optionalString("reason"), requestID: try row.optionalString("request_id"),
+                    client: try row.optionalString("client"), count: Int(try row.int("event_count"))
                 )
             }
         }

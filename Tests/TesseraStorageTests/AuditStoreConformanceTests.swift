@@ -61,7 +61,8 @@ struct AuditStoreConformanceTests {
             events = try await storage.stores.audit.events(AuditQuery(organizationID: organization.id, limit: 5000))
             let flood = events.filter { $0.client == "10.0.0.1" && $0.reason == "signature_invalid" }
             #expect(flood.count == 11 && flood.map(\.count).reduce(0, +) == 1000)
-            #expect(flood.last?.count == 990 && flood.last?.requestID == "r1000" && flood.last?.actor == "user:wile" && flood.last?.actorClaimed == true)
+            #expect(flood.last?.count == 990 && flood.last?.requestID == "r1000")
+            #expect(flood.last?.actor == "user:wile" && flood.last?.actorClaimed == true)
             // A new interval starts afresh; successes are never folded.
             try await refuse("10.0.0.1", "signature_invalid", 2000)
             for _ in 1...20 {

@@ -66,12 +66,18 @@ public struct TR50Service: Sendable {
         }
         let claimed = principal == nil ? TR50Decision.claims(auth: entries["auth"], credential: credential) : (nil, nil)
         if let observer, let auth = results.first(where: { $0.0 == "auth" }) {
-            await observer(TR50Decision(command: "api.authenticate", principal: principal, claimant: claimed.0, claimedOrganization: claimed.1, outcome: auth.1))
+            await observer(
+                TR50Decision(command: "api.authenticate", principal: principal, claimant: claimed.0, claimedOrganization: claimed.1, outcome: auth.1)
+            )
         }
         for id in parsed.order where id != "auth" {
             guard let entry = entries[id] else { continue }
             results.append((id, await run(entry, principal: principal, authFailure: authFailure)))
-            await observer?(TR50Decision(command: TR50Decision.command(of: entry), principal: principal, claimant: claimed.0, claimedOrganization: claimed.1, outcome: results[results.count - 1].1))
+            let decision = TR50Decision(
+                command: TR50Decision.command(of: entry), principal: principal, claimant: claimed.0, claimedOrganization: claimed.1,
+                outcome: results[results.count - 1].1
+            )
+            await observer?(decision)
         }
         return results
     }

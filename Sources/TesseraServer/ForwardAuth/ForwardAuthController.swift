@@ -44,7 +44,8 @@ struct ForwardAuthController {
         var asked = requirements.scopes.map { "scope:" + $0 }
         if let audience = requirements.audience { asked.append("audience:" + audience) }
         await tessera.audit(
-            context, organizationID: organization?.id, actor: actor, action: "forward_auth.verify", target: asked.isEmpty ? nil : asked.joined(separator: " "),
+            context, organizationID: organization?.id, actor: actor, action: "forward_auth.verify",
+            target: asked.isEmpty ? nil : asked.joined(separator: " "),
             refusal: error.code
         )
     }

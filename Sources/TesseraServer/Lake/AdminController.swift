@@ -64,7 +64,8 @@ struct AdminController {
         try body.allowOnly(["algorithm"])
         let algorithm = try body.string("algorithm").map(LakeController.algorithm)
         let key = try await tessera.services.rotateSigningKey(
-            organizationID: admin.organization.id, algorithm: algorithm, leeway: tessera.configuration.lake.leeway, by: tessera.requester(context, admin)
+            organizationID: admin.organization.id, algorithm: algorithm, leeway: tessera.configuration.lake.leeway,
+            by: tessera.requester(context, admin)
         )
         return JSONResponse.make(Self.document(key, now: tessera.clock.now()), status: .created)
     }
@@ -85,7 +86,8 @@ struct AdminController {
         case (_?, _?): throw TesseraError(.invalidRequest, "field_conflict", "send either public_key_pem or jwk, not both")
         }
         let (application, secret) = try await tessera.services.createApplication(
-            organizationID: admin.organization.id, name: try body.requiredString("name"), scopes: scopes, key: key, by: tessera.requester(context, admin)
+            organizationID: admin.organization.id, name: try body.requiredString("name"), scopes: scopes, key: key,
+            by: tessera.requester(context, admin)
         )
         return JSONResponse.make(Self.document(application, secret: secret), status: .created)
     }
@@ -148,7 +150,9 @@ struct AdminController {
         let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
         try body.allowOnly(["role"])
         let role = try body.requiredString("role")
-        let token = try await tessera.services.createTR50AppToken(organizationID: admin.organization.id, role: role, by: tessera.requester(context, admin))
+        let token = try await tessera.services.createTR50AppToken(
+            organizationID: admin.organization.id, role: role, by: tessera.requester(context, admin)
+        )
         return JSONResponse.make(.object([("appToken", .string(token)), ("role", .string(role))]), status: .created)
     }
 

@@ -143,7 +143,9 @@ struct OAuthController {
                 try form.required("token"), clientID: application.id, organization: organization, issuer: tessera.issuerURL.value,
                 audience: tessera.configuration.accessTokenAudience
             )
-            await tessera.audit(context, organizationID: organization.id, actor: .app(application.id), action: "oauth.revoke", target: decision.target)
+            await tessera.audit(
+                context, organizationID: organization.id, actor: .app(application.id), action: "oauth.revoke", target: decision.target
+            )
             return Response(status: .ok, headers: [.cacheControl: "no-store"])
         } catch {
             await auditRefusal(error, decision, action: "oauth.revoke", context: context)
@@ -151,7 +153,9 @@ struct OAuthController {
         }
     }
 
-    private func clientAndOrganization(_ form: FormBody, request: Request, _ decision: ClientDecision) async throws -> (ClientApplication, Organization) {
+    private func clientAndOrganization(
+        _ form: FormBody, request: Request, _ decision: ClientDecision
+    ) async throws -> (ClientApplication, Organization) {
         let application = try await authenticateClient(form, request: request, decision)
         guard let organization = try await tessera.directory.organization(id: application.organizationID) else {
             throw OAuthError.invalidClient("the application's organization no longer exists", basic: false)

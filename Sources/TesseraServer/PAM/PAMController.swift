@@ -66,7 +66,8 @@ struct PAMController {
                     decision.organizationID = claimed.organization?.id
                 }
                 await tessera.audit(
-                    context, organizationID: decision.organizationID, actor: decision.actor, action: action, target: decision.target, refusal: error.code
+                    context, organizationID: decision.organizationID, actor: decision.actor, action: action, target: decision.target,
+                    refusal: error.code
                 )
             }
             let status: HTTPResponse.Status = switch error.kind {

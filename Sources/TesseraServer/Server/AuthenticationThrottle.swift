@@ -68,7 +68,8 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
     /// A `429` is a refusal like any other: filed under the action the request asked for, with
     /// the account a password claims (the limit is checked before any credential is read).
     private func auditRateLimited(_ request: Request, context: Context) async {
-        let actor: AuditActor = request.headers[.authorization].flatMap { BasicCredentials.parse($0) }.map { .user($0.0, claimed: true) } ?? .anonymous
+        let claimed = request.headers[.authorization].flatMap { BasicCredentials.parse($0) }
+        let actor: AuditActor = claimed.map { .user($0.0, claimed: true) } ?? .anonymous
         await tessera.audit(context, organizationID: nil, actor: actor, action: Self.action(of: request), target: nil, refusal: "rate_limited")
     }
 

@@ -17,7 +17,8 @@ struct TR50Controller {
             body = Array(try await request.body.collect(upTo: limit).readableBytesView)
         } catch {
             let failure = TR50Failure(.malformedEnvelope, "the request is larger than \(limit) bytes")
-            await audit(TR50Decision(command: "(envelope)", principal: nil, claimant: nil, claimedOrganization: nil, outcome: .failure(failure)), context)
+            let decision = TR50Decision(command: "(envelope)", principal: nil, claimant: nil, claimedOrganization: nil, outcome: .failure(failure))
+            await audit(decision, context)
             return Self.render([("error", .failure(failure))])
         }
         let bearer = request.headers[.authorization].flatMap(BearerCredential.parse)
