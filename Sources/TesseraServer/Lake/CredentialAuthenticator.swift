@@ -20,7 +20,7 @@ struct CredentialAuthenticator: RouterMiddleware {
             do {
                 context.principal = try await authenticate(authorization)
             } catch let error as TesseraError {
-                await auditRefusal(error, authorization: authorization, request: request, context: context)
+                if error.kind != .internalFailure { await auditRefusal(error, authorization: authorization, request: request, context: context) }
                 throw error
             }
         }
