@@ -76,9 +76,9 @@ extension TesseraServices {
 
     /// `application.create` (target: the client id). The secret is returned, never recorded.
     public func createApplication(
-        organizationID: UUID, name: String, scopes: [String], key: PublicKeyMaterial?, by requester: Requester
+        organizationID: UUID, name: String, scopes: [String], key: PublicKeyMaterial?, keyID: String? = nil, by requester: Requester
     ) async throws -> (ClientApplication, secret: String) {
-        let (application, secret) = try await applications.create(organizationID: organizationID, name: name, scopes: scopes, key: key)
+        let (application, secret) = try await applications.create(organizationID: organizationID, name: name, scopes: scopes, key: key, keyID: keyID)
         await base.recordChange(organizationID: organizationID, action: "application.create", target: application.id, by: requester)
         return (application, secret)
     }

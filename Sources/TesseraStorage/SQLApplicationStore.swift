@@ -9,10 +9,11 @@ struct SQLApplicationStore: ApplicationStore {
     func insert(_ application: ClientApplication) async throws {
         try await backend.transaction { db in
             try await db.raw("""
-                INSERT INTO applications (id, organization_id, name, secret_hash, allowed_scopes, public_key_pem, key_algorithm, created_at)
+                INSERT INTO applications (id, organization_id, name, secret_hash, allowed_scopes, public_key_pem, key_algorithm, key_id, created_at)
                 VALUES (\(bind: application.id), \(bind: application.organizationID.uuidString), \(bind: application.name),
                     \(bind: application.secretHash), \(bind: application.allowedScopes.joined(separator: " ")),
-                    \(bind: application.publicKeyPEM), \(bind: application.keyAlgorithm?.rawValue), \(bind: application.createdAt.seconds))
+                    \(bind: application.publicKeyPEM), \(bind: application.keyAlgorithm?.rawValue), \(bind: application.keyID),
+                    \(bind: application.createdAt.seconds))
                 """).run()
         }
     }
@@ -45,7 +46,7 @@ struct SQLApplicationStore: ApplicationStore {
             secretHash: try row.string("secret_hash"),
             allowedScopes: try row.string("allowed_scopes").split(separator: " ").map(String.init),
             publicKeyPEM: try row.optionalString("public_key_pem"), keyAlgorithm: algorithmName.flatMap(SignatureAlgorithm.init(rawValue:)),
-            createdAt: try row.date("created_at")
+            keyID: try row.optionalString("key_id"), createdAt: try row.date("created_at")
         )
     }
 }

@@ -15,8 +15,16 @@ public struct ApplicationManager: Sendable {
 
     /// A new application and its client secret, shown this once. `key` (optional) enables
     /// `private_key_jwt`.
-    public func create(organizationID: UUID, name: String, scopes: [String], key: PublicKeyMaterial?) async throws -> (ClientApplication, secret: String) {
+    /// `keyID`: the `kid` the key is registered under (its assertions may then name only that
+    /// one); nil when the key has none.
+    public func create(
+        organizationID: UUID, name: String, scopes: [String], key: PublicKeyMaterial?, keyID: String? = nil
+    ) async throws -> (ClientApplication, secret: String) {
         let name = try Validation.label(name, field: "name")
+        if let keyID {
+            guard key != nil else { throw TesseraError.invalid("field_invalid", "kid names a key: send it with public_key_pem or jwk") }
+            guard !keyID.isEmpty, keyID.utf8.count <= 128 else { throw TesseraError.invalid("field_invalid", "kid must be 1 to 128 bytes") }
+        }
         guard !scopes.isEmpty else {
             throw TesseraError.invalid("scopes_invalid", "give at least one scope: \(PAMScope.known.joined(separator: ", "))")
         }
@@ -27,7 +35,7 @@ public struct ApplicationManager: Sendable {
         let application = ClientApplication(
             id: "app_" + SecretGenerator.base62(length: 20).lowercased(), organizationID: organizationID, name: name,
             secretHash: hasher.hash(secret), allowedScopes: Array(Set(scopes)).sorted(), publicKeyPEM: key?.pem,
-            keyAlgorithm: key?.algorithm, createdAt: clock.now()
+            keyAlgorithm: key?.algorithm, keyID: keyID, createdAt: clock.now()
         )
         try await store.insert(application)
         return (application, secret)

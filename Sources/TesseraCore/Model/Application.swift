@@ -11,11 +11,13 @@ public struct ClientApplication: Sendable, Equatable {
     public var allowedScopes: [String]
     public var publicKeyPEM: String?
     public var keyAlgorithm: SignatureAlgorithm?
+    /// The `kid` its key was registered with, if any: a client assertion naming another is refused.
+    public var keyID: String?
     public var createdAt: Date
 
     public init(
         id: String, organizationID: UUID, name: String, secretHash: String, allowedScopes: [String], publicKeyPEM: String?,
-        keyAlgorithm: SignatureAlgorithm?, createdAt: Date
+        keyAlgorithm: SignatureAlgorithm?, keyID: String? = nil, createdAt: Date
     ) {
         self.id = id
         self.organizationID = organizationID
@@ -24,6 +26,7 @@ public struct ClientApplication: Sendable, Equatable {
         self.allowedScopes = allowedScopes
         self.publicKeyPEM = publicKeyPEM
         self.keyAlgorithm = keyAlgorithm
+        self.keyID = keyID
         self.createdAt = createdAt
     }
 }

@@ -49,6 +49,10 @@ public struct ClientAuthenticator: Sendable {
         else {
             throw TesseraError.token("invalid_client", "no application '\(subject)' with a registered key for private_key_jwt")
         }
+        // RFC 7523 needs no kid; a kid the assertion names must be the one its key was registered with.
+        if let registered = application.keyID, !parsed.header.kid.isEmpty, parsed.header.kid != registered {
+            throw TesseraError.token("key_unknown", "client '\(application.id)' has no key '\(parsed.header.kid)'; its key is registered as '\(registered)'")
+        }
         let key = VerificationKey(
             identity: "client:\(application.id)/\(sha256Hex(pem))", description: "the key of '\(application.id)'", algorithm: algorithm, publicKeyPEM: pem
         )

@@ -70,24 +70,34 @@ struct AdminController {
         return JSONResponse.make(Self.document(key, now: tessera.clock.now()), status: .created)
     }
 
-    /// `{"name", "scopes": [...], "public_key_pem"? | "jwk"?, "algorithm"?}`: an OAuth client;
-    /// the client secret is in this answer only.
+    /// `{"name", "scopes": [...], "public_key_pem"? | "jwk"?, "algorithm"?, "kid"?}`: an OAuth
+    /// client; the client secret is in this answer only. `kid` (or the JWK's own `kid`) is the
+    /// key id its client assertions may name.
     @Sendable func createApplication(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
         let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
-        try body.allowOnly(["name", "scopes", "public_key_pem", "jwk", "algorithm"])
+        try body.allowOnly(["name", "scopes", "public_key_pem", "jwk", "algorithm", "kid"])
         let scopes = try body.requiredStrings("scopes")
         let algorithm = try body.string("algorithm").map(LakeController.algorithm)
         var key: PublicKeyMaterial?
+        var keyID = try body.string("kid")
         switch (try body.string("public_key_pem"), try body.object("jwk")) {
         case (let pem?, nil): key = try PublicKeyMaterial(pem: pem, algorithm: algorithm)
-        case (nil, let jwk?): key = try PublicKeyMaterial(jwk: jwk, algorithm: algorithm)
+        case (nil, let jwk?):
+            key = try PublicKeyMaterial(jwk: jwk, algorithm: algorithm)
+            if let jwkID = jwk["kid"] {
+                guard let value = jwkID.stringValue else { throw TesseraError(.invalidRequest, "field_invalid", "the JWK's kid must be a string") }
+                if let given = keyID, given != value {
+                    throw TesseraError(.invalidRequest, "field_conflict", "kid '\(given)' differs from the JWK's kid '\(value)'")
+                }
+                keyID = value
+            }
         case (nil, nil): key = nil
         case (_?, _?): throw TesseraError(.invalidRequest, "field_conflict", "send either public_key_pem or jwk, not both")
         }
         let (application, secret) = try await tessera.services.createApplication(
             organizationID: admin.organization.id, name: try body.requiredString("name"), scopes: scopes, key: key,
-            by: tessera.requester(context, admin)
+            keyID: keyID, by: tessera.requester(context, admin)
         )
         return JSONResponse.make(Self.document(application, secret: secret), status: .created)
     }
@@ -193,6 +203,7 @@ struct AdminController {
             ("name", .string(application.name)),
             ("scopes", .array(application.allowedScopes.map(OrderedJSON.string))),
             ("key_algorithm", .optional(application.keyAlgorithm?.rawValue)),
+            ("kid", .optional(application.keyID)),
             ("created_at", .string(application.createdAt.iso8601)),
         ]
         if let secret { members.append(("client_secret", .string(secret))) }
