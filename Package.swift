@@ -105,7 +105,8 @@ let package = Package(
         ),
         .testTarget(
             name: "TesseraCoreTests",
-            dependencies: ["TesseraCore", "TesseraFuzzKit"],
+            // TesseraStorage only to give the core's services real stores (a scratch SQLite file).
+            dependencies: ["TesseraCore", "TesseraStorage", "TesseraFuzzKit"],
             resources: [.copy("Vectors")],
             swiftSettings: swiftSettings
         ),
