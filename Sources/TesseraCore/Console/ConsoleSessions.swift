@@ -15,15 +15,6 @@ public struct ConsoleSession: Sendable, Equatable {
     }
 }
 
-/// Console sessions. Every method is one transaction.
-public protocol ConsoleSessionStore: Sendable {
-    func insert(_ session: ConsoleSession) async throws
-    func session(idHash: String) async throws -> ConsoleSession?
-    func delete(idHash: String) async throws
-    /// Forgets sessions that have expired.
-    func purgeExpired(before date: Date) async throws
-}
-
 /// Why the console refused a sign-on, in words for the page.
 public struct ConsoleSignOnError: Error, Sendable, Equatable {
     public let message: String

@@ -1,13 +1,5 @@
 import Foundation
 
-/// Failed password sign-ons per username, kept until they age out of the lockout window.
-public protocol LoginFailureStore: Sendable {
-    func recordLoginFailure(username: String, at date: Date) async throws
-    /// Failure times of a username since `date`, oldest first.
-    func loginFailures(username: String, since date: Date) async throws -> [Date]
-    func clearLoginFailures(username: String) async throws
-}
-
 /// Why a password sign-on was refused.
 public enum SignOnRefusal: Error, Sendable, Equatable {
     /// Wrong username or password (the same whichever); `lockedUntil` if this failure locked it.

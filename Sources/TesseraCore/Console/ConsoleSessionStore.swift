@@ -1,0 +1,10 @@
+import Foundation
+
+/// Console sessions. Every method is one transaction.
+public protocol ConsoleSessionStore: Sendable {
+    func insert(_ session: ConsoleSession) async throws
+    func session(idHash: String) async throws -> ConsoleSession?
+    func delete(idHash: String) async throws
+    /// Forgets sessions that have expired.
+    func purgeExpired(before date: Date) async throws
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// A personal access token. The secret itself is never stored: only its keyed hash.
+public struct AccessToken: Sendable, Equatable {
+    public var id: UUID
+    public var userID: UUID
+    public var name: String
+    public var environment: String?
+    /// HMAC-SHA-256 of the secret with the server's hashing key, hex.
+    public var secretHash: String
+    public var createdAt: Date
+    public var expiresAt: Date
+    public var revokedAt: Date?
+    public var lastUsedAt: Date?
+
+    /// `active`, `revoked` or `expired` at `date`.
+    public func status(at date: Date) -> String {
+        revokedAt != nil ? "revoked" : (expiresAt <= date ? "expired" : "active")
+    }
+
+    public init(
+        id: UUID = UUID(), userID: UUID, name: String, environment: String?, secretHash: String, createdAt: Date,
+        expiresAt: Date, revokedAt: Date? = nil, lastUsedAt: Date? = nil
+    ) {
+        self.id = id
+        self.userID = userID
+        self.name = name
+        self.environment = environment
+        self.secretHash = secretHash
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.lastUsedAt = lastUsedAt
+    }
+}
+
+/// A user's registered public key; its `name` is the JWT `kid`.
+public struct PublicKeyRecord: Sendable, Equatable {
+    /// How the key came to be.
+    public enum Origin: String, Sendable, Codable {
+        case generated
+        case uploaded
+    }
+
+    public var id: UUID
+    public var userID: UUID
+    public var name: String
+    public var algorithm: SignatureAlgorithm
+    public var publicKeyPEM: String
+    public var fingerprint: String
+    public var origin: Origin
+    public var createdAt: Date
+    public var lastUsedAt: Date?
+
+    public init(
+        id: UUID = UUID(), userID: UUID, name: String, algorithm: SignatureAlgorithm, publicKeyPEM: String, fingerprint: String,
+        origin: Origin, createdAt: Date, lastUsedAt: Date? = nil
+    ) {
+        self.id = id
+        self.userID = userID
+        self.name = name
+        self.algorithm = algorithm
+        self.publicKeyPEM = publicKeyPEM
+        self.fingerprint = fingerprint
+        self.origin = origin
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+    }
+}
