@@ -74,20 +74,32 @@ public struct TesseraServices: Sendable {
     ) {
         let base = DirectoryServices(stores: stores, settings: settings, clock: clock, auditFailed: auditFailed)
         let hasher = SecretHasher(masterKey: dataKey)
+        let sealer = Sealer(masterKey: dataKey)
+        // One pipeline for every verifier, so one cache of verified signatures and parsed keys.
+        let pipeline = JWSPipeline()
         let directory = base.directory
         self.base = base
         self.issuer = issuer
         self.accessTokens = AccessTokenManager(store: stores.accessTokens, hasher: hasher, clock: clock, configuration: settings.lake)
         self.keys = KeyManager(store: stores.keys, clock: clock)
-        self.lakeVerifier = LakeAssertionVerifier(stores: stores, hasher: hasher, clock: clock, configuration: settings.lake)
+        self.lakeVerifier = LakeAssertionVerifier(stores: stores, hasher: hasher, clock: clock, configuration: settings.lake, pipeline: pipeline)
+        // Every kind of token the server keys sign: a retired key verifies until the longest lives out.
+        let tokenLifetimes: [TokenLifetimeSource] = [
+            .fixed("access tokens", settings.accessTokenLifetime),
+            .fixed("TR50 session JWTs", TR50Service.maximumJWTLifetime),
+            .pamJWTs(providers: stores.pam),
+        ]
         self.keyRing = ServerKeyRing(
-            store: stores.serverKeys, masterKey: dataKey, clock: clock, maximumTokenLifetime: settings.accessTokenLifetime, providers: stores.pam,
-            defaultAlgorithm: settings.signingAlgorithm
+            store: stores.serverKeys, sealer: sealer, clock: clock, tokenLifetimes: tokenLifetimes, defaultAlgorithm: settings.signingAlgorithm
         )
         self.applications = ApplicationManager(store: stores.applications, hasher: hasher, clock: clock)
-        self.clients = ClientAuthenticator(stores: stores, hasher: hasher, clock: clock, leeway: settings.lake.leeway)
-        self.accessTokenVerifier = AccessTokenVerifier(keys: stores.serverKeys, marks: stores.replay, clock: clock, leeway: settings.lake.leeway)
-        self.authenticationTokens = AuthenticationTokenService(store: stores.pam, keyRing: keyRing, hasher: hasher, clock: clock)
+        self.clients = ClientAuthenticator(stores: stores, hasher: hasher, clock: clock, leeway: settings.lake.leeway, pipeline: pipeline)
+        self.accessTokenVerifier = AccessTokenVerifier(
+            keys: stores.serverKeys, marks: stores.replay, clock: clock, leeway: settings.lake.leeway, pipeline: pipeline
+        )
+        self.authenticationTokens = AuthenticationTokenService(
+            store: stores.pam, keyRing: keyRing, sealer: sealer, hasher: hasher, clock: clock, pipeline: pipeline
+        )
         self.tr50 = TR50Service(
             store: stores.tr50, directory: directory, keyRing: keyRing, verifier: accessTokenVerifier, hasher: hasher, clock: clock, issuer: issuer
         )

@@ -36,13 +36,18 @@ public struct OpenedAuthenticationToken: Sendable {
 public struct AuthenticationTokenService: Sendable {
     private let store: any PAMStore
     private let keyRing: ServerKeyRing
+    private let sealer: Sealer
     private let hasher: SecretHasher
     private let clock: any TesseraClock
     private let serverTokens: ServerTokenVerifier
 
-    public init(store: any PAMStore, keyRing: ServerKeyRing, hasher: SecretHasher, clock: any TesseraClock, pipeline: JWSPipeline = JWSPipeline()) {
+    /// `keyRing` signs the JWTs; `sealer` keeps them (and the short tokens) at rest.
+    public init(
+        store: any PAMStore, keyRing: ServerKeyRing, sealer: Sealer, hasher: SecretHasher, clock: any TesseraClock, pipeline: JWSPipeline = JWSPipeline()
+    ) {
         self.store = store
         self.keyRing = keyRing
+        self.sealer = sealer
         self.hasher = hasher
         self.clock = clock
         // Times are the record's business (`expirationTime`, exact): the leeway is not used.
@@ -123,8 +128,8 @@ public struct AuthenticationTokenService: Sendable {
         let milliseconds = now.unixSeconds * 1000
         let record = AuthenticationToken(
             id: id, organizationID: organizationID, credentialProviderID: provider.id, creatorType: "application", creatorID: creatorID,
-            consumerType: "custom", consumerID: request.subject, sealedJWT: try keyRing.seal(jwt, context: id),
-            shortTokenHash: shortToken.map(hasher.hash), sealedShortToken: try shortToken.map { try keyRing.seal($0, context: id + "/sk") },
+            consumerType: "custom", consumerID: request.subject, sealedJWT: try sealer.seal(jwt, context: id),
+            shortTokenHash: shortToken.map(hasher.hash), sealedShortToken: try shortToken.map { try sealer.seal($0, context: id + "/sk") },
             revoked: false, createTime: milliseconds, updateTime: milliseconds, expirationTime: milliseconds + Int64(validity) * 1000
         )
         try await store.insert(record)
@@ -188,7 +193,7 @@ public struct AuthenticationTokenService: Sendable {
         let record = try live(try await find(organizationID: organizationID, token: token))
         let jwt: String
         if token.hasPrefix(CredentialKind.shortTokenPrefix) {
-            jwt = try keyRing.unseal(record.sealedJWT, context: record.id)
+            jwt = try sealer.unseal(record.sealedJWT, context: record.id)
         } else {
             jwt = token
         }
@@ -205,7 +210,7 @@ public struct AuthenticationTokenService: Sendable {
         }
         guard let jws = try? CompactJWS(token), let jti = jws.payload["jti"]?.stringValue,
             let record = try await store.token(id: jti, organizationID: organizationID),
-            constantTimeEqual(try keyRing.unseal(record.sealedJWT, context: record.id), token)
+            constantTimeEqual(try sealer.unseal(record.sealedJWT, context: record.id), token)
         else { throw notFound }
         return record
     }
@@ -223,8 +228,17 @@ public struct AuthenticationTokenService: Sendable {
 
     private func open(_ record: AuthenticationToken) throws -> OpenedAuthenticationToken {
         OpenedAuthenticationToken(
-            record: record, jwt: try keyRing.unseal(record.sealedJWT, context: record.id),
-            shortToken: try record.sealedShortToken.map { try keyRing.unseal($0, context: record.id + "/sk") }
+            record: record, jwt: try sealer.unseal(record.sealedJWT, context: record.id),
+            shortToken: try record.sealedShortToken.map { try sealer.unseal($0, context: record.id + "/sk") }
         )
+    }
+}
+
+extension TokenLifetimeSource {
+    /// PAM JWTs: up to the longest `maximumValidity` of the organization's credential providers.
+    public static func pamJWTs(providers store: any PAMStore) -> TokenLifetimeSource {
+        TokenLifetimeSource("PAM JWTs") { organizationID in
+            try await store.providers(organizationID: organizationID).map { TimeInterval($0.maximumValidity) }.max() ?? 0
+        }
     }
 }

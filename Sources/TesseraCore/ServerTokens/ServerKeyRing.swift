@@ -4,28 +4,27 @@ import Foundation
 import JWTKit
 import Synchronization
 
-/// The server's own signing keys: made and sealed at rest, rotated, published as a JWKS, and
-/// used (through jwt-kit) to sign the tokens Tessera mints.
+/// The server's own signing keys: made and sealed at rest (by the `Sealer`), rotated, published
+/// as a JWKS, and used (through jwt-kit) to sign the tokens Tessera mints.
 public struct ServerKeyRing: Sendable {
     private let store: any ServerKeyStore
-    private let sealingKey: SymmetricKey
+    private let sealer: Sealer
     private let clock: any TesseraClock
-    /// The longest an access token may live.
-    private let maximumTokenLifetime: TimeInterval
-    /// Credential providers, whose PAM JWTs the same keys sign (and may live longer).
-    private let providers: (any PAMStore)?
+    /// The kinds of token these keys sign, each with its longest lifetime.
+    private let tokenLifetimes: [TokenLifetimeSource]
     private let defaultAlgorithm: SignatureAlgorithm
     private let signers = SignerCache()
 
+    /// `tokenLifetimes`: every kind of token the keys sign; a retired key verifies for the
+    /// longest of their lifetimes (plus the leeway).
     public init(
-        store: any ServerKeyStore, masterKey: MasterKey, clock: any TesseraClock, maximumTokenLifetime: TimeInterval,
-        providers: (any PAMStore)? = nil, defaultAlgorithm: SignatureAlgorithm = .es256
+        store: any ServerKeyStore, sealer: Sealer, clock: any TesseraClock, tokenLifetimes: [TokenLifetimeSource],
+        defaultAlgorithm: SignatureAlgorithm = .es256
     ) {
-        self.providers = providers
         self.store = store
-        self.sealingKey = masterKey.sealingKey
+        self.sealer = sealer
         self.clock = clock
-        self.maximumTokenLifetime = maximumTokenLifetime
+        self.tokenLifetimes = tokenLifetimes
         self.defaultAlgorithm = defaultAlgorithm
     }
 
@@ -33,21 +32,17 @@ public struct ServerKeyRing: Sendable {
     var keyStore: any ServerKeyStore { store }
 
     /// Makes a new signing key for the organization; the current one retires and keeps
-    /// verifying, plus `leeway`, for as long as any token it signed can live: access tokens, TR50
-    /// session JWTs (up to a day) and PAM JWTs (up to the longest validity of the organization's
-    /// credential providers).
+    /// verifying, plus `leeway`, for as long as any token it signed can live (the longest of the
+    /// registered `tokenLifetimes`).
     @discardableResult
     public func rotate(organizationID: UUID, algorithm: SignatureAlgorithm? = nil, leeway: TimeInterval = 60) async throws -> ServerSigningKey {
         let algorithm = algorithm ?? defaultAlgorithm
         let (privatePEM, publicPEM) = try KeyPairGenerator.generate(for: algorithm)
         let kid = "tsk_" + SecretGenerator.base62(length: 20)
-        let sealed = try AES.GCM.seal(Data(privatePEM.utf8), using: sealingKey, authenticating: Data(kid.utf8))
-        guard let combined = sealed.combined else {
-            throw TesseraError(.internalFailure, "sealing_failed", "could not seal the new signing key")
-        }
+        let sealed = try sealer.seal(privatePEM, context: kid)
         let now = clock.now()
         let key = ServerSigningKey(
-            id: kid, organizationID: organizationID, algorithm: algorithm, publicKeyPEM: publicPEM, sealedPrivateKey: Array(combined),
+            id: kid, organizationID: organizationID, algorithm: algorithm, publicKeyPEM: publicPEM, sealedPrivateKey: sealed,
             createdAt: now
         )
         let longest = try await longestTokenLifetime(organizationID: organizationID)
@@ -57,8 +52,9 @@ public struct ServerKeyRing: Sendable {
 
     /// The longest any token signed with an organization's key may live.
     func longestTokenLifetime(organizationID: UUID) async throws -> TimeInterval {
-        let pam = try await providers?.providers(organizationID: organizationID).map { TimeInterval($0.maximumValidity) }.max() ?? 0
-        return max(maximumTokenLifetime, TR50Service.maximumJWTLifetime, pam)
+        var longest: TimeInterval = 0
+        for source in tokenLifetimes { longest = max(longest, try await source.longestLifetime(organizationID: organizationID)) }
+        return longest
     }
 
     /// The organization's signing key, made on first use.
@@ -90,30 +86,10 @@ public struct ServerKeyRing: Sendable {
         return (token, key)
     }
 
-    /// Seals `text` (AES-256-GCM under the sealing key), bound to `context`.
-    public func seal(_ text: String, context: String) throws -> [UInt8] {
-        guard let combined = try AES.GCM.seal(Data(text.utf8), using: sealingKey, authenticating: Data(context.utf8)).combined else {
-            throw TesseraError(.internalFailure, "sealing_failed", "could not seal a secret")
-        }
-        return Array(combined)
-    }
-
-    /// Opens what `seal` made with the same `context`.
-    public func unseal(_ bytes: [UInt8], context: String) throws -> String {
-        do {
-            let plain = try AES.GCM.open(try AES.GCM.SealedBox(combined: bytes), using: sealingKey, authenticating: Data(context.utf8))
-            return String(decoding: plain, as: UTF8.self)
-        } catch {
-            throw TesseraError(.internalFailure, "unseal_failed", "a sealed secret for \(context) cannot be opened with this master key")
-        }
-    }
-
     /// The private key PEM of a stored key, unsealed.
     func open(_ key: ServerSigningKey) throws -> String {
         do {
-            let box = try AES.GCM.SealedBox(combined: key.sealedPrivateKey)
-            let plain = try AES.GCM.open(box, using: sealingKey, authenticating: Data(key.id.utf8))
-            return String(decoding: plain, as: UTF8.self)
+            return try sealer.open(key.sealedPrivateKey, context: key.id)
         } catch {
             throw TesseraError(
                 .internalFailure, "signing_key_unsealable",
