@@ -1,0 +1,30 @@
+import Foundation
+import SQLKit
+import TesseraCore
+
+/// Single-use token fingerprints on SQL; the primary key makes first use atomic.
+struct SQLReplayStore: ReplayStore {
+    let backend: any SQLBackend
+
+    func recordFirstUse(fingerprint: String, expiresAt: Date) async throws -> Bool {
+        try await backend.transaction { db in
+            let inserted = try await db.raw("""
+                INSERT INTO used_tokens (fingerprint, expires_at) VALUES (\(bind: fingerprint), \(bind: expiresAt.seconds))
+                ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint
+                """).all()
+            return !inserted.isEmpty
+        }
+    }
+
+    func contains(fingerprint: String) async throws -> Bool {
+        try await backend.read { db in
+            try await db.raw("SELECT fingerprint FROM used_tokens WHERE fingerprint = \(bind: fingerprint)").first() != nil
+        }
+    }
+
+    func purgeExpired(before date: Date) async throws {
+        try await backend.transaction { db in
+            try await db.raw("DELETE FROM used_tokens WHERE expires_at < \(bind: date.seconds)").run()
+        }
+    }
+}
