@@ -1,0 +1,84 @@
+import Foundation
+import Logging
+import Testing
+import TesseraCore
+import TesseraStorage
+
+/// Lake credentials: PATs (`AccessTokenStore`), public keys and the signing key lookup (`PublicKeyStore`), and their change notifications.
+extension StorageConformanceTests {
+    @Test("the signing key lookup finds (org by domain or id, user, key name) and nothing else", arguments: DatabaseKind.underTest)
+    func signingKeyLookup(_ kind: DatabaseKind) async throws {
+        try await ScratchDatabase.withStorage(kind) { storage, _ in
+            let (organization, user) = try await Self.seed(storage.stores)
+            let key = PublicKeyRecord(userID: user.id, name: "primary", algorithm: .edDSA, publicKeyPEM: "pem", fingerprint: "f", origin: .uploaded, createdAt: Self.now)
+            try await storage.stores.keys.insert(key)
+            let byDomain = try await storage.stores.keys.signingKey(organization: "acme", username: "wile", keyName: "primary")
+            #expect(byDomain?.key == key)
+            #expect(byDomain?.user == user)
+            #expect(byDomain?.organization == organization)
+            let byID = try await storage.stores.keys.signingKey(organization: organization.id.uuidString.lowercased(), username: "wile", keyName: "primary")
+            #expect(byID?.key == key)
+            #expect(try await storage.stores.keys.signingKey(organization: "other", username: "wile", keyName: "primary") == nil)
+            #expect(try await storage.stores.keys.signingKey(organization: "acme", username: "wile", keyName: "secondary") == nil)
+            try await storage.stores.keys.touch(id: key.id, at: Self.now.addingTimeInterval(5))
+            #expect(try await storage.stores.keys.key(userID: user.id, name: "primary")?.lastUsedAt == Self.now.addingTimeInterval(5))
+            #expect(try await storage.stores.keys.delete(userID: user.id, name: "primary"))
+            #expect(try await storage.stores.keys.delete(userID: user.id, name: "primary") == false)
+            #expect(try await storage.stores.keys.signingKey(organization: "acme", username: "wile", keyName: "primary") == nil)
+        }
+    }
+
+    @Test("PATs: lookup by hash, revocation keeps the first time, only the owner revokes, last use", arguments: DatabaseKind.underTest)
+    func accessTokens(_ kind: DatabaseKind) async throws {
+        try await ScratchDatabase.withStorage(kind) { storage, _ in
+            let (_, user) = try await Self.seed(storage.stores)
+            let token = AccessToken(userID: user.id, name: "ci", environment: "prod", secretHash: "abc", createdAt: Self.now, expiresAt: Self.now.addingTimeInterval(86_400))
+            try await storage.stores.accessTokens.insert(token)
+            #expect(try await storage.stores.accessTokens.accessToken(secretHash: "abc") == token)
+            #expect(try await storage.stores.accessTokens.accessTokens(userID: user.id) == [token])
+            #expect(try await storage.stores.accessTokens.revoke(id: token.id, userID: UUID(), at: Self.now) == nil)
+            try await storage.stores.accessTokens.touch(id: token.id, at: Self.now.addingTimeInterval(3))
+            let revoked = try await storage.stores.accessTokens.revoke(id: token.id, userID: user.id, at: Self.now.addingTimeInterval(10))
+            #expect(revoked?.revokedAt == Self.now.addingTimeInterval(10))
+            #expect(revoked?.lastUsedAt == Self.now.addingTimeInterval(3))
+            let again = try await storage.stores.accessTokens.revoke(id: token.id, userID: user.id, at: Self.now.addingTimeInterval(99))
+            #expect(again?.revokedAt == Self.now.addingTimeInterval(10))
+        }
+    }
+
+    @Test("credential changes reach every process on the database (PostgreSQL); SQLite has no channel", arguments: DatabaseKind.underTest)
+    func changeNotifications(_ kind: DatabaseKind) async throws {
+        try await ScratchDatabase.withStorage(kind) { storage, reference in
+            guard kind == .postgres else {
+                #expect(storage.backend.credentialChanges() == nil)
+                return
+            }
+            let other = try await SQLStorage.open(reference, logger: Logger(label: "test"))
+            let recorder = StreamRecorder<CredentialChange>()
+            let listening = await Result {
+                let changes = try #require(other.backend.credentialChanges())
+                let consumer = recorder.record(changes)
+                defer { consumer.cancel() }
+                #expect(
+                    try await recorder.element(0, waitingFor: "the listener's first notice") == .unknown,
+                    "the listener starts by dropping whatever it may have missed"
+                )
+                let (_, user) = try await Self.seed(storage.stores)
+                let token = AccessToken(
+                    userID: user.id, name: "ci", environment: nil, secretHash: "h", createdAt: Self.now, expiresAt: Self.now.addingTimeInterval(60)
+                )
+                try await storage.stores.accessTokens.insert(token)
+                _ = try await storage.stores.accessTokens.revoke(id: token.id, userID: user.id, at: Self.now)
+                #expect(try await recorder.element(1, waitingFor: "the PAT revocation's notification") == .accessToken(id: token.id))
+                let key = PublicKeyRecord(
+                    userID: user.id, name: "k", algorithm: .es256, publicKeyPEM: "pem", fingerprint: "f", origin: .uploaded, createdAt: Self.now
+                )
+                try await storage.stores.keys.insert(key)
+                _ = try await storage.stores.keys.delete(userID: user.id, name: "k")
+                #expect(try await recorder.element(2, waitingFor: "the key deletion's notification") == .publicKey(id: key.id))
+            }
+            try await other.close()
+            try listening.get()
+        }
+    }
+}
