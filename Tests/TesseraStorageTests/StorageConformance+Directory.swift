@@ -5,19 +5,20 @@ import TesseraStorage
 
 /// Organizations and users (`DirectoryStore`).
 extension StorageConformanceTests {
-    @Test("unique names are enforced: organizations, users, key names per user", arguments: DatabaseKind.underTest)
-    func uniqueness(_ kind: DatabaseKind) async throws {
-        try await ScratchDatabase.withStorage(kind) { storage, _ in
-            let (organization, user) = try await Self.seed(storage.stores)
+    @Test("unique names are enforced: organizations, users, key names per user", arguments: StoresUnderTest.all)
+    func uniqueness(_ under: StoresUnderTest) async throws {
+        try await ScratchDatabase.withStorage(under.kind) { storage, _ in
+            let stores = under.stores(on: storage)
+            let (organization, user) = try await Self.seed(stores)
             let again = Organization(domainName: "acme", name: "Other", createdAt: Self.now)
-            await #expect(throws: DuplicateRecordError.self) { try await storage.stores.directory.createOrganization(again, admin: nil) }
+            await #expect(throws: DuplicateRecordError.self) { try await stores.directory.createOrganization(again, admin: nil) }
             let twin = User(organizationID: organization.id, username: "wile", passwordHash: "x", isAdmin: false, createdAt: Self.now)
-            await #expect(throws: DuplicateRecordError.self) { try await storage.stores.directory.createUser(twin) }
+            await #expect(throws: DuplicateRecordError.self) { try await stores.directory.createUser(twin) }
             let key = PublicKeyRecord(userID: user.id, name: "primary", algorithm: .es256, publicKeyPEM: "pem", fingerprint: "f", origin: .uploaded, createdAt: Self.now)
-            try await storage.stores.keys.insert(key)
+            try await stores.keys.insert(key)
             let clash = PublicKeyRecord(userID: user.id, name: "primary", algorithm: .rs256, publicKeyPEM: "pem2", fingerprint: "g", origin: .generated, createdAt: Self.now)
-            await #expect(throws: DuplicateRecordError.self) { try await storage.stores.keys.insert(clash) }
-            #expect(try await storage.stores.keys.keys(userID: user.id) == [key])
+            await #expect(throws: DuplicateRecordError.self) { try await stores.keys.insert(clash) }
+            #expect(try await stores.keys.keys(userID: user.id) == [key])
         }
     }
 

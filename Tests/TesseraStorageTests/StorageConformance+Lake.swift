@@ -4,45 +4,52 @@ import Testing
 import TesseraCore
 import TesseraStorage
 
-/// Lake credentials: PATs (`AccessTokenStore`), public keys and the signing key lookup (`PublicKeyStore`), and their change notifications.
+/// Lake credentials: PATs (`AccessTokenStore`), public keys and the signing key lookup
+/// (`PublicKeyStore`), also behind the credential cache, and their change notifications.
 extension StorageConformanceTests {
-    @Test("the signing key lookup finds (org by domain or id, user, key name) and nothing else", arguments: DatabaseKind.underTest)
-    func signingKeyLookup(_ kind: DatabaseKind) async throws {
-        try await ScratchDatabase.withStorage(kind) { storage, _ in
-            let (organization, user) = try await Self.seed(storage.stores)
+    @Test("the signing key lookup finds (org by domain or id, user, key name) and nothing else", arguments: StoresUnderTest.all)
+    func signingKeyLookup(_ under: StoresUnderTest) async throws {
+        try await ScratchDatabase.withStorage(under.kind) { storage, _ in
+            let stores = under.stores(on: storage)
+            let (organization, user) = try await Self.seed(stores)
             let key = PublicKeyRecord(userID: user.id, name: "primary", algorithm: .edDSA, publicKeyPEM: "pem", fingerprint: "f", origin: .uploaded, createdAt: Self.now)
-            try await storage.stores.keys.insert(key)
-            let byDomain = try await storage.stores.keys.signingKey(organization: "acme", username: "wile", keyName: "primary")
+            try await stores.keys.insert(key)
+            let byDomain = try await stores.keys.signingKey(organization: "acme", username: "wile", keyName: "primary")
             #expect(byDomain?.key == key)
             #expect(byDomain?.user == user)
             #expect(byDomain?.organization == organization)
-            let byID = try await storage.stores.keys.signingKey(organization: organization.id.uuidString.lowercased(), username: "wile", keyName: "primary")
+            let byID = try await stores.keys.signingKey(organization: organization.id.uuidString.lowercased(), username: "wile", keyName: "primary")
             #expect(byID?.key == key)
-            #expect(try await storage.stores.keys.signingKey(organization: "other", username: "wile", keyName: "primary") == nil)
-            #expect(try await storage.stores.keys.signingKey(organization: "acme", username: "wile", keyName: "secondary") == nil)
-            try await storage.stores.keys.touch(id: key.id, at: Self.now.addingTimeInterval(5))
-            #expect(try await storage.stores.keys.key(userID: user.id, name: "primary")?.lastUsedAt == Self.now.addingTimeInterval(5))
-            #expect(try await storage.stores.keys.delete(userID: user.id, name: "primary"))
-            #expect(try await storage.stores.keys.delete(userID: user.id, name: "primary") == false)
-            #expect(try await storage.stores.keys.signingKey(organization: "acme", username: "wile", keyName: "primary") == nil)
+            #expect(try await stores.keys.signingKey(organization: "other", username: "wile", keyName: "primary") == nil)
+            #expect(try await stores.keys.signingKey(organization: "acme", username: "wile", keyName: "secondary") == nil)
+            try await stores.keys.touch(id: key.id, at: Self.now.addingTimeInterval(5))
+            #expect(try await stores.keys.key(userID: user.id, name: "primary")?.lastUsedAt == Self.now.addingTimeInterval(5))
+            let touched = try await stores.keys.signingKey(organization: "acme", username: "wile", keyName: "primary")
+            #expect(touched?.key.lastUsedAt == Self.now.addingTimeInterval(5), "the lookup sees the last use it was told of")
+            #expect(try await stores.keys.delete(userID: user.id, name: "primary"))
+            #expect(try await stores.keys.delete(userID: user.id, name: "primary") == false)
+            #expect(try await stores.keys.signingKey(organization: "acme", username: "wile", keyName: "primary") == nil)
         }
     }
 
-    @Test("PATs: lookup by hash, revocation keeps the first time, only the owner revokes, last use", arguments: DatabaseKind.underTest)
-    func accessTokens(_ kind: DatabaseKind) async throws {
-        try await ScratchDatabase.withStorage(kind) { storage, _ in
-            let (_, user) = try await Self.seed(storage.stores)
+    @Test("PATs: lookup by hash, revocation keeps the first time, only the owner revokes, last use", arguments: StoresUnderTest.all)
+    func accessTokens(_ under: StoresUnderTest) async throws {
+        try await ScratchDatabase.withStorage(under.kind) { storage, _ in
+            let stores = under.stores(on: storage)
+            let (_, user) = try await Self.seed(stores)
             let token = AccessToken(userID: user.id, name: "ci", environment: "prod", secretHash: "abc", createdAt: Self.now, expiresAt: Self.now.addingTimeInterval(86_400))
-            try await storage.stores.accessTokens.insert(token)
-            #expect(try await storage.stores.accessTokens.accessToken(secretHash: "abc") == token)
-            #expect(try await storage.stores.accessTokens.accessTokens(userID: user.id) == [token])
-            #expect(try await storage.stores.accessTokens.revoke(id: token.id, userID: UUID(), at: Self.now) == nil)
-            try await storage.stores.accessTokens.touch(id: token.id, at: Self.now.addingTimeInterval(3))
-            let revoked = try await storage.stores.accessTokens.revoke(id: token.id, userID: user.id, at: Self.now.addingTimeInterval(10))
+            try await stores.accessTokens.insert(token)
+            #expect(try await stores.accessTokens.accessToken(secretHash: "abc") == token)
+            #expect(try await stores.accessTokens.accessTokens(userID: user.id) == [token])
+            #expect(try await stores.accessTokens.revoke(id: token.id, userID: UUID(), at: Self.now) == nil)
+            try await stores.accessTokens.touch(id: token.id, at: Self.now.addingTimeInterval(3))
+            #expect(try await stores.accessTokens.accessToken(secretHash: "abc")?.lastUsedAt == Self.now.addingTimeInterval(3))
+            let revoked = try await stores.accessTokens.revoke(id: token.id, userID: user.id, at: Self.now.addingTimeInterval(10))
             #expect(revoked?.revokedAt == Self.now.addingTimeInterval(10))
             #expect(revoked?.lastUsedAt == Self.now.addingTimeInterval(3))
-            let again = try await storage.stores.accessTokens.revoke(id: token.id, userID: user.id, at: Self.now.addingTimeInterval(99))
+            let again = try await stores.accessTokens.revoke(id: token.id, userID: user.id, at: Self.now.addingTimeInterval(99))
             #expect(again?.revokedAt == Self.now.addingTimeInterval(10))
+            #expect(try await stores.accessTokens.accessToken(secretHash: "abc")?.revokedAt == Self.now.addingTimeInterval(10), "a revocation is read at once")
         }
     }
 

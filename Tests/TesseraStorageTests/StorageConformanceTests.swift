@@ -6,8 +6,9 @@ import TesseraStorage
 /// The storage conformance suite: every test runs, unchanged, on SQLite and on PostgreSQL,
 /// through the core's storage protocols only. One file per concern, as sql-kit's
 /// `SQLKitBenchmark` does: StorageConformance+Database, +Directory, +Lake, +Replay, +ServerKeys,
-/// +OAuth, +PAM, +Audit, +TR50, +Console, +DataKey; this file holds the suite
-/// and what its tests share.
+/// +OAuth, +PAM, +Audit, +TR50, +Console, +DataKey, +CredentialCache; this file holds the suite
+/// and what its tests share. The tests of the stores the Lake verification path reads also run
+/// behind the per-process credential cache (`StoresUnderTest`).
 @Suite("Storage conformance (SQLite and PostgreSQL)")
 struct StorageConformanceTests {
     static let now = Date(timeIntervalSince1970: 1_795_000_000)
@@ -43,5 +44,30 @@ struct StorageConformanceTests {
     static func code(_ body: () async throws -> Void) async -> String? {
         do { try await body() } catch let error as TesseraError { return error.code } catch { return "\(error)" }
         return nil
+    }
+}
+
+/// What a conformance test runs on: a database, with its SQL stores as opened or behind the
+/// per-process credential cache (`Stores.caching(lifetime:)`, as the server reads them), which
+/// must behave the same.
+struct StoresUnderTest: Sendable, CustomTestStringConvertible {
+    enum Layer: Sendable {
+        case sql
+        case cached
+    }
+
+    let kind: DatabaseKind
+    let layer: Layer
+
+    var testDescription: String { layer == .sql ? kind.testDescription : kind.testDescription + ", cached" }
+
+    /// Every database, each without and with the cache.
+    static var all: [StoresUnderTest] {
+        DatabaseKind.underTest.flatMap { kind in [Layer.sql, .cached].map { StoresUnderTest(kind: kind, layer: $0) } }
+    }
+
+    /// The stores to test. The cache lives an hour: every read it can serve in a test, it serves.
+    func stores(on storage: SQLStorage) -> Stores {
+        layer == .sql ? storage.stores : storage.stores.caching(lifetime: .seconds(3600))
     }
 }
