@@ -34,7 +34,7 @@ public struct TR50Parameter: Sendable, Equatable {
 }
 
 /// A TR50 command: its name, the one list of parameters it accepts (anything else is refused
-/// with -90003 naming it), who may run it, and what it does. `TR50Service.commands` holds them all.
+/// with -90003 naming it), who may run it, and what it does. `TR50Service.commandTable` holds them all.
 public struct TR50Command: Sendable {
     /// Who may run a command besides a password session.
     enum Access: Sendable {
@@ -46,7 +46,7 @@ public struct TR50Command: Sendable {
         case passwordSessions(refusal: String)
     }
 
-    typealias Handler = @Sendable (TR50Service, TR50Call) async throws -> [(String, JSONValue)]
+    typealias Handler = @Sendable (TR50Service, TR50Call) async throws -> TR50Result
 
     public let name: String
     public let parameters: [TR50Parameter]
@@ -73,19 +73,19 @@ extension TR50Service {
     /// Every command `POST /api` runs, in the order docs/tr50.md lists them.
     public static let commandTable: [TR50Command] = [
         TR50Command("session.info", access: .everyone) { _, call in
-            [("whoAmI", .string(call.principal.whoAmI)), ("orgKey", .string(call.organization.domainName)),
-             ("type", .string({ if case .user = call.principal { "user" } else { "jwt" } }()))]
+            let isUser = if case .user = call.principal { true } else { false }
+            return .caller(whoAmI: call.principal.whoAmI, organizationKey: call.organization.domainName, isUser: isUser)
         },
         TR50Command("session.end", access: .passwordSessions(refusal: "a session JWT cannot be ended; it expires")) { service, call in
             if case .user(_, _, let sessionHash) = call.principal { try await service.store.deleteSession(idHash: sessionHash) }
-            return []
+            return .done
         },
         TR50Command(
             "session.jwt.create",
             [.required("whoami"), .required("role"), .optional("thingKeys", .strings), .optional("thingIds", .strings),
              .optional("viewTags", .strings), .optional("updateTags", .strings), .optional("ttl", .integer)],
             access: .passwordSessions(refusal: "a session JWT cannot create another")
-        ) { service, call in [("token", .string(try await service.createToken(call)))] },
+        ) { service, call in try await service.createToken(call) },
         TR50Command("role.create", roleParameters) { service, call in try await service.saveRole(call, create: true) },
         TR50Command("role.update", roleParameters) { service, call in try await service.saveRole(call, create: false) },
         TR50Command("role.find", [.required("key")]) { service, call in
@@ -93,24 +93,23 @@ extension TR50Service {
             guard let role = try await service.store.role(key: key, organizationID: call.organization.id) else {
                 throw TR50Failure(.notFound, "no role '\(key)'")
             }
-            return document(role)
+            return .role(role)
         },
         TR50Command("role.delete", [.required("key")]) { service, call in
             let key = try call.arguments.requiredString("key")
             guard try await service.store.deleteRole(key: key, organizationID: call.organization.id) else {
                 throw TR50Failure(.notFound, "no role '\(key)'")
             }
-            return []
+            return .done
         },
         TR50Command("role.list") { service, call in
-            let roles = try await service.store.roles(organizationID: call.organization.id)
-            return [("count", .number(Double(roles.count), integer: Int64(roles.count))), ("result", .array(roles.map { object(document($0)) }))]
+            .roles(try await service.store.roles(organizationID: call.organization.id))
         },
         TR50Command("thing.create", [.required("key"), .optional("name"), .optional("tags", .strings), .optional("secTags", .strings)]) {
             service, call in try await service.createThing(call)
         },
         TR50Command("thing.find", TR50Parameter.thingReference) { service, call in
-            document(try await service.reachableThing(call, toUpdate: false))
+            .thing(try await service.reachableThing(call, toUpdate: false))
         },
         TR50Command("thing.update", TR50Parameter.thingReference + [.optional("name"), .optional("tags", .strings), .optional("secTags", .strings)]) {
             service, call in try await service.updateThing(call)
@@ -118,7 +117,7 @@ extension TR50Service {
         TR50Command("thing.delete", TR50Parameter.thingReference) { service, call in
             let thing = try await service.reachableThing(call, toUpdate: true)
             _ = try await service.store.deleteThing(id: thing.id, organizationID: call.organization.id)
-            return []
+            return .done
         },
         TR50Command("thing.tag.add", TR50Parameter.thingReference + [.optional("tags", .strings)]) { service, call in
             try await service.changeTags(call) { tags, added in tags + added.filter { !tags.contains($0) } }
@@ -143,13 +142,13 @@ extension TR50Service {
         .required("key"), .optional("commands", .strings), .optional("viewTags", .strings), .optional("updateTags", .strings),
     ]
 
-    static let commands: [String: TR50Command] = Dictionary(uniqueKeysWithValues: commandTable.map { ($0.name, $0) })
+    private static let commands: [String: TR50Command] = Dictionary(uniqueKeysWithValues: commandTable.map { ($0.name, $0) })
 
     // MARK: Dispatch
 
     /// Runs one command: known, permitted to the principal, its params exactly the ones it
     /// accepts, each of its declared type.
-    func dispatch(_ name: String, _ params: [String: JSONValue], _ principal: TR50Principal) async throws -> [(String, JSONValue)] {
+    func dispatch(_ name: String, _ params: [String: JSONValue], _ principal: TR50Principal) async throws -> TR50Result {
         guard let command = Self.commands[name] else { throw TR50Failure(.unknownCommand, "unknown command '\(name)'") }
         if case .token(let grant, _) = principal {
             let notPermitted = TR50Failure(.commandNotPermitted, "role '\(grant.role.key)' does not permit \(name)")
@@ -169,7 +168,7 @@ extension TR50Service {
 
     // MARK: Commands
 
-    fileprivate func createToken(_ call: TR50Call) async throws -> String {
+    fileprivate func createToken(_ call: TR50Call) async throws -> TR50Result {
         let arguments = call.arguments
         let whoAmI = try arguments.requiredString("whoami")
         let roleKey = try arguments.requiredString("role")
@@ -185,19 +184,21 @@ extension TR50Service {
             throw TR50Failure(.invalidParameter, "thingIds must be 24-hex ObjectIds ('\(bad)' is not)")
         }
         let now = clock.now().unixSeconds
+        let tokenID = SecretGenerator.base62(length: 22)
         var members: [String: JSONValue] = [
             "iss": .string(issuer()), "aud": .string(Self.tokenAudience), "sub": .string("jwt:" + whoAmI), "whoami": .string(whoAmI),
             "role": .string(roleKey), "org": .string(call.organization.domainName), "iat": .number(Double(now), integer: now),
-            "exp": .number(Double(now + Int64(ttl)), integer: now + Int64(ttl)), "jti": .string(SecretGenerator.base62(length: 22)),
+            "exp": .number(Double(now + Int64(ttl)), integer: now + Int64(ttl)), "jti": .string(tokenID),
         ]
         for name in ["thingKeys", "viewTags", "updateTags"] {
             if let values = arguments.strings(name) { members[name] = .array(values.map(JSONValue.string)) }
         }
         if !thingIDs.isEmpty { members["thingIds"] = .array(thingIDs.map(JSONValue.string)) }
-        return try await keyRing.sign(SignedClaims(members), organizationID: call.organization.id, type: Self.tokenType).token
+        let token = try await keyRing.sign(SignedClaims(members), organizationID: call.organization.id, type: Self.tokenType).token
+        return .token(token, id: tokenID)
     }
 
-    fileprivate func saveRole(_ call: TR50Call, create: Bool) async throws -> [(String, JSONValue)] {
+    fileprivate func saveRole(_ call: TR50Call, create: Bool) async throws -> TR50Result {
         let arguments = call.arguments
         let role = Role(
             organizationID: call.organization.id, key: try arguments.requiredString("key"), commands: arguments.strings("commands") ?? [],
@@ -206,10 +207,10 @@ extension TR50Service {
         guard try await store.upsertRole(role, create: create) else {
             throw create ? TR50Failure(.alreadyExists, "role '\(role.key)' already exists") : TR50Failure(.notFound, "no role '\(role.key)'")
         }
-        return []
+        return .done
     }
 
-    fileprivate func createThing(_ call: TR50Call) async throws -> [(String, JSONValue)] {
+    fileprivate func createThing(_ call: TR50Call) async throws -> TR50Result {
         let arguments = call.arguments
         let now = clock.now()
         let thing = Thing(
@@ -224,7 +225,7 @@ extension TR50Service {
             guard grant.mayUpdate(securityTags: thing.securityTags) else { throw TR50Failure(.accessDenied, "Access Denied") }
         }
         guard try await store.insertThing(thing) else { throw TR50Failure(.alreadyExists, "thing '\(thing.key)' already exists") }
-        return [("id", .string(thing.id))]
+        return .createdThing(id: thing.id)
     }
 
     /// The thing `key` (or else `id`) names, if the principal may see it (and update it).
@@ -241,7 +242,7 @@ extension TR50Service {
         return thing
     }
 
-    fileprivate func updateThing(_ call: TR50Call) async throws -> [(String, JSONValue)] {
+    fileprivate func updateThing(_ call: TR50Call) async throws -> TR50Result {
         var thing = try await reachableThing(call, toUpdate: true)
         if let name = call.arguments.string("name") { thing.name = name }
         if let tags = call.arguments.strings("tags") { thing.tags = tags }
@@ -251,18 +252,18 @@ extension TR50Service {
         }
         thing.updatedAt = clock.now()
         try await store.updateThing(thing)
-        return []
+        return .done
     }
 
-    fileprivate func changeTags(_ call: TR50Call, _ change: ([String], [String]) -> [String]) async throws -> [(String, JSONValue)] {
+    fileprivate func changeTags(_ call: TR50Call, _ change: ([String], [String]) -> [String]) async throws -> TR50Result {
         var thing = try await reachableThing(call, toUpdate: true)
         thing.tags = change(thing.tags, call.arguments.strings("tags") ?? [])
         thing.updatedAt = clock.now()
         try await store.updateThing(thing)
-        return []
+        return .done
     }
 
-    fileprivate func listThings(_ call: TR50Call) async throws -> [(String, JSONValue)] {
+    fileprivate func listThings(_ call: TR50Call) async throws -> TR50Result {
         let filter = call.arguments.strings("tags") ?? []
         let grant = call.grant
         let visible = try await store.things(organizationID: call.organization.id).filter { thing in
@@ -271,43 +272,17 @@ extension TR50Service {
         let offset = max(call.arguments.integer("offset") ?? 0, 0)
         let limit = min(max(call.arguments.integer("limit") ?? 100, 1), 1000)
         let page = visible.dropFirst(offset).prefix(limit)
-        return [
-            ("count", .number(Double(visible.count), integer: Int64(visible.count))),
-            ("result", .array(page.map { Self.object(Self.document($0)) })),
-        ]
+        return .things(Array(page), count: visible.count)
     }
 
-    fileprivate func listLog(_ call: TR50Call) async throws -> [(String, JSONValue)] {
+    fileprivate func listLog(_ call: TR50Call) async throws -> TR50Result {
         // JWT callers see only their own entries.
         let ownEntries: String? = if case .token = call.principal { call.principal.whoAmI } else { nil }
         let entries = try await store.log(
             organizationID: call.organization.id, whoAmI: call.arguments.string("whoAmI") ?? ownEntries,
             limit: min(call.arguments.integer("limit") ?? 100, 1000), offset: max(call.arguments.integer("offset") ?? 0, 0)
         )
-        return [("result", .array(entries.map { entry in
-            .object([
-                "ts": .string(Date(timeIntervalSince1970: Double(entry.occurredAt) / 1000).iso8601), "command": .string(entry.command),
-                "success": .bool(entry.success), "errorCode": entry.errorCode.map { .number(Double($0), integer: Int64($0)) } ?? .null,
-                "whoAmI": .string(entry.whoAmI),
-            ])
-        }))]
-    }
-
-    // MARK: Documents
-
-    static func document(_ role: Role) -> [(String, JSONValue)] {
-        [("key", .string(role.key)), ("commands", .array(role.commands.map(JSONValue.string))),
-         ("viewTags", .array(role.viewTags.map(JSONValue.string))), ("updateTags", .array(role.updateTags.map(JSONValue.string)))]
-    }
-
-    static func document(_ thing: Thing) -> [(String, JSONValue)] {
-        [("id", .string(thing.id)), ("key", .string(thing.key)), ("name", .string(thing.name)), ("tags", .array(thing.tags.map(JSONValue.string))),
-         ("secTags", .array(thing.securityTags.map(JSONValue.string))), ("createdOn", .string(thing.createdAt.iso8601)),
-         ("lastSeen", .string(thing.updatedAt.iso8601))]
-    }
-
-    static func object(_ members: [(String, JSONValue)]) -> JSONValue {
-        .object(Dictionary(members, uniquingKeysWith: { first, _ in first }))
+        return .log(entries)
     }
 }
 

@@ -1,42 +1,5 @@
 import Foundation
 
-/// TR50 error codes (negative integers); the table is in docs/tr50.md.
-public enum TR50Code: Int, Sendable {
-    case notFound = -22
-    case unknownCommand = -90001
-    case malformedEnvelope = -90002
-    case invalidParameter = -90003
-    case authenticationRequired = -90004
-    case invalidCredentials = -90005
-    case accountLocked = -90006
-    case sessionInvalid = -90007
-    case tokenInvalid = -90008
-    case commandNotPermitted = -90010
-    case thingNotPermitted = -90011
-    case accessDenied = -90012
-    case ttlOutOfRange = -90013
-    case roleNotFound = -90014
-    case thingBoundElsewhere = -90015
-    case alreadyExists = -90020
-    case notAvailableToTokens = -90021
-}
-
-/// A failed TR50 command.
-public struct TR50Failure: Error, Sendable {
-    public let code: TR50Code
-    public let message: String
-    public init(_ code: TR50Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
-
-/// The answer to one command: ordered params, or a failure.
-public enum TR50Outcome: Sendable {
-    case success([(String, JSONValue)])
-    case failure(TR50Failure)
-}
-
 /// What a session JWT restricts its bearer to.
 public struct TR50Grant: Sendable {
     public let whoAmI: String

@@ -2,14 +2,21 @@ import Foundation
 import Hummingbird
 import TesseraCore
 
-/// Admin endpoints of the admin's own organization: users, signing keys, OAuth applications,
-/// credential providers, TR50 application tokens and the audit log. Changes go through
-/// `TesseraServices`' audited changes, as `tessera admin …` does.
+/// The management API under `/api/admin`, for admins of their own organization: users, OAuth
+/// applications, PAM credential providers, TR50 application tokens, server signing keys and the
+/// audit log. Changes go through `TesseraServices`' audited changes, as `tessera admin …` and
+/// the console's admin pages do. Refusals are the root `ErrorMiddleware`'s JSON error document.
 struct AdminController {
-    let tessera: Tessera
+    /// The audited changes (`createUser`, `rotateSigningKey`, …) and what the lists read.
+    let services: TesseraServices
+    let authenticator: CredentialAuthenticator
+    let bodyLimit: Int
+    /// The leeway a retired signing key keeps verifying for, past its tokens' lifetime.
+    let leeway: TimeInterval
 
     var endpoints: RouteCollection<TesseraRequestContext> {
         let routes = RouteCollection(context: TesseraRequestContext.self)
+        routes.add(middleware: authenticator)
         routes.post("users", use: createUser)
         routes.get("users", use: listUsers)
         routes.get("signing-keys", use: listSigningKeys)
@@ -34,40 +41,40 @@ struct AdminController {
 
     @Sendable func createUser(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
-        let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
+        let body = try await JSONBody.read(request, limit: bodyLimit)
         try body.allowOnly(["username", "password", "is_admin"])
         let isAdmin = try body.boolean("is_admin") ?? false
-        let user = try await tessera.services.createUser(
+        let user = try await services.createUser(
             organizationDomain: admin.organization.domainName, username: try body.requiredString("username"),
-            password: try body.requiredString("password"), isAdmin: isAdmin, by: tessera.requester(context, admin)
+            password: try body.requiredString("password"), isAdmin: isAdmin, by: context.requester(admin)
         )
         return JSONResponse.make(Self.document(user), status: .created)
     }
 
     @Sendable func listUsers(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
-        let users = try await tessera.directory.users(of: admin.organization)
+        let users = try await services.directory.users(of: admin.organization)
         return JSONResponse.make(LakeDocuments.list(users.map(Self.document)))
     }
 
     @Sendable func listSigningKeys(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
-        let now = tessera.clock.now()
-        let keys = try await tessera.keyRing.keys(organizationID: admin.organization.id)
+        let now = services.clock.now()
+        let keys = try await services.keyRing.keys(organizationID: admin.organization.id)
         return JSONResponse.make(LakeDocuments.list(keys.map { Self.document($0, now: now) }))
     }
 
     /// Makes a new signing key; the old one keeps verifying until its tokens have expired.
     @Sendable func rotateSigningKey(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
-        let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
+        let body = try await JSONBody.read(request, limit: bodyLimit)
         try body.allowOnly(["algorithm"])
         let algorithm = try body.string("algorithm").map(LakeController.algorithm)
-        let key = try await tessera.services.rotateSigningKey(
-            organizationID: admin.organization.id, algorithm: algorithm, leeway: tessera.configuration.lake.leeway,
-            by: tessera.requester(context, admin)
+        let key = try await services.rotateSigningKey(
+            organizationID: admin.organization.id, algorithm: algorithm, leeway: leeway,
+            by: context.requester(admin)
         )
-        return JSONResponse.make(Self.document(key, now: tessera.clock.now()), status: .created)
+        return JSONResponse.make(Self.document(key, now: services.clock.now()), status: .created)
     }
 
     /// `{"name", "scopes": [...], "public_key_pem"? | "jwk"?, "algorithm"?, "kid"?}`: an OAuth
@@ -75,7 +82,7 @@ struct AdminController {
     /// key id its client assertions may name.
     @Sendable func createApplication(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
-        let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
+        let body = try await JSONBody.read(request, limit: bodyLimit)
         try body.allowOnly(["name", "scopes", "public_key_pem", "jwk", "algorithm", "kid"])
         let scopes = try body.requiredStrings("scopes")
         let algorithm = try body.string("algorithm").map(LakeController.algorithm)
@@ -95,43 +102,43 @@ struct AdminController {
         case (nil, nil): key = nil
         case (_?, _?): throw TesseraError(.invalidRequest, "field_conflict", "send either public_key_pem or jwk, not both")
         }
-        let (application, secret) = try await tessera.services.createApplication(
+        let (application, secret) = try await services.createApplication(
             organizationID: admin.organization.id, name: try body.requiredString("name"), scopes: scopes, key: key,
-            keyID: keyID, by: tessera.requester(context, admin)
+            keyID: keyID, by: context.requester(admin)
         )
         return JSONResponse.make(Self.document(application, secret: secret), status: .created)
     }
 
     @Sendable func listApplications(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
-        let applications = try await tessera.applications.list(organizationID: admin.organization.id)
+        let applications = try await services.applications.list(organizationID: admin.organization.id)
         return JSONResponse.make(LakeDocuments.list(applications.map { Self.document($0) }))
     }
 
     @Sendable func deleteApplication(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
         let id = try context.parameters.require("id")
-        try await tessera.services.deleteApplication(id: id, organizationID: admin.organization.id, by: tessera.requester(context, admin))
+        try await services.deleteApplication(id: id, organizationID: admin.organization.id, by: context.requester(admin))
         return Response(status: .noContent)
     }
 
     /// `{"name", "issuer", "issuerWhitelist"?, "defaultValidity"? (3600), "maximumValidity"? (86400)}`.
     @Sendable func createProvider(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
-        let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
+        let body = try await JSONBody.read(request, limit: bodyLimit)
         try body.allowOnly(["name", "issuer", "issuerWhitelist", "defaultValidity", "maximumValidity"])
         let whitelist = try body.strings("issuerWhitelist") ?? []
-        let provider = try await tessera.services.createCredentialProvider(
+        let provider = try await services.createCredentialProvider(
             organizationID: admin.organization.id, name: try body.requiredString("name"), issuer: try body.requiredString("issuer"),
             issuerWhitelist: whitelist, defaultValidity: try body.integer("defaultValidity") ?? 3600,
-            maximumValidity: try body.integer("maximumValidity") ?? 86_400, by: tessera.requester(context, admin)
+            maximumValidity: try body.integer("maximumValidity") ?? 86_400, by: context.requester(admin)
         )
         return JSONResponse.make(Self.document(provider), status: .created)
     }
 
     @Sendable func listProviders(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
-        let providers = try await tessera.authenticationTokens.providers(organizationID: admin.organization.id)
+        let providers = try await services.authenticationTokens.providers(organizationID: admin.organization.id)
         return JSONResponse.make(LakeDocuments.list(providers.map(Self.document)))
     }
 
@@ -146,7 +153,7 @@ struct AdminController {
             }
             return value
         } ?? 100
-        let events = try await tessera.auditLog.events(
+        let events = try await services.auditLog.events(
             organizationID: admin.organization.id, after: query.get("after"), action: query.get("action"), limit: limit + 1
         )
         let shown = Array(events.prefix(limit))
@@ -157,11 +164,11 @@ struct AdminController {
     /// `{"role"}`: a TR50 application token standing for that role, shown this once.
     @Sendable func createAppToken(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
-        let body = try await JSONBody.read(request, limit: tessera.configuration.maximumBodySize)
+        let body = try await JSONBody.read(request, limit: bodyLimit)
         try body.allowOnly(["role"])
         let role = try body.requiredString("role")
-        let token = try await tessera.services.createTR50AppToken(
-            organizationID: admin.organization.id, role: role, by: tessera.requester(context, admin)
+        let token = try await services.createTR50AppToken(
+            organizationID: admin.organization.id, role: role, by: context.requester(admin)
         )
         return JSONResponse.make(.object([("appToken", .string(token)), ("role", .string(role))]), status: .created)
     }

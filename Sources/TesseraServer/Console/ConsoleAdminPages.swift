@@ -3,31 +3,31 @@ import Hummingbird
 import TesseraCore
 
 /// The console's pages for organization admins: users, applications, credential providers,
-/// TR50 roles and things, server signing keys and the audit log. Each goes through the same core
-/// operation as the admin API (TR50 through `TR50Service.perform`, so the API log records it).
+/// TR50 roles and things, server signing keys and the audit log. Each change goes through the
+/// same audited core operation as the admin API and `tessera admin …` (`TesseraServices`'
+/// `create…`/`delete…`/`rotate…`, by the signed-on admin; TR50 through `TR50Service.perform`,
+/// so the API log records it).
 struct ConsoleAdminPages {
-    let tessera: Tessera
-    let pages: ConsolePages
     let console: ConsoleController
+    private var services: TesseraServices { console.services }
 
-    func addRoutes(to group: RouterGroup<TesseraRequestContext>) {
+    func addRoutes(to group: RouteCollection<TesseraRequestContext>) {
         group.get("admin") { request, _ in try await adminPage(request) { visitor in console.render("admin", visitor, [:]) } }
         group.get("admin/users") { request, _ in try await adminPage(request) { visitor in try await users(visitor) } }
         group.post("admin/users") { request, context in try await adminForm(request, context) { visitor, form in
-            let user = try await tessera.directory.createUser(
+            let user = try await services.createUser(
                 organizationDomain: visitor.organization.domainName, username: form.text("username") ?? "", password: form["password"] ?? "",
-                isAdmin: form["is_admin"] == "true"
+                isAdmin: form["is_admin"] == "true", by: context.requester(visitor.principal)
             )
-            await tessera.audit(context, visitor.principal, action: "user.create", target: user.username)
             return try await users(visitor, notice: "User “\(user.username)” added.")
         } }
         group.get("admin/applications") { request, _ in try await adminPage(request) { visitor in try await applications(visitor) } }
         group.post("admin/applications") { request, context in try await adminForm(request, context) { visitor, form in
             let key = try form.text("public_key_pem").map { try PublicKeyMaterial(pem: $0, algorithm: nil) }
-            let (application, secret) = try await tessera.applications.create(
-                organizationID: visitor.organization.id, name: form.text("name") ?? "", scopes: form.all("scope"), key: key
+            let (application, secret) = try await services.createApplication(
+                organizationID: visitor.organization.id, name: form.text("name") ?? "", scopes: form.all("scope"), key: key,
+                by: context.requester(visitor.principal)
             )
-            await tessera.audit(context, visitor.principal, action: "application.create", target: application.id)
             return console.render("admin-application-created", visitor, ["name": application.name, "id": application.id, "secret": secret])
         } }
         group.get("admin/applications/:id/delete") { request, context in try await adminPage(request) { visitor in
@@ -37,8 +37,7 @@ struct ConsoleAdminPages {
         } }
         group.post("admin/applications/:id/delete") { request, context in try await adminForm(request, context) { visitor, _ in
             let id = try context.parameters.require("id")
-            try await tessera.applications.delete(id: id, organizationID: visitor.organization.id)
-            await tessera.audit(context, visitor.principal, action: "application.delete", target: id)
+            try await services.deleteApplication(id: id, organizationID: visitor.organization.id, by: context.requester(visitor.principal))
             return try await applications(visitor, notice: "Application \(id) deleted.")
         } }
         group.get("admin/credential-providers") { request, _ in try await adminPage(request) { visitor in try await providers(visitor) } }
@@ -46,11 +45,11 @@ struct ConsoleAdminPages {
             guard let defaultValidity = Int(form.text("default_validity") ?? "3600"), let maximumValidity = Int(form.text("maximum_validity") ?? "86400") else {
                 throw TesseraError(.invalidRequest, "field_invalid", "validities are whole numbers of seconds")
             }
-            let provider = try await tessera.authenticationTokens.createProvider(
+            let provider = try await services.createCredentialProvider(
                 organizationID: visitor.organization.id, name: form.text("name") ?? "", issuer: form.text("issuer") ?? "",
-                issuerWhitelist: form.words("issuer_whitelist"), defaultValidity: defaultValidity, maximumValidity: maximumValidity
+                issuerWhitelist: form.words("issuer_whitelist"), defaultValidity: defaultValidity, maximumValidity: maximumValidity,
+                by: context.requester(visitor.principal)
             )
-            await tessera.audit(context, visitor.principal, action: "credential_provider.create", target: provider.id)
             return try await providers(visitor, notice: "Credential provider “\(provider.name)” (\(provider.id)) added.")
         } }
         group.get("admin/tr50") { request, _ in try await adminPage(request) { visitor in try await tr50(visitor) } }
@@ -86,8 +85,9 @@ struct ConsoleAdminPages {
                 }
                 return algorithm
             }
-            let key = try await tessera.keyRing.rotate(organizationID: visitor.organization.id, algorithm: algorithm, leeway: tessera.configuration.lake.leeway)
-            await tessera.audit(context, visitor.principal, action: "signing_key.rotate", target: key.id)
+            let key = try await services.rotateSigningKey(
+                organizationID: visitor.organization.id, algorithm: algorithm, leeway: console.lake.leeway, by: context.requester(visitor.principal)
+            )
             return try await signingKeys(visitor, notice: "New signing key \(key.id) (\(key.algorithm.rawValue)) is signing now.")
         } }
         group.get("admin/audit") { request, _ in try await adminPage(request) { visitor in try await audit(visitor, request) } }
@@ -126,14 +126,14 @@ struct ConsoleAdminPages {
     // MARK: Pages
 
     private func users(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {
-        let users = try await tessera.directory.users(of: visitor.organization).map { user -> [String: Any] in
+        let users = try await services.directory.users(of: visitor.organization).map { user -> [String: Any] in
             ["username": user.username, "isAdmin": user.isAdmin, "created": user.createdAt.consoleText]
         }
         return console.render("admin-users", visitor, Self.values(["users": users], notice: notice))
     }
 
     private func applications(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {
-        let applications = try await tessera.applications.list(organizationID: visitor.organization.id).map { application -> [String: Any] in
+        let applications = try await services.applications.list(organizationID: visitor.organization.id).map { application -> [String: Any] in
             [
                 "name": application.name, "id": application.id, "scopes": application.allowedScopes.joined(separator: " "),
                 "key": application.keyAlgorithm?.rawValue ?? "—", "created": application.createdAt.consoleText,
@@ -143,7 +143,7 @@ struct ConsoleAdminPages {
     }
 
     private func providers(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {
-        let providers = try await tessera.authenticationTokens.providers(organizationID: visitor.organization.id).map { provider -> [String: Any] in
+        let providers = try await services.authenticationTokens.providers(organizationID: visitor.organization.id).map { provider -> [String: Any] in
             [
                 "name": provider.name, "id": provider.id, "issuer": provider.issuer, "whitelist": provider.issuerWhitelist.joined(separator: " "),
                 "defaultValidity": provider.defaultValidity, "maximumValidity": provider.maximumValidity,
@@ -154,39 +154,38 @@ struct ConsoleAdminPages {
 
     private func tr50(_ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil) async throws -> Response {
         let principal = TR50Principal.user(visitor.user, visitor.organization, sessionHash: "")
-        func results(_ command: String, _ arguments: [String: JSONValue] = [:]) async -> [[String: JSONValue]] {
-            guard case .success(let params) = await tessera.tr50.perform(command, params: arguments, as: principal),
-                case .array(let items)? = params.first(where: { $0.0 == "result" })?.1
-            else { return [] }
-            return items.compactMap { if case .object(let fields) = $0 { fields } else { nil } }
+        var roles: [[String: Any]] = []
+        if case .success(.roles(let found)) = await services.tr50.perform("role.list", params: [:], as: principal) {
+            roles = found.map { role in
+                [
+                    "key": role.key, "commands": role.commands.joined(separator: " "), "viewTags": role.viewTags.joined(separator: " "),
+                    "updateTags": role.updateTags.joined(separator: " "),
+                ]
+            }
         }
-        func words(_ value: JSONValue?) -> String {
-            guard case .array(let items)? = value else { return "" }
-            return items.compactMap(\.stringValue).joined(separator: " ")
-        }
-        let roles = await results("role.list").map { role -> [String: Any] in
-            ["key": role["key"]?.stringValue ?? "", "commands": words(role["commands"]), "viewTags": words(role["viewTags"]), "updateTags": words(role["updateTags"])]
-        }
-        let things = await results("thing.list", ["limit": .number(1000, integer: 1000)]).map { thing -> [String: Any] in
-            [
-                "key": thing["key"]?.stringValue ?? "", "id": thing["id"]?.stringValue ?? "", "name": thing["name"]?.stringValue ?? "",
-                "tags": words(thing["tags"]), "secTags": words(thing["secTags"]),
-            ]
+        var things: [[String: Any]] = []
+        if case .success(.things(let found, _)) = await services.tr50.perform("thing.list", params: ["limit": .number(1000, integer: 1000)], as: principal) {
+            things = found.map { thing in
+                [
+                    "key": thing.key, "id": thing.id, "name": thing.name, "tags": thing.tags.joined(separator: " "),
+                    "secTags": thing.securityTags.joined(separator: " "),
+                ]
+            }
         }
         return console.render("admin-tr50", visitor, Self.values(["roles": roles, "things": things], notice: notice, error: error),
                               status: error == nil ? .ok : .badRequest)
     }
 
     private func tr50Command(_ visitor: ConsoleVisitor, _ command: String, _ params: [String: JSONValue], done: String) async throws -> Response {
-        switch await tessera.tr50.perform(command, params: params, as: .user(visitor.user, visitor.organization, sessionHash: "")) {
+        switch await services.tr50.perform(command, params: params, as: .user(visitor.user, visitor.organization, sessionHash: "")) {
         case .success: return try await tr50(visitor, notice: done)
         case .failure(let failure): return try await tr50(visitor, error: "\(command) failed (\(failure.code.rawValue)): \(failure.message)")
         }
     }
 
     private func signingKeys(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {
-        let now = tessera.clock.now()
-        let keys = try await tessera.keyRing.keys(organizationID: visitor.organization.id).map { key -> [String: Any] in
+        let now = services.clock.now()
+        let keys = try await services.keyRing.keys(organizationID: visitor.organization.id).map { key -> [String: Any] in
             [
                 "kid": key.id, "algorithm": key.algorithm.rawValue,
                 "status": key.status(at: now),
@@ -199,7 +198,7 @@ struct ConsoleAdminPages {
     private func audit(_ visitor: ConsoleVisitor, _ request: Request) async throws -> Response {
         let pageSize = 50
         let action = request.uri.queryParameters.get("action").flatMap { $0.isEmpty ? nil : $0 }
-        let events = try await tessera.auditLog.events(
+        let events = try await services.auditLog.events(
             organizationID: visitor.organization.id, after: request.uri.queryParameters.get("after"), action: action, limit: pageSize + 1
         )
         let shown = events.prefix(pageSize).map { event -> [String: Any] in

@@ -10,24 +10,32 @@ import TesseraCore
 /// `Secure` when the console is reached over TLS. Secrets (a new PAT, a generated private key, a
 /// client secret) appear in exactly one response and are never stored or logged.
 struct ConsoleController {
-    let tessera: Tessera
+    /// What the pages show and change (the admin pages' changes through its audited methods).
+    let services: TesseraServices
+    let issuerURL: IssuerURL
+    /// The PAT lifetimes the forms offer, and a retired signing key's leeway.
+    let lake: LakeConfiguration
+    let audit: RequestAuditor
     let pages: ConsolePages
 
     static let sessionCookie = "tessera_console"
     static let signOnCookie = "tessera_signon"
 
-    func addRoutes(to router: Router<TesseraRequestContext>) {
-        router.get("console") { _, _ in ConsolePages.redirect("/console/account") }
-        let console = router.group("console").add(middleware: ConsoleHeadersMiddleware())
+    /// Mounted at `/console`; `/console` itself redirects, every other page carries the
+    /// console's security headers.
+    var endpoints: RouteCollection<TesseraRequestContext> {
+        let console = RouteCollection(context: TesseraRequestContext.self)
+        console.get { _, _ in ConsolePages.redirect("/console/account") }
+        console.add(middleware: ConsoleHeadersMiddleware())
         console.get("static/console.css") { _, _ in Self.asset(ConsoleAssets.stylesheet, type: "text/css; charset=utf-8") }
         console.get("static/console.js") { _, _ in Self.asset(ConsoleAssets.script, type: "text/javascript; charset=utf-8") }
         console.get("static/favicon.svg") { _, _ in Self.asset(ConsoleAssets.favicon, type: "image/svg+xml") }
         console.get("sign-in", use: signInPage)
         console.post("sign-in", use: signIn)
         console.post("sign-out") { request, context in try await form(request, context) { visitor, _ in
-            try await tessera.consoleSessions.signOff(visitor.sessionID)
+            try await services.consoleSessions.signOff(visitor.sessionID)
             var response = ConsolePages.redirect("/console/sign-in")
-            response.setCookie(Self.cookie(Self.sessionCookie, "", request: request, tessera: tessera, maxAge: 0))
+            response.setCookie(Self.cookie(Self.sessionCookie, "", request: request, issuerURL: issuerURL, maxAge: 0))
             return response
         } }
         console.get("account") { request, _ in try await page(request) { visitor in try await account(visitor) } }
@@ -38,15 +46,15 @@ struct ConsoleController {
         } }
         console.get("access-tokens/:id/revoke") { request, context in try await page(request) { visitor in
             let id = try context.parameters.require("id")
-            guard let token = try await tessera.accessTokens.list(for: visitor.user).first(where: { $0.id.uuidString.lowercased() == id.lowercased() }) else {
+            guard let token = try await services.accessTokens.list(for: visitor.user).first(where: { $0.id.uuidString.lowercased() == id.lowercased() }) else {
                 return notFound(visitor, "You have no access token with that id.")
             }
             return confirm(visitor, heading: "Revoke access token", question: "Revoke “\(token.name)”? Every JWT carrying it is refused from the next request on, on every replica.",
                            verb: "Revoke", action: "/console/access-tokens/\(id)/revoke")
         } }
         console.post("access-tokens/:id/revoke") { request, context in try await form(request, context) { visitor, _ in
-            let token = try await tessera.accessTokens.revoke(id: try context.parameters.require("id"), for: visitor.user)
-            await tessera.audit(context, visitor.principal, action: "pat.revoke", target: token.id.uuidString.lowercased())
+            let token = try await services.accessTokens.revoke(id: try context.parameters.require("id"), for: visitor.user)
+            await audit.record(context, visitor.principal, action: "pat.revoke", target: token.id.uuidString.lowercased())
             return try await account(visitor, notice: "Access token “\(token.name)” revoked.")
         } }
         console.get("keys/new") { request, _ in try await page(request) { visitor in newKey(visitor, error: nil, name: nil) } }
@@ -59,11 +67,12 @@ struct ConsoleController {
         } }
         console.post("keys/:name/delete") { request, context in try await form(request, context) { visitor, _ in
             let name = try context.parameters.require("name")
-            try await tessera.keys.delete(for: visitor.user, name: name)
-            await tessera.audit(context, visitor.principal, action: "key.delete", target: name)
+            try await services.keys.delete(for: visitor.user, name: name)
+            await audit.record(context, visitor.principal, action: "key.delete", target: name)
             return try await account(visitor, notice: "Key “\(name)” deleted.")
         } }
-        ConsoleAdminPages(tessera: tessera, pages: pages, console: self).addRoutes(to: console)
+        ConsoleAdminPages(console: self).addRoutes(to: console)
+        return console
     }
 
     // MARK: Sessions
@@ -71,9 +80,9 @@ struct ConsoleController {
     /// The signed-on visitor of a request, if its session cookie is live.
     func visitor(_ request: Request) async throws -> ConsoleVisitor? {
         guard let sessionID = request.cookies[Self.sessionCookie]?.value, !sessionID.isEmpty,
-            let (user, organization) = try await tessera.consoleSessions.resolve(sessionID)
+            let (user, organization) = try await services.consoleSessions.resolve(sessionID)
         else { return nil }
-        return ConsoleVisitor(user: user, organization: organization, sessionID: sessionID, csrf: tessera.consoleSessions.csrfToken(for: sessionID))
+        return ConsoleVisitor(user: user, organization: organization, sessionID: sessionID, csrf: services.consoleSessions.csrfToken(for: sessionID))
     }
 
     /// A page for signed-on visitors; others are sent to sign on.
@@ -87,7 +96,7 @@ struct ConsoleController {
         guard let visitor = try await visitor(request) else { return ConsolePages.redirect("/console/sign-in") }
         return try await handlingErrors(visitor) {
             let form = try await ConsoleForm.read(request)
-            guard tessera.consoleSessions.isValidCSRF(form["csrf"], for: visitor.sessionID) else {
+            guard services.consoleSessions.isValidCSRF(form["csrf"], for: visitor.sessionID) else {
                 context.logger.notice("console form refused: CSRF token missing or wrong", metadata: ["path": "\(request.uri.path)"])
                 return message(visitor, heading: "Form refused", text: Self.csrfRefusal, status: .forbidden)
             }
@@ -120,7 +129,7 @@ struct ConsoleController {
         if let username { context["username"] = username }
         if let error { context["error"] = error }
         var response = pages.render("sign-in", context, status: status)
-        response.setCookie(Self.cookie(Self.signOnCookie, token, request: request, tessera: tessera, maxAge: 3600, path: "/console/sign-in"))
+        response.setCookie(Self.cookie(Self.signOnCookie, token, request: request, issuerURL: issuerURL, maxAge: 3600, path: "/console/sign-in"))
         return response
     }
 
@@ -132,7 +141,7 @@ struct ConsoleController {
             return signInForm(request, username: nil, error: error.message, status: error.code == "body_too_large" ? .contentTooLarge : .badRequest)
         }
         guard let expected = request.cookies[Self.signOnCookie]?.value, let sent = form["csrf"], constantTimeEqual(expected, sent) else {
-            await tessera.audit(
+            await audit.record(
                 context, organizationID: nil, actor: .user(String((form.text("username") ?? "").prefix(64)), claimed: true), action: "console.sign-on",
                 refusal: "csrf_invalid"
             )
@@ -141,15 +150,15 @@ struct ConsoleController {
         }
         let username = form.text("username") ?? ""
         do {
-            let (sessionID, user) = try await tessera.consoleSessions.signOn(username: username, password: form["password"] ?? "")
-            let organization = try await tessera.directory.organization(of: user)
-            await tessera.audit(context, organizationID: organization.id, actor: "user:\(user.username)", action: "console.sign-on")
+            let (sessionID, user) = try await services.consoleSessions.signOn(username: username, password: form["password"] ?? "")
+            let organization = try await services.directory.organization(of: user)
+            await audit.record(context, organizationID: organization.id, actor: .user(user.username), action: "console.sign-on")
             var response = ConsolePages.redirect("/console/account")
-            response.setCookie(Self.cookie(Self.sessionCookie, sessionID, request: request, tessera: tessera, maxAge: Int(ConsoleSessionService.lifetime)))
+            response.setCookie(Self.cookie(Self.sessionCookie, sessionID, request: request, issuerURL: issuerURL, maxAge: Int(ConsoleSessionService.lifetime)))
             return response
         } catch let refusal as ConsoleSignOnError {
-            let claimed = try? await tessera.directory.user(username: username)
-            await tessera.audit(
+            let claimed = try? await services.directory.user(username: username)
+            await audit.record(
                 context, organizationID: claimed?.organizationID, actor: .user(String(username.prefix(64)), claimed: true), action: "console.sign-on",
                 refusal: "invalid_credentials"
             )
@@ -159,9 +168,9 @@ struct ConsoleController {
 
     /// `HttpOnly`, `SameSite=Strict`, path-scoped; `Secure` when the console is served over TLS
     /// (an `https` issuer URL, or a proxy saying `X-Forwarded-Proto: https`).
-    static func cookie(_ name: String, _ value: String, request: Request, tessera: Tessera, maxAge: Int, path: String = "/console") -> Cookie {
-        let forwardedTLS = request.headers[HTTPFields.Element.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
-        let secure = forwardedTLS || tessera.issuerURL.value.lowercased().hasPrefix("https://")
+    static func cookie(_ name: String, _ value: String, request: Request, issuerURL: IssuerURL, maxAge: Int, path: String = "/console") -> Cookie {
+        let forwardedTLS = request.headers[.xForwardedProto]?.lowercased() == "https"
+        let secure = forwardedTLS || issuerURL.value.lowercased().hasPrefix("https://")
         return Cookie(name: name, value: value, maxAge: maxAge, path: path, secure: secure, httpOnly: true, sameSite: .strict)
     }
 
@@ -201,8 +210,8 @@ struct ConsoleController {
     // MARK: Account
 
     func account(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {
-        let now = tessera.clock.now()
-        let pats = try await tessera.accessTokens.list(for: visitor.user).map { token -> [String: Any] in
+        let now = services.clock.now()
+        let pats = try await services.accessTokens.list(for: visitor.user).map { token -> [String: Any] in
             let status = token.status(at: now)
             return [
                 "id": token.id.uuidString.lowercased(), "name": token.name, "environment": token.environment ?? "—", "status": status,
@@ -210,7 +219,7 @@ struct ConsoleController {
                 "lastUsed": token.lastUsedAt?.consoleText ?? "never",
             ]
         }
-        let keys = try await tessera.keys.list(for: visitor.user).map { key -> [String: Any] in
+        let keys = try await services.keys.list(for: visitor.user).map { key -> [String: Any] in
             [
                 "name": key.name, "algorithm": key.algorithm.rawValue, "origin": key.origin.rawValue, "fingerprint": "SHA256:" + key.fingerprint,
                 "created": key.createdAt.consoleText, "lastUsed": key.lastUsedAt?.consoleText ?? "never",
@@ -229,8 +238,7 @@ struct ConsoleController {
     }
 
     func newAccessToken(_ visitor: ConsoleVisitor, error: String?, form: ConsoleForm?) async throws -> Response {
-        let lake = tessera.configuration.lake
-        let environments = Set(try await tessera.accessTokens.list(for: visitor.user).compactMap(\.environment)).sorted()
+                let environments = Set(try await services.accessTokens.list(for: visitor.user).compactMap(\.environment)).sorted()
         var values: [String: Any] = [
             "environments": environments, "maxDays": lake.maximumAccessTokenLifetimeDays, "defaultDays": lake.defaultAccessTokenLifetimeDays,
             "days": form?.text("expires_in_days") ?? String(lake.defaultAccessTokenLifetimeDays),
@@ -251,13 +259,13 @@ struct ConsoleController {
         let token: AccessToken
         let secret: String
         do {
-            (token, secret) = try await tessera.accessTokens.create(
+            (token, secret) = try await services.accessTokens.create(
                 for: visitor.user, name: form.text("name") ?? "", environment: form.text("environment"), expiresInDays: days
             )
         } catch let error as TesseraError where error.kind == .invalidRequest || error.kind == .conflict {
             return try await newAccessToken(visitor, error: error.message, form: form)
         }
-        await tessera.audit(context, visitor.principal, action: "pat.create", target: token.id.uuidString.lowercased())
+        await audit.record(context, visitor.principal, action: "pat.create", target: token.id.uuidString.lowercased())
         return render("pat-created", visitor, [
             "name": token.name, "secret": secret, "expires": token.expiresAt.consoleText,
         ].merging(try await howTo(visitor, key: nil)) { $1 })
@@ -265,11 +273,11 @@ struct ConsoleController {
 
     /// The values of the "how to use it" panel: the user's names, the chosen (or newest) key.
     func howTo(_ visitor: ConsoleVisitor, key: PublicKeyRecord?) async throws -> [String: Any] {
-        let newest = try await tessera.keys.list(for: visitor.user).max { $0.createdAt < $1.createdAt }
+        let newest = try await services.keys.list(for: visitor.user).max { $0.createdAt < $1.createdAt }
         let chosen = key ?? newest
         return [
             "keyName": chosen?.name ?? "primary", "keyAlgorithm": (chosen?.algorithm ?? .rs256).rawValue, "hasKey": chosen != nil,
-            "baseURL": tessera.issuerURL.value,
+            "baseURL": issuerURL.value,
         ]
     }
 
@@ -292,10 +300,10 @@ struct ConsoleController {
         guard let algorithm = SignatureAlgorithm(rawValue: form.text("algorithm") ?? "RS256") else {
             return newKey(visitor, error: "Choose RS256, PS256, ES256 or EdDSA.", name: name)
         }
-        let (privatePEM, publicPEM) = try tessera.keys.makePair(algorithm: algorithm)
+        let (privatePEM, publicPEM) = try services.keys.makePair(algorithm: algorithm)
         return render("key-generated", visitor, [
             "name": name, "algorithm": algorithm.rawValue, "privateKeyPEM": privatePEM, "privateKeyBase64": Data(privatePEM.utf8).base64EncodedString(),
-            "publicKeyPEM": publicPEM, "publicKeyBase64": Data(publicPEM.utf8).base64EncodedString(), "attestation": tessera.consoleSessions.generatedKeyAttestation(publicPEM, sessionID: visitor.sessionID),
+            "publicKeyPEM": publicPEM, "publicKeyBase64": Data(publicPEM.utf8).base64EncodedString(), "attestation": services.consoleSessions.generatedKeyAttestation(publicPEM, sessionID: visitor.sessionID),
         ])
     }
 
@@ -304,18 +312,18 @@ struct ConsoleController {
         // A generated key comes back base64-encoded (an HTML hidden field drops line breaks).
         let pem = form["public_key_base64"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? form["public_key_pem"] ?? ""
         let generated = form["attestation"].map {
-            constantTimeEqual($0, tessera.consoleSessions.generatedKeyAttestation(pem, sessionID: visitor.sessionID))
+            constantTimeEqual($0, services.consoleSessions.generatedKeyAttestation(pem, sessionID: visitor.sessionID))
         } ?? false
         let key: PublicKeyRecord
         do {
-            key = try await tessera.keys.upload(
+            key = try await services.keys.upload(
                 for: visitor.user, name: form.text("name") ?? "", publicKeyPEM: pem,
                 algorithm: form.text("algorithm").flatMap(SignatureAlgorithm.init(rawValue:)), origin: generated ? .generated : .uploaded
             )
         } catch let error as TesseraError where error.kind == .invalidRequest || error.kind == .conflict {
             return newKey(visitor, error: error.message, name: form.text("name"))
         }
-        await tessera.audit(context, visitor.principal, action: generated ? "key.generate" : "key.upload", target: key.name)
+        await audit.record(context, visitor.principal, action: generated ? "key.generate" : "key.upload", target: key.name)
         return render("key-saved", visitor, [
             "name": key.name, "fingerprint": "SHA256:" + key.fingerprint, "algorithm": key.algorithm.rawValue, "origin": key.origin.rawValue,
         ].merging(try await howTo(visitor, key: key)) { $1 })

@@ -23,14 +23,12 @@ struct ConsoleHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
             + "frame-ancestors 'none'; base-uri 'none'"
     }
 
-    static func name(_ text: String) -> HTTPFields.Element.Name { HTTPFields.Element.Name(text)! }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        response.headers[Self.name("Content-Security-Policy")] = Self.contentSecurityPolicy
-        response.headers[Self.name("X-Content-Type-Options")] = "nosniff"
-        response.headers[Self.name("X-Frame-Options")] = "DENY"
-        response.headers[Self.name("Referrer-Policy")] = "no-referrer"
+        response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.xFrameOptions] = "DENY"
+        response.headers[.referrerPolicy] = "no-referrer"
         if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         return response
     }

@@ -8,22 +8,30 @@ import TesseraCore
 ///
 /// 200 carries the identity in `X-Tessera-*` headers (and the same as JSON); 401 carries an RFC
 /// 6750 `WWW-Authenticate` challenge with the reason, 403 an `insufficient_scope` one. Both also
-/// name the reason's stable code in `X-Tessera-Error`, which a proxy can pass on or log.
+/// name the reason's stable code in `X-Tessera-Error`, which a proxy can pass on or log: the
+/// door's one error path is the catch in `verify`.
 struct ForwardAuthController {
-    let tessera: Tessera
+    let forwardAuthenticator: ForwardAuthenticator
+    let audit: RequestAuditor
 
-    func verify(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+    var endpoints: RouteCollection<TesseraRequestContext> {
+        let routes = RouteCollection(context: TesseraRequestContext.self)
+        routes.get("verify", use: verify)
+        return routes
+    }
+
+    @Sendable func verify(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let requirements = ForwardAuthRequirements(
             scopes: request.uri.queryParameters.getAll("scope").flatMap { $0.split(separator: " ").map(String.init) },
             audience: request.uri.queryParameters.get("audience").flatMap { $0.isEmpty ? nil : $0 }
         )
         do {
-            let identity = try await tessera.forwardAuthenticator.verify(try Self.bearer(request), requirements: requirements)
+            let identity = try await forwardAuthenticator.verify(try Self.bearer(request), requirements: requirements)
             return Self.accepted(identity)
         } catch let error as TesseraError where error.kind == .unauthenticated || error.kind == .forbidden {
             await auditRefusal(error, request: request, requirements: requirements, context: context)
             var response = ErrorMiddleware<TesseraRequestContext>.render(error, logger: context.logger)
-            response.headers[Self.errorHeader] = error.code
+            response.headers[.tesseraError] = error.code
             if error.kind == .forbidden {
                 response.headers[.wwwAuthenticate] =
                     #"Bearer realm="tessera", error="insufficient_scope", scope=""# + ErrorMiddleware<TesseraRequestContext>.headerSafe(requirements.scopes.joined(separator: " ")) + #"""#
@@ -32,18 +40,16 @@ struct ForwardAuthController {
         }
     }
 
-    static let errorHeader = HTTPFields.Element.Name("X-Tessera-Error")!
-
     /// A refusal is audited (`forward_auth.verify`, target: the scopes and audience asked for)
     /// under the identity the credential claims; a `403` comes after the credential was verified,
     /// so that identity is then not merely claimed. An acceptance is not audited (it is a
     /// verification on the hot path, like any authenticated request).
     private func auditRefusal(_ error: TesseraError, request: Request, requirements: ForwardAuthRequirements, context: TesseraRequestContext) async {
-        var (actor, organization) = await tessera.claimedIdentity(bearer: request.headers[.authorization].flatMap(BearerCredential.parse))
+        var (actor, organization) = await audit.claimedIdentity(bearer: request.headers[.authorization].flatMap(BearerCredential.parse))
         if error.kind == .forbidden { actor.claimed = false }
         var asked = requirements.scopes.map { "scope:" + $0 }
         if let audience = requirements.audience { asked.append("audience:" + audience) }
-        await tessera.audit(
+        await audit.record(
             context, organizationID: organization?.id, actor: actor, action: "forward_auth.verify",
             target: asked.isEmpty ? nil : asked.joined(separator: " "),
             refusal: error.code

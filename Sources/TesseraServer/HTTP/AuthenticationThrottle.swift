@@ -20,18 +20,15 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
     /// Proxies whose `X-Forwarded-For` is believed (their own address is not the client's).
     let trustedProxies: Set<String>
     /// Where a `429` is recorded (each one is a refusal).
-    let tessera: Tessera
-
-    /// Set by a front door whose refusal is not a 401 (TR50 answers 200); removed here.
-    static let failureMarker = HTTPFields.Element.Name("X-Tessera-Internal-Authentication-Failed")!
+    let audit: RequestAuditor
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let client = ClientAddress.resolve(peer: context.clientAddress, forwardedFor: request.headers[Self.forwardedFor], trusted: trustedProxies)
+        let client = ClientAddress.resolve(peer: context.clientAddress, forwardedFor: request.headers[.xForwardedFor], trusted: trustedProxies)
         var context = context
         context.client = client
         guard limiter.isEnabled, Self.mayCarryCredential(request), !isUntrustedForwardAuth(request, peer: context.clientAddress) else {
             var response = try await next(request, context)
-            response.headers[Self.failureMarker] = nil
+            response.headers[.tesseraAuthenticationFailed] = nil
             return response
         }
         let account = Self.claimedAccount(request)
@@ -52,25 +49,23 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
         } catch let error as TesseraError where error.kind == .unauthenticated {
             limiter.recordFailure(client: client, account: account)
             throw error
-        } catch let error as OAuthError where error.status == .unauthorized || error.error == "invalid_grant" {
+        } catch let error as any FrontDoorError where error.refusesCredential {
             limiter.recordFailure(client: client, account: account)
             throw error
         }
-        if response.status == .unauthorized || response.headers[Self.failureMarker] != nil {
-            response.headers[Self.failureMarker] = nil
+        if response.status == .unauthorized || response.headers[.tesseraAuthenticationFailed] != nil {
+            response.headers[.tesseraAuthenticationFailed] = nil
             limiter.recordFailure(client: client, account: account)
         }
         return response
     }
-
-    static let forwardedFor = HTTPFields.Element.Name("X-Forwarded-For")!
 
     /// A `429` is a refusal like any other: filed under the action the request asked for, with
     /// the account a password claims (the limit is checked before any credential is read).
     private func auditRateLimited(_ request: Request, context: Context) async {
         let claimed = request.headers[.authorization].flatMap { BasicCredentials.parse($0) }
         let actor: AuditActor = claimed.map { .user($0.0, claimed: true) } ?? .anonymous
-        await tessera.audit(context, organizationID: nil, actor: actor, action: Self.action(of: request), target: nil, refusal: "rate_limited")
+        await audit.record(context, organizationID: nil, actor: actor, action: Self.action(of: request), target: nil, refusal: "rate_limited")
     }
 
     /// The audit action of the front door a request is for.

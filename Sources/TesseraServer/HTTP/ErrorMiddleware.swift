@@ -2,8 +2,17 @@ import Hummingbird
 import Logging
 import TesseraCore
 
-/// Turns every error into the JSON error document of the Lake/management API, so that no
-/// refusal is ever a bare status. Authentication failures carry RFC 6750 `WWW-Authenticate`.
+/// An error a front door renders in its own wire format (Hummingbird's `HTTPResponseError`):
+/// the root `ErrorMiddleware` lets it answer for itself, and `AuthenticationThrottleMiddleware`
+/// counts it as a failed authentication when it refuses a credential.
+protocol FrontDoorError: HTTPResponseError {
+    var refusesCredential: Bool { get }
+}
+
+/// The root error path: a front door's own error (`FrontDoorError`: OAuth, PAM) answers for
+/// itself; every other error becomes the JSON error document of the Lake/management API (the
+/// server's default, also for unknown routes), so that no refusal is ever a bare status.
+/// Authentication failures carry RFC 6750 `WWW-Authenticate`.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -13,8 +22,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             let tesseraError = Self.translate(error)
             return Self.render(tesseraError, status: error.status, logger: context.logger)
-        } catch let error as OAuthError {
-            return error.response()
+        } catch let error as any FrontDoorError {
+            return try error.response(from: request, context: context)
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return Self.render(TesseraError(.internalFailure, "server_error", "the server failed to handle this request"), logger: context.logger)

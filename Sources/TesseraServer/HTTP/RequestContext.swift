@@ -32,6 +32,9 @@ public struct TesseraRequestContext: RequestContext {
     /// The client's address as the audit log records it: behind a trusted proxy, the address it
     /// forwarded (set by `AuthenticationThrottleMiddleware`); otherwise the peer's.
     public var client: String?
+    /// Who is asking about what, for a refusal's audit event: set by a front door's error
+    /// middleware (PAM's), filled in by the handler.
+    var attribution: RequestAttribution?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

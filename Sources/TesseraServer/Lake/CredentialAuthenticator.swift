@@ -12,7 +12,9 @@ import TesseraCore
 /// the route stands for, with the authenticated caller or `anonymous`.
 struct CredentialAuthenticator: RouterMiddleware {
     typealias Context = TesseraRequestContext
-    let tessera: Tessera
+    let lakeVerifier: LakeAssertionVerifier
+    let directory: DirectoryManager
+    let audit: RequestAuditor
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -41,14 +43,14 @@ struct CredentialAuthenticator: RouterMiddleware {
         var claimedOrganization: Organization?
         if let credential = BearerCredential.parse(authorization), let jws = try? CompactJWS(credential) {
             claimed = jws.payload["sub"]?.stringValue.map { .user($0, claimed: true) } ?? .anonymous
-            claimedOrganization = await tessera.claimedOrganization(jws.payload["org_id"]?.stringValue ?? jws.payload["org_key"]?.stringValue)
+            claimedOrganization = await audit.claimedOrganization(jws.payload["org_id"]?.stringValue ?? jws.payload["org_key"]?.stringValue)
         } else if let (username, _) = BasicCredentials.parse(authorization) {
             claimed = .user(username, claimed: true)
-            if let user = try? await tessera.directory.user(username: username) {
-                claimedOrganization = try? await tessera.directory.organization(id: user.organizationID)
+            if let user = try? await directory.user(username: username) {
+                claimedOrganization = try? await directory.organization(id: user.organizationID)
             }
         }
-        await tessera.audit(
+        await audit.record(
             context, organizationID: claimedOrganization?.id, actor: claimed,
             action: authorization.lowercased().hasPrefix("basic") ? "password.authenticate" : "lake.authenticate",
             target: request.uri.path, refusal: error.code
@@ -59,7 +61,7 @@ struct CredentialAuthenticator: RouterMiddleware {
     private func auditRefusal(_ code: String, request: Request, context: Context) async {
         let (action, target) = Self.action(request)
         let actor: AuditActor = context.principal.map { .user($0.user.username) } ?? .anonymous
-        await tessera.audit(context, organizationID: context.principal?.organization.id, actor: actor, action: action, target: target, refusal: code)
+        await audit.record(context, organizationID: context.principal?.organization.id, actor: actor, action: action, target: target, refusal: code)
     }
 
     /// The audit action of a Lake or management API request, and its target: the same names the
@@ -94,12 +96,12 @@ struct CredentialAuthenticator: RouterMiddleware {
         let credential = parts[1].trimmingCharacters(in: .whitespaces)
         switch parts[0].lowercased() {
         case "bearer":
-            return .lakeToken(try await tessera.lakeVerifier.verify(credential))
+            return .lakeToken(try await lakeVerifier.verify(credential))
         case "basic":
             guard let (username, password) = BasicCredentials.parse(authorization) else {
                 throw TesseraError(.unauthenticated, "basic_malformed", "Basic credentials must be base64 of 'username:password'")
             }
-            let (user, organization) = try await tessera.directory.authenticate(username: username, password: password)
+            let (user, organization) = try await directory.authenticate(username: username, password: password)
             return .password(user, organization)
         default:
             throw TesseraError(

@@ -2,13 +2,20 @@ import Foundation
 import Hummingbird
 import TesseraCore
 
-/// The Lake profile's API (DESIGN §1.1): the organization document, the caller, and the
-/// management of the caller's PATs and keys.
+/// The Lake profile's API (DESIGN §1.1) under `/api`: the organization document, the caller,
+/// and the management of the caller's PATs and keys. Refusals are the root `ErrorMiddleware`'s
+/// JSON error document.
 struct LakeController {
-    let tessera: Tessera
+    let accessTokens: AccessTokenManager
+    let keys: KeyManager
+    let clock: any TesseraClock
+    let authenticator: CredentialAuthenticator
+    let audit: RequestAuditor
+    let bodyLimit: Int
 
     var endpoints: RouteCollection<TesseraRequestContext> {
         let routes = RouteCollection(context: TesseraRequestContext.self)
+        routes.add(middleware: authenticator)
         routes.get("my-organization", use: myOrganization)
         routes.get("me", use: me)
         routes.post("users/me/access-tokens", use: createAccessToken)
@@ -19,8 +26,6 @@ struct LakeController {
         routes.delete("users/me/keys/:name", use: deleteKey)
         return routes
     }
-
-    private var bodyLimit: Int { tessera.configuration.maximumBodySize }
 
     @Sendable func myOrganization(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         JSONResponse.make(LakeDocuments.organization(try context.requirePrincipal().organization))
@@ -35,25 +40,25 @@ struct LakeController {
         let user = principal.user
         let body = try await JSONBody.read(request, limit: bodyLimit)
         try body.allowOnly(["name", "environment", "expires_in_days"])
-        let (token, secret) = try await tessera.accessTokens.create(
+        let (token, secret) = try await accessTokens.create(
             for: user, name: try body.requiredString("name"), environment: try body.string("environment"),
             expiresInDays: try body.integer("expires_in_days")
         )
-        await tessera.audit(context, principal, action: "pat.create", target: token.id.uuidString.lowercased())
-        return JSONResponse.make(LakeDocuments.accessToken(token, now: tessera.clock.now(), secret: secret), status: .created)
+        await audit.record(context, principal, action: "pat.create", target: token.id.uuidString.lowercased())
+        return JSONResponse.make(LakeDocuments.accessToken(token, now: clock.now(), secret: secret), status: .created)
     }
 
     @Sendable func listAccessTokens(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let tokens = try await tessera.accessTokens.list(for: try context.requirePrincipal().user)
-        let now = tessera.clock.now()
+        let tokens = try await accessTokens.list(for: try context.requirePrincipal().user)
+        let now = clock.now()
         return JSONResponse.make(LakeDocuments.list(tokens.map { LakeDocuments.accessToken($0, now: now) }))
     }
 
     @Sendable func revokeAccessToken(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
-        let token = try await tessera.accessTokens.revoke(id: try context.parameters.require("id"), for: principal.user)
-        await tessera.audit(context, principal, action: "pat.revoke", target: token.id.uuidString.lowercased())
-        return JSONResponse.make(LakeDocuments.accessToken(token, now: tessera.clock.now()))
+        let token = try await accessTokens.revoke(id: try context.parameters.require("id"), for: principal.user)
+        await audit.record(context, principal, action: "pat.revoke", target: token.id.uuidString.lowercased())
+        return JSONResponse.make(LakeDocuments.accessToken(token, now: clock.now()))
     }
 
     @Sendable func createKey(_ request: Request, context: TesseraRequestContext) async throws -> Response {
@@ -67,16 +72,16 @@ struct LakeController {
         let jwk = try body.object("jwk")
         switch (pem, jwk) {
         case (let pem?, nil):
-            let key = try await tessera.keys.upload(for: user, name: name, publicKeyPEM: pem, algorithm: algorithm)
-            await tessera.audit(context, principal, action: "key.upload", target: key.name)
+            let key = try await keys.upload(for: user, name: name, publicKeyPEM: pem, algorithm: algorithm)
+            await audit.record(context, principal, action: "key.upload", target: key.name)
             return JSONResponse.make(LakeDocuments.key(key), status: .created)
         case (nil, let jwk?):
-            let key = try await tessera.keys.upload(for: user, name: name, jwk: jwk, algorithm: algorithm)
-            await tessera.audit(context, principal, action: "key.upload", target: key.name)
+            let key = try await keys.upload(for: user, name: name, jwk: jwk, algorithm: algorithm)
+            await audit.record(context, principal, action: "key.upload", target: key.name)
             return JSONResponse.make(LakeDocuments.key(key), status: .created)
         case (nil, nil):
-            let (key, privatePEM) = try await tessera.keys.generate(for: user, name: name, algorithm: algorithm ?? .rs256)
-            await tessera.audit(context, principal, action: "key.generate", target: key.name)
+            let (key, privatePEM) = try await keys.generate(for: user, name: name, algorithm: algorithm ?? .rs256)
+            await audit.record(context, principal, action: "key.generate", target: key.name)
             return JSONResponse.make(LakeDocuments.key(key, privateKeyPEM: privatePEM), status: .created)
         case (_?, _?):
             throw TesseraError(.invalidRequest, "field_conflict", "send either public_key_pem or jwk, not both")
@@ -84,15 +89,15 @@ struct LakeController {
     }
 
     @Sendable func listKeys(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let keys = try await tessera.keys.list(for: try context.requirePrincipal().user)
+        let keys = try await keys.list(for: try context.requirePrincipal().user)
         return JSONResponse.make(LakeDocuments.list(keys.map { LakeDocuments.key($0) }))
     }
 
     @Sendable func deleteKey(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let name = try context.parameters.require("name")
-        try await tessera.keys.delete(for: principal.user, name: name)
-        await tessera.audit(context, principal, action: "key.delete", target: name)
+        try await keys.delete(for: principal.user, name: name)
+        await audit.record(context, principal, action: "key.delete", target: name)
         return Response(status: .noContent)
     }
 

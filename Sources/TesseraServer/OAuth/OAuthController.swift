@@ -2,28 +2,48 @@ import Foundation
 import Hummingbird
 import TesseraCore
 
-/// OAuth 2.0 around the server's own keys: the JWKS, RFC 8414 metadata, and the token endpoint
-/// with the RFC 7523 jwt-bearer grant (a Lake self-signed JWT traded for an RFC 9068 access token).
+/// OAuth 2.0 around the server's own keys: the JWKS, RFC 8414 metadata, the token endpoint
+/// (client_credentials, and the RFC 7523 jwt-bearer grant: a Lake self-signed JWT traded for an
+/// RFC 9068 access token), introspection and revocation. Every refusal is an `OAuthError`, made
+/// and audited in one place (`refusing`).
 struct OAuthController {
     static let jwtBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
     static let clientCredentials = "client_credentials"
     static let clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-    let tessera: Tessera
 
-    var wellKnown: RouteCollection<TesseraRequestContext> {
+    let keyRing: ServerKeyRing
+    let clients: ClientAuthenticator
+    let lakeVerifier: LakeAssertionVerifier
+    let introspector: TokenIntrospector
+    let directory: DirectoryManager
+    /// Where a refused client's claimed id is looked up (to file the refusal under its organization).
+    let applications: any ApplicationStore
+    /// Mints access tokens, `iss` being the issuer URL of the moment.
+    let accessTokenIssuer: @Sendable () -> AccessTokenIssuer
+    let issuerURL: IssuerURL
+    /// `aud` of the access tokens introspection and revocation accept.
+    let accessTokenAudience: String
+    let audit: RequestAuditor
+    let bodyLimit: Int
+
+    var endpoints: RouteCollection<TesseraRequestContext> {
         let routes = RouteCollection(context: TesseraRequestContext.self)
-        routes.get("jwks.json", use: jwks)
-        routes.get("oauth-authorization-server", use: metadata)
+        routes.get(".well-known/jwks.json", use: jwks)
+        routes.get(".well-known/oauth-authorization-server", use: metadata)
+        routes.post("oauth2/token", use: token)
+        routes.post("api/v2/iauths_system/oauth2/token", use: token)
+        routes.post("oauth2/introspect", use: introspect)
+        routes.post("oauth2/revoke", use: revoke)
         return routes
     }
 
     @Sendable func jwks(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let keys = try await tessera.keyRing.publishedJWKs().map { members in OrderedJSON.object(members.map { ($0.0, .string($0.1)) }) }
+        let keys = try await keyRing.publishedJWKs().map { members in OrderedJSON.object(members.map { ($0.0, .string($0.1)) }) }
         return JSONResponse.make(.object([("keys", .array(keys))]), headers: [.cacheControl: "public, max-age=60"])
     }
 
     @Sendable func metadata(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let issuer = tessera.issuerURL.value
+        let issuer = issuerURL.value
         return JSONResponse.make(.object([
             ("issuer", .string(issuer)),
             ("token_endpoint", .string(issuer + "/oauth2/token")),
@@ -40,24 +60,44 @@ struct OAuthController {
 
     /// The token endpoint; every issuance and every refusal goes to the audit log, once.
     @Sendable func token(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let decision = ClientDecision()
-        do {
+        try await refusing("oauth.token", context) { decision in
             let (response, issued, organizationID) = try await issue(request, decision)
             let clientID = issued.claims.clientID
-            await tessera.audit(
+            await audit.record(
                 context, organizationID: organizationID, actor: clientID.hasPrefix("app_") ? .app(clientID) : .user(issued.claims.subject),
                 action: "oauth.token", target: issued.claims.tokenID
             )
             return response
+        }
+    }
+
+    /// The one error path of the OAuth endpoints: runs `body`; a refusal becomes its `OAuthError`
+    /// (a body that is not an acceptable form: `invalid_request`) and is audited under `action`
+    /// with the client (or Lake user) authenticated so far, else the one the request claimed,
+    /// and the most specific reason known.
+    private func refusing(
+        _ action: String, _ context: TesseraRequestContext, _ body: (ClientDecision) async throws -> Response
+    ) async throws -> Response {
+        let decision = ClientDecision()
+        do {
+            return try await body(decision)
+        } catch let refusal as FormBody.Refusal {
+            let error = OAuthError.invalidRequest(refusal.message)
+            await auditRefusal(error, decision, action: action, context: context)
+            throw error
         } catch {
-            await auditRefusal(error, decision, action: "oauth.token", context: context)
+            await auditRefusal(error, decision, action: action, context: context)
             throw error
         }
     }
 
+    private func readForm(_ request: Request) async throws -> FormBody {
+        try await FormBody.read(request, limit: bodyLimit)
+    }
+
     private func issue(_ request: Request, _ decision: ClientDecision) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
         decision.claim(from: request)
-        let form = try await FormBody.read(request, limit: tessera.configuration.maximumBodySize)
+        let form = try await readForm(request)
         decision.claim(from: form)
         let grantType = try form.required("grant_type")
         decision.target = "grant_type:" + grantType
@@ -86,10 +126,10 @@ struct OAuthController {
         } else {
             granted = application.allowedScopes
         }
-        guard let organization = try await tessera.directory.organization(id: application.organizationID) else {
+        guard let organization = try await directory.organization(id: application.organizationID) else {
             throw OAuthError.invalidClient("the application's organization no longer exists", basic: false)
         }
-        let issued = try await tessera.accessTokenIssuer.issue(
+        let issued = try await accessTokenIssuer().issue(
             subject: application.id, organization: organization, clientID: application.id, scope: granted.joined(separator: " ")
         )
         return (Self.tokenResponse(issued), issued, organization.id)
@@ -98,22 +138,16 @@ struct OAuthController {
     /// RFC 7662: the client authenticates; the answer covers its own organization's tokens. A
     /// refusal is audited (`oauth.introspect`); an answer is not (it changes nothing).
     @Sendable func introspect(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let decision = ClientDecision()
-        do {
-            return try await introspect(request, decision)
-        } catch {
-            await auditRefusal(error, decision, action: "oauth.introspect", context: context)
-            throw error
-        }
+        try await refusing("oauth.introspect", context) { decision in try await introspect(request, decision) }
     }
 
     private func introspect(_ request: Request, _ decision: ClientDecision) async throws -> Response {
         decision.claim(from: request)
-        let form = try await FormBody.read(request, limit: tessera.configuration.maximumBodySize)
+        let form = try await readForm(request)
         decision.claim(from: form)
         let (_, organization) = try await clientAndOrganization(form, request: request, decision)
-        let answer = try await tessera.introspector.introspect(
-            try form.required("token"), organization: organization, issuer: tessera.issuerURL.value, audience: tessera.configuration.accessTokenAudience
+        let answer = try await introspector.introspect(
+            try form.required("token"), organization: organization, issuer: issuerURL.value, audience: accessTokenAudience
         )
         var members: [(String, OrderedJSON)] = [("active", .bool(answer.active))]
         if let value = answer.tokenType { members.append(("token_type", .string(value))) }
@@ -132,24 +166,18 @@ struct OAuthController {
     /// RFC 7009: 200 whether or not the token was known. Audited (`oauth.revoke`, target: the
     /// token's `jti` when it has one), as is a refusal.
     @Sendable func revoke(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let decision = ClientDecision()
-        do {
+        try await refusing("oauth.revoke", context) { decision in
             decision.claim(from: request)
-            let form = try await FormBody.read(request, limit: tessera.configuration.maximumBodySize)
+            let form = try await readForm(request)
             decision.claim(from: form)
             decision.target = form.parameters["token"].flatMap { try? CompactJWS($0) }.flatMap { $0.payload["jti"]?.stringValue }
             let (application, organization) = try await clientAndOrganization(form, request: request, decision)
-            try await tessera.introspector.revoke(
-                try form.required("token"), clientID: application.id, organization: organization, issuer: tessera.issuerURL.value,
-                audience: tessera.configuration.accessTokenAudience
+            try await introspector.revoke(
+                try form.required("token"), clientID: application.id, organization: organization, issuer: issuerURL.value,
+                audience: accessTokenAudience
             )
-            await tessera.audit(
-                context, organizationID: organization.id, actor: .app(application.id), action: "oauth.revoke", target: decision.target
-            )
+            await audit.record(context, organizationID: organization.id, actor: .app(application.id), action: "oauth.revoke", target: decision.target)
             return Response(status: .ok, headers: [.cacheControl: "no-store"])
-        } catch {
-            await auditRefusal(error, decision, action: "oauth.revoke", context: context)
-            throw error
         }
     }
 
@@ -157,7 +185,7 @@ struct OAuthController {
         _ form: FormBody, request: Request, _ decision: ClientDecision
     ) async throws -> (ClientApplication, Organization) {
         let application = try await authenticateClient(form, request: request, decision)
-        guard let organization = try await tessera.directory.organization(id: application.organizationID) else {
+        guard let organization = try await directory.organization(id: application.organizationID) else {
             throw OAuthError.invalidClient("the application's organization no longer exists", basic: false)
         }
         return (application, organization)
@@ -185,13 +213,13 @@ struct OAuthController {
         }
         do {
             if let (clientID, secret) = basic ?? post {
-                return try await tessera.clients.authenticate(clientID: clientID, secret: secret)
+                return try await clients.authenticate(clientID: clientID, secret: secret)
             }
             guard form.parameters["client_assertion_type"] == Self.clientAssertionType else {
                 throw OAuthError.invalidRequest("client_assertion_type must be \(Self.clientAssertionType)")
             }
-            let issuer = tessera.issuerURL.value
-            let application = try await tessera.clients.authenticate(assertion: assertion ?? "", audiences: [issuer + "/oauth2/token", issuer])
+            let issuer = issuerURL.value
+            let application = try await clients.authenticate(assertion: assertion ?? "", audiences: [issuer + "/oauth2/token", issuer])
             if let clientID = form.parameters["client_id"], clientID != application.id {
                 throw OAuthError.invalidClient("client_id does not match the client assertion", basic: false)
             }
@@ -210,7 +238,7 @@ struct OAuthController {
             ("expires_in", .integer(issued.claims.expiresAt - issued.claims.issuedAt)),
         ]
         if let scope = issued.claims.scope { members.append(("scope", .string(scope))) }
-        return JSONResponse.make(.object(members), headers: [.cacheControl: "no-store", .init("Pragma")!: "no-cache"])
+        return JSONResponse.make(.object(members), headers: [.cacheControl: "no-store", .pragma: "no-cache"])
     }
 
     /// RFC 7523 §2.1: a Lake self-signed JWT as the authorization grant.
@@ -221,14 +249,14 @@ struct OAuthController {
         }
         let principal: LakePrincipal
         do {
-            principal = try await tessera.lakeVerifier.verify(try form.required("assertion"))
+            principal = try await lakeVerifier.verify(try form.required("assertion"))
         } catch let error as TesseraError {
             decision.reason = error.code
             throw OAuthError.grant(error)
         }
         decision.actor = .user(principal.user.username)
         decision.organizationID = principal.organization.id
-        let issued = try await tessera.accessTokenIssuer.issue(
+        let issued = try await accessTokenIssuer().issue(
             subject: principal.user.username, organization: principal.organization,
             clientID: "lake:\(principal.user.username)/\(principal.key.name)", scope: nil, notAfter: principal.accessToken.expiresAt
         )
@@ -253,12 +281,12 @@ struct OAuthController {
         var organizationID = decision.organizationID
         if organizationID == nil, decision.actor.claimed {
             if let clientID = decision.claimedClientID {
-                organizationID = try? await tessera.services.stores.applications.application(id: clientID)?.organizationID
+                organizationID = try? await applications.application(id: clientID)?.organizationID
             } else {
-                organizationID = await tessera.claimedOrganization(decision.claimedOrganization)?.id
+                organizationID = await audit.claimedOrganization(decision.claimedOrganization)?.id
             }
         }
-        await tessera.audit(context, organizationID: organizationID, actor: decision.actor, action: action, target: decision.target, refusal: code)
+        await audit.record(context, organizationID: organizationID, actor: decision.actor, action: action, target: decision.target, refusal: code)
     }
 }
 

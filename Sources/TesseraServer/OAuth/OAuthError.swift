@@ -1,14 +1,13 @@
 import Hummingbird
 import TesseraCore
 
-/// An RFC 6749 §5.2 error: `{"error", "error_description"}` with its status, `no-store`.
-struct OAuthError: Error {
+/// An RFC 6749 §5.2 error: `{"error", "error_description"}` with its status, `no-store`; the one
+/// wire format of the OAuth endpoints' refusals (`OAuthController.refusing` makes them).
+struct OAuthError: FrontDoorError {
     let status: HTTPResponse.Status
     let error: String
     let description: String
     var challenge: String? = nil
-    /// Set on IDaaS API errors (DESIGN §1.2: `{"error", "error_description", "requestId"}`).
-    var requestID: String? = nil
 
     static func invalidRequest(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_request", description: description) }
     static func invalidGrant(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_grant", description: description) }
@@ -32,11 +31,12 @@ struct OAuthError: Error {
         }
     }
 
-    func response() -> Response {
-        var headers: HTTPFields = [.cacheControl: "no-store", .init("Pragma")!: "no-cache"]
+    /// A failed client authentication, or a refused grant, counts against the limits.
+    var refusesCredential: Bool { status == .unauthorized || error == "invalid_grant" }
+
+    func response(from request: Request, context: some RequestContext) -> Response {
+        var headers: HTTPFields = [.cacheControl: "no-store", .pragma: "no-cache"]
         if let challenge { headers[.wwwAuthenticate] = challenge }
-        var members: [(String, OrderedJSON)] = [("error", .string(error)), ("error_description", .string(description))]
-        if let requestID { members.append(("requestId", .string(requestID))) }
-        return JSONResponse.make(.object(members), status: status, headers: headers)
+        return JSONResponse.make(.object([("error", .string(error)), ("error_description", .string(description))]), status: status, headers: headers)
     }
 }

@@ -24,13 +24,13 @@ public func buildApplication(
     do {
         let dataKey = try await DataKeyVault.open(masterKey: configuration.masterKey, store: storage.dataKeys)
         tessera = try Tessera(configuration: configuration, storage: storage, dataKey: dataKey, clock: clock, logger: logger)
-        let outcome = try await tessera.directory.bootstrap(
+        let outcome = try await tessera.services.directory.bootstrap(
             domainName: configuration.bootstrapOrganization, username: configuration.bootstrapUser,
             password: configuration.bootstrapPassword
         )
         onBootstrap(outcome)
-        for organization in try await tessera.directory.organizationsWithUsers().map(\.0) {
-            try await tessera.keyRing.checkSigningKey(organizationID: organization.id)
+        for organization in try await tessera.services.directory.organizationsWithUsers().map(\.0) {
+            try await tessera.services.keyRing.checkSigningKey(organizationID: organization.id)
         }
     } catch {
         try? await storage.close()
@@ -41,25 +41,17 @@ public func buildApplication(
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthenticationThrottleMiddleware(
         limiter: FailureRateLimiter(policy: configuration.failedAuthenticationLimits), trustedProxies: Set(configuration.trustedProxies),
-        tessera: tessera
+        audit: tessera.audit
     ))
-    router.get("health") { _, _ in
-        _ = try await tessera.storage.stores.directory.organizationCount()
-        return JSONResponse.make(.object([("status", .string("ok"))]))
-    }
-    let api = router.group("api").add(middleware: CredentialAuthenticator(tessera: tessera))
-    api.addRoutes(LakeController(tessera: tessera).endpoints)
-    api.addRoutes(AdminController(tessera: tessera).endpoints, atPath: "admin")
-    let oauth = OAuthController(tessera: tessera)
-    router.addRoutes(oauth.wellKnown, atPath: ".well-known")
-    router.post("oauth2/token", use: oauth.token)
-    router.post("api/v2/iauths_system/oauth2/token", use: oauth.token)
-    router.post("oauth2/introspect", use: oauth.introspect)
-    router.post("oauth2/revoke", use: oauth.revoke)
-    PAMController(tessera: tessera).addRoutes(to: router)
-    router.post("api", use: TR50Controller(tessera: tessera).handle)
-    router.get("auth/verify", use: ForwardAuthController(tessera: tessera).verify)
-    ConsoleController(tessera: tessera, pages: try ConsolePages()).addRoutes(to: router)
+    let doors = try FrontDoors(tessera)
+    router.addRoutes(doors.health.endpoints, atPath: "health")
+    router.addRoutes(doors.lake.endpoints, atPath: "api")
+    router.addRoutes(doors.admin.endpoints, atPath: "api/admin")
+    router.addRoutes(doors.oauth.endpoints)
+    router.addRoutes(doors.pam.endpoints, atPath: "v2")
+    router.addRoutes(doors.tr50.endpoints, atPath: "api")
+    router.addRoutes(doors.forwardAuth.endpoints, atPath: "auth")
+    router.addRoutes(doors.console.endpoints, atPath: "console")
 
     var app = Application(
         router: router,
@@ -76,59 +68,56 @@ public func buildApplication(
     return app
 }
 
-/// Owns the database for the server's lifetime: purges expired replay entries now and then,
-/// applies credential changes announced by other replicas to this one's cache, writes the audit
-/// log's folded refusals as their intervals end, and on graceful shutdown writes those still
-/// counting and closes the connections.
-struct StorageService: Service, CustomStringConvertible {
-    /// What ServiceLifecycle logs (the default would dump the whole `Tessera`, configuration and all).
-    var description: String { "StorageService" }
+/// Every front door, each built from the server's services with only what it uses: the one
+/// place the server is wired together.
+struct FrontDoors {
+    let health: HealthController
+    let lake: LakeController
+    let admin: AdminController
+    let oauth: OAuthController
+    let pam: PAMController
+    let tr50: TR50Controller
+    let forwardAuth: ForwardAuthController
+    let console: ConsoleController
 
-    let tessera: Tessera
-    let logger: Logger
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                if let changes = tessera.storage.backend.credentialChanges() {
-                    let cache = tessera.credentialCache
-                    group.addTask {
-                        for await change in changes { cache.invalidate(change) }
-                    }
-                }
-                group.addTask { await writeFoldedRefusals() }
-                await purgeExpiredEntries()
-            }
-        }
-        do {
-            try await tessera.auditLog.flush(everything: true)
-        } catch {
-            logger.error("writing the folded audit events failed", metadata: ["error": "\(error)"])
-        }
-        try await tessera.storage.close()
-        logger.info("database closed")
+    init(_ tessera: Tessera) throws {
+        let services = tessera.services
+        let configuration = tessera.configuration
+        let audit = tessera.audit
+        let bodyLimit = configuration.maximumBodySize
+        let authenticator = CredentialAuthenticator(lakeVerifier: services.lakeVerifier, directory: services.directory, audit: audit)
+        health = HealthController(directory: services.stores.directory)
+        lake = LakeController(
+            accessTokens: services.accessTokens, keys: services.keys, clock: services.clock, authenticator: authenticator, audit: audit,
+            bodyLimit: bodyLimit
+        )
+        admin = AdminController(services: services, authenticator: authenticator, bodyLimit: bodyLimit, leeway: configuration.lake.leeway)
+        oauth = OAuthController(
+            keyRing: services.keyRing, clients: services.clients, lakeVerifier: services.lakeVerifier, introspector: services.introspector,
+            directory: services.directory, applications: services.stores.applications, accessTokenIssuer: { services.accessTokenIssuer },
+            issuerURL: tessera.issuerURL, accessTokenAudience: configuration.accessTokenAudience, audit: audit, bodyLimit: bodyLimit
+        )
+        pam = PAMController(
+            authenticationTokens: services.authenticationTokens, accessTokens: services.accessTokenVerifier, directory: services.directory,
+            clock: services.clock, issuerURL: tessera.issuerURL, accessTokenAudience: configuration.accessTokenAudience, audit: audit,
+            bodyLimit: bodyLimit
+        )
+        tr50 = TR50Controller(envelope: TR50Envelope(service: services.tr50), audit: audit, bodyLimit: bodyLimit)
+        forwardAuth = ForwardAuthController(forwardAuthenticator: services.forwardAuthenticator, audit: audit)
+        console = ConsoleController(services: services, issuerURL: tessera.issuerURL, lake: configuration.lake, audit: audit, pages: try ConsolePages())
     }
+}
 
-    private func writeFoldedRefusals() async {
-        while !Task.isCancelled {
-            do {
-                try await tessera.auditLog.flush()
-            } catch {
-                logger.warning("writing the folded audit events failed", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: .seconds(1))
-        }
-    }
+/// `GET /health`: 200 `{"status": "ok"}` once the database answers.
+struct HealthController {
+    let directory: any DirectoryStore
 
-    private func purgeExpiredEntries() async {
-        while !Task.isCancelled {
-            do {
-                try await tessera.storage.stores.replay.purgeExpired(before: tessera.clock.now())
-                try await tessera.consoleSessions.purgeExpired()
-            } catch {
-                logger.warning("purging expired single-use entries failed", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: .seconds(600))
+    var endpoints: RouteCollection<TesseraRequestContext> {
+        let routes = RouteCollection(context: TesseraRequestContext.self)
+        routes.get { _, _ in
+            _ = try await directory.organizationCount()
+            return JSONResponse.make(.object([("status", .string("ok"))]))
         }
+        return routes
     }
 }

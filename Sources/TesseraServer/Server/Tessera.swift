@@ -5,8 +5,8 @@ import TesseraCore
 import TesseraStorage
 
 /// The server: its configuration, its storage, its issuer URL and the core services built on
-/// them (`TesseraServices`, the composition root `tessera admin …` shares), handed to every front
-/// door.
+/// them (`TesseraServices`, the composition root `tessera admin …` shares). `buildApplication`
+/// builds each front door from it, handing each only the services it uses.
 public struct Tessera: Sendable {
     public let configuration: ServerConfiguration
     public let storage: SQLStorage
@@ -36,23 +36,8 @@ public struct Tessera: Sendable {
         )
     }
 
-    public var clock: any TesseraClock { services.clock }
-    public var directory: DirectoryManager { services.directory }
-    public var accessTokens: AccessTokenManager { services.accessTokens }
-    public var keys: KeyManager { services.keys }
-    public var lakeVerifier: LakeAssertionVerifier { services.lakeVerifier }
-    public var keyRing: ServerKeyRing { services.keyRing }
-    public var applications: ApplicationManager { services.applications }
-    public var clients: ClientAuthenticator { services.clients }
-    public var accessTokenVerifier: AccessTokenVerifier { services.accessTokenVerifier }
-    public var authenticationTokens: AuthenticationTokenService { services.authenticationTokens }
-    public var introspector: TokenIntrospector { services.introspector }
-    public var auditLog: AuditLog { services.auditLog }
-    public var tr50: TR50Service { services.tr50 }
-    public var forwardAuthenticator: ForwardAuthenticator { services.forwardAuthenticator }
-    public var consoleSessions: ConsoleSessionService { services.consoleSessions }
-    /// Mints access tokens with the server's keys, `iss` being the issuer URL.
-    public var accessTokenIssuer: AccessTokenIssuer { services.accessTokenIssuer }
+    /// Writes the audit events of requests (every front door holds one).
+    var audit: RequestAuditor { RequestAuditor(log: services.auditLog, directory: services.directory) }
 }
 
 /// The server's public base URL: configured, or learnt from the bound address at start.

@@ -4,37 +4,42 @@ import NIOCore
 import Synchronization
 import TesseraCore
 
-/// `POST /api`: the TR50 envelope (DESIGN §1.3). Always HTTP 200 with a TR50-shaped answer, the
-/// same keys as the request, each `{"success": true, "params"?}` or
-/// `{"success": false, "errorCodes": [-N], "errorMessages": ["…"]}`.
+/// `POST /api`: TR50 (DESIGN §1.3). The envelope and its documents are `TR50Envelope`'s; every
+/// refusal is a `-900xx` entry of the answer (HTTP 200), audited here.
 struct TR50Controller {
-    let tessera: Tessera
+    let envelope: TR50Envelope
+    let audit: RequestAuditor
+    let bodyLimit: Int
+
+    var endpoints: RouteCollection<TesseraRequestContext> {
+        let routes = RouteCollection(context: TesseraRequestContext.self)
+        routes.post(use: handle)
+        return routes
+    }
 
     @Sendable func handle(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let limit = tessera.configuration.maximumBodySize
         let body: [UInt8]
         do {
-            body = Array(try await request.body.collect(upTo: limit).readableBytesView)
+            body = Array(try await request.body.collect(upTo: bodyLimit).readableBytesView)
         } catch {
-            let failure = TR50Failure(.malformedEnvelope, "the request is larger than \(limit) bytes")
+            let failure = TR50Failure(.malformedEnvelope, "the request is larger than \(bodyLimit) bytes")
             let decision = TR50Decision(command: "(envelope)", principal: nil, claimant: nil, claimedOrganization: nil, outcome: .failure(failure))
-            await audit(decision, context)
-            return Self.render([("error", .failure(failure))])
+            await record(decision, context)
+            return TR50Envelope.render([("error", .failure(failure))])
         }
         let bearer = request.headers[.authorization].flatMap(BearerCredential.parse)
-        let session = request.headers[.init("sessionId")!]
         let observed = Mutex(0)
-        let results = await tessera.tr50.execute(body, sessionHeader: session, bearer: bearer) { decision in
+        let results = await envelope.execute(body, sessionHeader: request.headers[.tr50SessionID], bearer: bearer) { decision in
             observed.withLock { $0 += 1 }
-            await audit(decision, context)
+            await record(decision, context)
         }
         if observed.withLock({ $0 }) == 0, let (_, outcome) = results.first, case .failure = outcome {
             // The envelope itself was refused before any command ran.
-            await audit(TR50Decision(command: "(envelope)", principal: nil, claimant: nil, claimedOrganization: nil, outcome: outcome), context)
+            await record(TR50Decision(command: "(envelope)", principal: nil, claimant: nil, claimedOrganization: nil, outcome: outcome), context)
         }
-        var response = Self.render(results)
+        var response = TR50Envelope.render(results)
         if results.contains(where: { if case .failure(let failure) = $0.1 { Self.authenticationFailures.contains(failure.code) } else { false } }) {
-            response.headers[AuthenticationThrottleMiddleware.failureMarker] = "1"
+            response.headers[.tesseraAuthenticationFailed] = "1"
         }
         return response
     }
@@ -43,18 +48,18 @@ struct TR50Controller {
     /// and the issuances: a login (`tr50.authenticate`) and a session JWT
     /// (`tr50.session.jwt.create`, target: its `jti`). Other successful commands are in the TR50
     /// API log (`log.list`), not here.
-    private func audit(_ decision: TR50Decision, _ context: TesseraRequestContext) async {
+    private func record(_ decision: TR50Decision, _ context: TesseraRequestContext) async {
         let refusal: String?
         var target: String?
         switch decision.outcome {
         case .failure(let failure):
             refusal = String(failure.code.rawValue)
-        case .success(let params):
-            switch decision.command {
-            case "api.authenticate" where params.contains { $0.0 == "sessionId" }:
+        case .success(let result):
+            switch (decision.command, result) {
+            case ("api.authenticate", .session):
                 if case .token(let grant, _)? = decision.principal { target = grant.thingKeys.first }
-            case "session.jwt.create":
-                target = params.first { $0.0 == "token" }?.1.stringValue.flatMap { try? CompactJWS($0) }?.payload["jti"]?.stringValue
+            case ("session.jwt.create", .token(_, let id)):
+                target = id
             default:
                 return
             }
@@ -78,14 +83,14 @@ struct TR50Controller {
         case nil:
             actor = decision.claimant.map { AuditActor($0, claimed: true) } ?? .anonymous
             if let username = decision.claimant.flatMap({ $0.hasPrefix("user:") ? String($0.dropFirst(5)) : nil }),
-                let user = try? await tessera.directory.user(username: username)
+                let user = try? await audit.directory.user(username: username)
             {
                 organizationID = user.organizationID
             } else {
-                organizationID = await tessera.claimedOrganization(decision.claimedOrganization)?.id
+                organizationID = await audit.claimedOrganization(decision.claimedOrganization)?.id
             }
         }
-        await tessera.audit(context, organizationID: organizationID, actor: actor, action: action, target: target, refusal: refusal)
+        await audit.record(context, organizationID: organizationID, actor: actor, action: action, target: target, refusal: refusal)
     }
 
     /// The commands `POST /api` knows; any other name is audited as `tr50.unknown` (target: the
@@ -94,36 +99,4 @@ struct TR50Controller {
 
     /// Refusals that count against the failed-authentication limits.
     static let authenticationFailures: Set<TR50Code> = [.invalidCredentials, .sessionInvalid, .tokenInvalid]
-
-    static func render(_ results: [(String, TR50Outcome)]) -> Response {
-        let members: [(String, OrderedJSON)] = results.map { id, outcome in
-            switch outcome {
-            case .success(let params):
-                var fields: [(String, OrderedJSON)] = [("success", .bool(true))]
-                if !params.isEmpty { fields.append(("params", .object(params.map { ($0.0, OrderedJSON($0.1)) }))) }
-                return (id, .object(fields))
-            case .failure(let failure):
-                return (id, .object([
-                    ("success", .bool(false)),
-                    ("errorCodes", .array([.integer(Int64(failure.code.rawValue))])),
-                    ("errorMessages", .array([.string(failure.message)])),
-                ]))
-            }
-        }
-        return JSONResponse.make(.object(members))
-    }
-}
-
-extension OrderedJSON {
-    /// A parsed JSON value, object members sorted by name.
-    init(_ value: JSONValue) {
-        switch value {
-        case .object(let members): self = .object(members.keys.sorted().map { ($0, OrderedJSON(members[$0] ?? .null)) })
-        case .array(let items): self = .array(items.map(OrderedJSON.init))
-        case .string(let text): self = .string(text)
-        case .number(let double, let integer): self = integer.map(OrderedJSON.integer) ?? .number(double)
-        case .bool(let flag): self = .bool(flag)
-        case .null: self = .null
-        }
-    }
 }

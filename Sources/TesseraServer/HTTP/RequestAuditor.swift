@@ -3,14 +3,20 @@ import Hummingbird
 import Logging
 import TesseraCore
 
-extension Tessera {
+/// Writes the audit events of one front door's requests (each with the request id and client),
+/// and reads who a refused credential claimed to be (the directory, for the organization it
+/// names). Every front door holds one.
+struct RequestAuditor: Sendable {
+    let log: AuditLog
+    let directory: DirectoryManager
+
     /// Appends an audit event for this request (a refusal when `refusal`, its code, is set). A
     /// failure to write it is logged, not thrown: the decision it describes has been made.
-    func audit(
+    func record(
         _ context: TesseraRequestContext, organizationID: UUID?, actor: AuditActor, action: String, target: String? = nil, refusal: String? = nil
     ) async {
         do {
-            try await auditLog.record(
+            try await log.record(
                 organizationID: organizationID, actor: actor, action: action, target: target, refusal: refusal, origin: context.auditOrigin
             )
         } catch {
@@ -18,22 +24,9 @@ extension Tessera {
         }
     }
 
-    /// Appends an audit event for this request, the actor given by name.
-    func audit(
-        _ context: TesseraRequestContext, organizationID: UUID?, actor: String, action: String, target: String? = nil,
-        refusal: TesseraError? = nil
-    ) async {
-        await audit(context, organizationID: organizationID, actor: AuditActor(actor), action: action, target: target, refusal: refusal?.code)
-    }
-
     /// Audits what the caller (a signed-on user) did.
-    func audit(_ context: TesseraRequestContext, _ principal: Principal, action: String, target: String?) async {
-        await audit(context, organizationID: principal.organization.id, actor: .user(principal.user.username), action: action, target: target)
-    }
-
-    /// The signed-on user making a change over HTTP, for `TesseraServices`' audited changes.
-    func requester(_ context: TesseraRequestContext, _ principal: Principal) -> Requester {
-        Requester(actor: .user(principal.user.username), origin: context.auditOrigin)
+    func record(_ context: TesseraRequestContext, _ principal: Principal, action: String, target: String?) async {
+        await record(context, organizationID: principal.organization.id, actor: .user(principal.user.username), action: action, target: target)
     }
 
     /// The organization a credential claims (before it is verified), for attributing refusals.
@@ -75,4 +68,9 @@ extension Tessera {
 extension TesseraRequestContext {
     /// The request id and client address recorded with each audit event of this request.
     var auditOrigin: AuditOrigin { AuditOrigin(requestID: id, client: client) }
+
+    /// The signed-on user making a change over HTTP, for `TesseraServices`' audited changes.
+    func requester(_ principal: Principal) -> Requester {
+        Requester(actor: .user(principal.user.username), origin: auditOrigin)
+    }
 }
