@@ -1,11 +1,5 @@
 import Foundation
 
-/// Thrown by stores when a unique constraint refuses a write.
-public struct DuplicateRecordError: Error, Sendable {
-    public let what: String
-    public init(what: String) { self.what = what }
-}
-
 /// All the stores one server needs. Each store protocol lives with the kind it serves:
 /// - `DirectoryStore`, `LoginFailureStore`: Directory/DirectoryStore.swift
 /// - `AccessTokenStore`, `PublicKeyStore` (`SigningKeyFinder`): Lake/LakeStores.swift
@@ -17,8 +11,9 @@ public struct DuplicateRecordError: Error, Sendable {
 /// - `TR50Store`: TR50/
 /// - `ConsoleSessionStore`: Console/ConsoleSessionStore.swift
 /// - `DataKeyStore` (not in `Stores`: read before the data key exists): Security/DataKeyVault.swift
-/// `Stores.caching(lifetime:)` (Lake/CredentialCache.swift) puts the Lake verification reads
-/// behind a per-process cache.
+/// A store refusing a write on a unique constraint throws `DuplicateRecordError`
+/// (Errors/DuplicateRecordError.swift). `Stores.caching(lifetime:)` (Lake/CredentialCache.swift)
+/// puts the Lake verification reads behind a per-process cache.
 public struct Stores: Sendable {
     public let directory: any DirectoryStore
     public let accessTokens: any AccessTokenStore
