@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// `TR50Service` (sessions and the command table) as the composition root builds it, on real
 /// stores (scratch SQLite) with a clock the test moves: what each command gives back as records,
@@ -13,14 +13,20 @@ struct TR50CommandsTests {
     static func admin(_ fixture: ServiceFixture) -> TR50Principal { .user(fixture.user, fixture.organization, sessionHash: "") }
 
     static func run(
-        _ fixture: ServiceFixture, _ command: String, _ params: [String: JSONValue] = [:], as principal: TR50Principal
+        _ fixture: ServiceFixture,
+        _ command: String,
+        _ params: [String: JSONValue] = [:],
+        as principal: TR50Principal
     ) async -> TR50Outcome {
         await fixture.services.tr50.perform(command, params: params, as: principal)
     }
 
     /// The result of a command that must succeed.
     static func result(
-        _ fixture: ServiceFixture, _ command: String, _ params: [String: JSONValue] = [:], as principal: TR50Principal
+        _ fixture: ServiceFixture,
+        _ command: String,
+        _ params: [String: JSONValue] = [:],
+        as principal: TR50Principal
     ) async throws -> TR50Result {
         switch await run(fixture, command, params, as: principal) {
         case .success(let result): return result
@@ -30,7 +36,10 @@ struct TR50CommandsTests {
 
     /// The code and message of a command that must fail.
     static func refusal(
-        _ fixture: ServiceFixture, _ command: String, _ params: [String: JSONValue] = [:], as principal: TR50Principal
+        _ fixture: ServiceFixture,
+        _ command: String,
+        _ params: [String: JSONValue] = [:],
+        as principal: TR50Principal
     ) async -> (code: TR50Code, message: String)? {
         guard case .failure(let failure) = await run(fixture, command, params, as: principal) else { return nil }
         return (failure.code, failure.message)
@@ -41,7 +50,10 @@ struct TR50CommandsTests {
     /// A session JWT made by the admin for `role` (created with `commands`), and the principal
     /// it resolves to.
     static func jwt(
-        _ fixture: ServiceFixture, role: String = "viewer", commands: [String] = ["thing.find", "thing.list"], extra: [String: JSONValue] = [:]
+        _ fixture: ServiceFixture,
+        role: String = "viewer",
+        commands: [String] = ["thing.find", "thing.list"],
+        extra: [String: JSONValue] = [:]
     ) async throws -> (token: String, id: String, principal: TR50Principal) {
         _ = await run(fixture, "role.create", ["key": .string(role), "commands": .array(commands.map(JSONValue.string))], as: admin(fixture))
         var params: [String: JSONValue] = ["whoami": .string("robot@acme.test"), "role": .string(role)]
@@ -56,28 +68,48 @@ struct TR50CommandsTests {
     func rolesAndThings() async throws {
         try await ServiceFixture.with { fixture in
             let admin = Self.admin(fixture)
-            guard case .done = try await Self.result(
-                fixture, "role.create", ["key": .string("ops"), "commands": Self.strings("thing.*"), "viewTags": Self.strings("red")], as: admin
-            ) else { Issue.record("role.create gives nothing back"); return }
+            guard
+                case .done = try await Self.result(
+                    fixture,
+                    "role.create",
+                    ["key": .string("ops"), "commands": Self.strings("thing.*"), "viewTags": Self.strings("red")],
+                    as: admin
+                )
+            else {
+                Issue.record("role.create gives nothing back")
+                return
+            }
             guard case .role(let role) = try await Self.result(fixture, "role.find", ["key": .string("ops")], as: admin) else {
-                Issue.record("role.find gives the role"); return
+                Issue.record("role.find gives the role")
+                return
             }
             #expect(role == Role(organizationID: fixture.organization.id, key: "ops", commands: ["thing.*"], viewTags: ["red"], updateTags: []))
             #expect(await Self.refusal(fixture, "role.create", ["key": .string("ops")], as: admin)?.code == .alreadyExists)
             #expect(await Self.refusal(fixture, "role.update", ["key": .string("nobody")], as: admin)?.code == .notFound)
 
-            guard case .createdThing(let id) = try await Self.result(
-                fixture, "thing.create", ["key": .string("pump-1"), "name": .string("Pump"), "tags": Self.strings("a"), "secTags": Self.strings("red")], as: admin
-            ) else { Issue.record("thing.create gives the id"); return }
+            guard
+                case .createdThing(let id) = try await Self.result(
+                    fixture,
+                    "thing.create",
+                    ["key": .string("pump-1"), "name": .string("Pump"), "tags": Self.strings("a"), "secTags": Self.strings("red")],
+                    as: admin
+                )
+            else {
+                Issue.record("thing.create gives the id")
+                return
+            }
             #expect(id.count == 24 && id.allSatisfy(\.isHexDigit))
             guard case .thing(let thing) = try await Self.result(fixture, "thing.find", ["id": .string(id)], as: admin) else {
-                Issue.record("thing.find gives the thing"); return
+                Issue.record("thing.find gives the thing")
+                return
             }
             #expect(thing.key == "pump-1" && thing.name == "Pump" && thing.tags == ["a"] && thing.securityTags == ["red"])
             #expect(thing.createdAt == fixture.clock.now())
             _ = try await Self.result(fixture, "thing.create", ["key": .string("pump-2")], as: admin)
-            guard case .things(let page, let count) = try await Self.result(fixture, "thing.list", ["limit": .number(1, integer: 1)], as: admin) else {
-                Issue.record("thing.list gives a page"); return
+            guard case .things(let page, let count) = try await Self.result(fixture, "thing.list", ["limit": .number(1, integer: 1)], as: admin)
+            else {
+                Issue.record("thing.list gives a page")
+                return
             }
             #expect(count == 2)
             #expect(page.count == 1)
@@ -96,11 +128,17 @@ struct TR50CommandsTests {
     func sessionJWT() async throws {
         try await ServiceFixture.with { fixture in
             let admin = Self.admin(fixture)
-            let made = try await Self.jwt(fixture, extra: ["thingKeys": Self.strings("pump-1"), "viewTags": Self.strings("red"), "ttl": .number(60, integer: 60)])
+            let made = try await Self.jwt(
+                fixture,
+                extra: ["thingKeys": Self.strings("pump-1"), "viewTags": Self.strings("red"), "ttl": .number(60, integer: 60)]
+            )
             let claims = try CompactJWS(made.token).payload
             #expect(claims["jti"]?.stringValue == made.id)
             #expect(claims["whoami"]?.stringValue == "robot@acme.test")
-            guard case .token(let grant, let organization) = made.principal else { Issue.record("a token principal"); return }
+            guard case .token(let grant, let organization) = made.principal else {
+                Issue.record("a token principal")
+                return
+            }
             #expect(organization.id == fixture.organization.id)
             #expect(grant.whoAmI == "robot@acme.test" && grant.role.key == "viewer")
             #expect(grant.thingKeys == ["pump-1"] && grant.viewTags == ["red"] && grant.updateTags == nil)
@@ -112,12 +150,23 @@ struct TR50CommandsTests {
 
             for ttl: Int64 in [0, 86_401] {
                 let refused = await Self.refusal(
-                    fixture, "session.jwt.create", ["whoami": .string("x"), "role": .string("viewer"), "ttl": .number(Double(ttl), integer: ttl)], as: admin
+                    fixture,
+                    "session.jwt.create",
+                    ["whoami": .string("x"), "role": .string("viewer"), "ttl": .number(Double(ttl), integer: ttl)],
+                    as: admin
                 )
                 #expect(refused?.code == .ttlOutOfRange)
             }
-            #expect(await Self.refusal(fixture, "session.jwt.create", ["whoami": .string("x"), "role": .string("nobody")], as: admin)?.code == .roleNotFound)
-            let badID = await Self.refusal(fixture, "session.jwt.create", ["whoami": .string("x"), "role": .string("viewer"), "thingIds": Self.strings("pump-1")], as: admin)
+            #expect(
+                await Self.refusal(fixture, "session.jwt.create", ["whoami": .string("x"), "role": .string("nobody")], as: admin)?.code
+                    == .roleNotFound
+            )
+            let badID = await Self.refusal(
+                fixture,
+                "session.jwt.create",
+                ["whoami": .string("x"), "role": .string("viewer"), "thingIds": Self.strings("pump-1")],
+                as: admin
+            )
             #expect(badID?.code == .invalidParameter)
             #expect(badID?.message == "thingIds must be 24-hex ObjectIds ('pump-1' is not)")
 
@@ -147,13 +196,20 @@ struct TR50CommandsTests {
             #expect(creation?.message == "a session JWT cannot create another")
             #expect(await Self.refusal(fixture, "session.end", as: robot)?.code == .notAvailableToTokens)
             guard case .caller(let whoAmI, let organizationKey, let isUser) = try await Self.result(fixture, "session.info", as: robot) else {
-                Issue.record("session.info describes the caller"); return
+                Issue.record("session.info describes the caller")
+                return
             }
             #expect(whoAmI == "jwt:robot@acme.test" && organizationKey == "acme" && !isUser)
 
             let bystander = try await Self.jwt(fixture, role: "nothing", commands: []).principal
-            #expect(await Self.refusal(fixture, "session.jwt.create", ["whoami": .string("x"), "role": .string("viewer")], as: bystander)?.code == .commandNotPermitted)
-            guard case .caller = try await Self.result(fixture, "session.info", as: bystander) else { Issue.record("session.info for everyone"); return }
+            #expect(
+                await Self.refusal(fixture, "session.jwt.create", ["whoami": .string("x"), "role": .string("viewer")], as: bystander)?.code
+                    == .commandNotPermitted
+            )
+            guard case .caller = try await Self.result(fixture, "session.info", as: bystander) else {
+                Issue.record("session.info for everyone")
+                return
+            }
         }
     }
 
@@ -165,7 +221,10 @@ struct TR50CommandsTests {
             _ = try await Self.result(fixture, "thing.create", ["key": .string("pump-2"), "secTags": Self.strings("blue")], as: admin)
             let commands = ["thing.find", "thing.update", "thing.list"]
             let limited = try await Self.jwt(fixture, role: "one", commands: commands, extra: ["thingKeys": Self.strings("pump-1")]).principal
-            guard case .thing = try await Self.result(fixture, "thing.find", ["key": .string("pump-1")], as: limited) else { Issue.record("its own thing"); return }
+            guard case .thing = try await Self.result(fixture, "thing.find", ["key": .string("pump-1")], as: limited) else {
+                Issue.record("its own thing")
+                return
+            }
             let other = await Self.refusal(fixture, "thing.find", ["key": .string("pump-2")], as: limited)
             #expect(other?.code == .thingNotPermitted)
             #expect(other?.message == "this JWT may not act on thing 'pump-2'")
@@ -173,12 +232,22 @@ struct TR50CommandsTests {
             #expect(visible.map(\.key) == ["pump-1"] && count == 1)
 
             let viewer = try await Self.jwt(fixture, role: "red", commands: commands, extra: ["viewTags": Self.strings("red")]).principal
-            guard case .thing = try await Self.result(fixture, "thing.find", ["key": .string("pump-1")], as: viewer) else { Issue.record("red is viewable"); return }
+            guard case .thing = try await Self.result(fixture, "thing.find", ["key": .string("pump-1")], as: viewer) else {
+                Issue.record("red is viewable")
+                return
+            }
             #expect(await Self.refusal(fixture, "thing.find", ["key": .string("pump-2")], as: viewer)?.code == .accessDenied)
-            #expect(await Self.refusal(fixture, "thing.update", ["key": .string("pump-1"), "name": .string("x")], as: viewer)?.code == .accessDenied, "view tags do not update")
+            #expect(
+                await Self.refusal(fixture, "thing.update", ["key": .string("pump-1"), "name": .string("x")], as: viewer)?.code == .accessDenied,
+                "view tags do not update"
+            )
             let updater = try await Self.jwt(fixture, role: "redwriter", commands: commands, extra: ["updateTags": Self.strings("red")]).principal
-            guard case .done = try await Self.result(fixture, "thing.update", ["key": .string("pump-1"), "name": .string("Renamed")], as: updater) else { return }
-            #expect(await Self.refusal(fixture, "thing.update", ["key": .string("pump-1"), "secTags": Self.strings("blue")], as: updater)?.code == .accessDenied)
+            guard case .done = try await Self.result(fixture, "thing.update", ["key": .string("pump-1"), "name": .string("Renamed")], as: updater)
+            else { return }
+            #expect(
+                await Self.refusal(fixture, "thing.update", ["key": .string("pump-1"), "secTags": Self.strings("blue")], as: updater)?.code
+                    == .accessDenied
+            )
         }
     }
 
@@ -191,7 +260,10 @@ struct TR50CommandsTests {
             #expect(typo?.message == "unknown parameter 'permissionz' for role.create; accepted parameters are commands, key, updateTags, viewTags")
             let none = await Self.refusal(fixture, "session.info", ["verbose": .bool(true)], as: admin)
             #expect(none?.message == "unknown parameter 'verbose': session.info takes no parameters")
-            #expect(await Self.refusal(fixture, "thing.list", ["limit": .string("10")], as: admin)?.message == "parameter 'limit' must be an integer, not string")
+            #expect(
+                await Self.refusal(fixture, "thing.list", ["limit": .string("10")], as: admin)?.message
+                    == "parameter 'limit' must be an integer, not string"
+            )
             #expect(await Self.refusal(fixture, "role.create", ["commands": Self.strings("x")], as: admin)?.message == "parameter 'key' is required")
             #expect(await Self.refusal(fixture, "thing.find", [:], as: admin)?.message == "parameter 'key' or 'id' is required")
             let unknown = await Self.refusal(fixture, "role.explode", as: admin)
@@ -207,7 +279,10 @@ struct TR50CommandsTests {
             _ = await Self.run(fixture, "role.find", ["key": .string("nobody")], as: admin)
             let robot = try await Self.jwt(fixture, commands: ["log.list", "role.list"]).principal
             _ = await Self.run(fixture, "thing.list", as: robot)
-            guard case .log(let entries) = try await Self.result(fixture, "log.list", as: admin) else { Issue.record("log.list gives entries"); return }
+            guard case .log(let entries) = try await Self.result(fixture, "log.list", as: admin) else {
+                Issue.record("log.list gives entries")
+                return
+            }
             let lines = entries.map { "\($0.whoAmI) \($0.command) \($0.success) \($0.errorCode.map(String.init) ?? "-")" }
             #expect(lines.contains("wile role.find false -22"))
             #expect(lines.contains("wile session.jwt.create true -"))
@@ -223,9 +298,14 @@ struct TR50CommandsTests {
         try await ServiceFixture.with { fixture in
             let tr50 = fixture.services.tr50
             let sessionID = try await tr50.authenticate(["username": .string("wile"), "password": .string(Self.password)])
-            guard case .user(let user, _, _) = try await tr50.resolve(sessionID) else { Issue.record("a password session"); return }
+            guard case .user(let user, _, _) = try await tr50.resolve(sessionID) else {
+                Issue.record("a password session")
+                return
+            }
             #expect(user.username == "wile")
-            await #expect(throws: TR50Failure.self) { _ = try await tr50.authenticate(["username": .string("wile"), "password": .string(Self.password), "otp": .string("1")]) }
+            await #expect(throws: TR50Failure.self) {
+                _ = try await tr50.authenticate(["username": .string("wile"), "password": .string(Self.password), "otp": .string("1")])
+            }
 
             for attempt in 1...8 {
                 do throws(TR50Failure) {
@@ -256,13 +336,19 @@ struct TR50CommandsTests {
     func applicationLogin() async throws {
         try await ServiceFixture.with { fixture in
             let tr50 = fixture.services.tr50
-            _ = try await Self.result(fixture, "role.create", ["key": .string("device"), "commands": Self.strings("thing.find")], as: Self.admin(fixture))
+            _ = try await Self.result(
+                fixture,
+                "role.create",
+                ["key": .string("device"), "commands": Self.strings("thing.find")],
+                as: Self.admin(fixture)
+            )
             let appToken = try await tr50.createAppToken(organizationID: fixture.organization.id, roleKey: "device")
             let sessionID = try await tr50.authenticate(["appToken": .string(appToken), "appId": .string("app-1"), "thingKey": .string("meter-9")])
             let principal = try await tr50.resolve(sessionID)
             #expect(principal.whoAmI == "app:app-1")
             guard case .thing(let thing) = try await Self.result(fixture, "thing.find", ["key": .string("meter-9")], as: principal) else {
-                Issue.record("the thing was made on first contact"); return
+                Issue.record("the thing was made on first contact")
+                return
             }
             #expect(thing.key == "meter-9")
             do throws(TR50Failure) {

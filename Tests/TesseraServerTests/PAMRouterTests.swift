@@ -2,8 +2,8 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
-import Testing
 import TesseraCore
+import Testing
 
 /// The PAM door through the router, in process: seed 003's obtainJwt document field for field
 /// and in its order, and its error document (`{error, error_description, requestId}`) for a
@@ -41,7 +41,8 @@ struct PAMRouterTests {
 
         func accessToken(_ lake: LakeHarness, scope: String) async throws -> String {
             let reply = try await lake.postForm(
-                "/oauth2/token", "grant_type=client_credentials&scope=\(scope.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")",
+                "/oauth2/token",
+                "grant_type=client_credentials&scope=\(scope.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")",
                 authorization: LakeHarness.basicAuthorization(clientID, clientSecret)
             )
             try #require(reply.status == .ok, "token endpoint: \(reply.json)")
@@ -55,12 +56,15 @@ struct PAMRouterTests {
         let application = try await lake.request(.post, "/api/admin/applications", body: ["name": "vault", "scopes": [allScopes]])
         try #require(application.status == .created, "\(application.json)")
         let provider = try await lake.request(
-            .post, "/api/admin/credential-providers", body: ["name": "ssh", "issuer": "https://issuer.example"]
+            .post,
+            "/api/admin/credential-providers",
+            body: ["name": "ssh", "issuer": "https://issuer.example"]
         )
         try #require(provider.status == .created, "\(provider.json)")
         let me = try await lake.request(.get, "/api/me")
         return Setup(
-            clientID: try #require(application.json["client_id"] as? String), clientSecret: try #require(application.json["client_secret"] as? String),
+            clientID: try #require(application.json["client_id"] as? String),
+            clientSecret: try #require(application.json["client_secret"] as? String),
             providerID: try #require(provider.json["credentialProviderId"] as? String),
             instanceID: try #require((me.json["organization"] as? [String: Any])?["instance_id"] as? String)
         )
@@ -71,22 +75,34 @@ struct PAMRouterTests {
         try await LakeHarness.runInProcess { lake in
             let setup = try await Self.setUp(lake)
             let token = try await setup.accessToken(lake, scope: Self.allScopes)
-            let generated = try await Self.post(lake, setup.actions + "generateJwt", bearer: token, [
-                "credentialProviderIdentifier": setup.providerID, "subject": "test_jwt_subject", "audiences": ["ssh-gateway"],
-                "includeDerivedShortToken": true,
-            ])
+            let generated = try await Self.post(
+                lake,
+                setup.actions + "generateJwt",
+                bearer: token,
+                [
+                    "credentialProviderIdentifier": setup.providerID, "subject": "test_jwt_subject", "audiences": ["ssh-gateway"],
+                    "includeDerivedShortToken": true,
+                ]
+            )
             try #require(generated.status == .ok, "\(generated.body)")
             let tokenID = try #require(generated.json["authenticationTokenId"] as? String)
             let content = try #require(generated.json["jwtContent"] as? [String: Any])
 
-            let obtained = try await Self.post(lake, setup.actions + "obtainJwt", bearer: token, [
-                "consumerId": "test_jwt_subject", "authenticationTokenId": tokenID,
-            ])
+            let obtained = try await Self.post(
+                lake,
+                setup.actions + "obtainJwt",
+                bearer: token,
+                [
+                    "consumerId": "test_jwt_subject", "authenticationTokenId": tokenID,
+                ]
+            )
             #expect(obtained.status == .ok)
-            #expect(try LakeHarness.memberOrder(obtained.body) == [
-                "instanceId", "authenticationTokenId", "credentialProviderId", "createTime", "updateTime", "authenticationTokenType", "revoked",
-                "creatorType", "creatorId", "consumerType", "consumerId", "expirationTime", "jwtContent",
-            ])
+            #expect(
+                try LakeHarness.memberOrder(obtained.body) == [
+                    "instanceId", "authenticationTokenId", "credentialProviderId", "createTime", "updateTime", "authenticationTokenType", "revoked",
+                    "creatorType", "creatorId", "consumerType", "consumerId", "expirationTime", "jwtContent",
+                ]
+            )
             let document = obtained.json
             #expect(document["instanceId"] as? String == setup.instanceID)
             #expect(document["authenticationTokenId"] as? String == tokenID)
@@ -118,13 +134,21 @@ struct PAMRouterTests {
         try await LakeHarness.runInProcess { lake in
             let setup = try await Self.setUp(lake)
             let readOnly = try await setup.accessToken(lake, scope: Self.readScope)
-            let reply = try await Self.post(lake, setup.actions + "obtainJwt", bearer: readOnly, [
-                "consumerId": "test_jwt_subject", "authenticationTokenId": "atntkn_unknown",
-            ])
+            let reply = try await Self.post(
+                lake,
+                setup.actions + "obtainJwt",
+                bearer: readOnly,
+                [
+                    "consumerId": "test_jwt_subject", "authenticationTokenId": "atntkn_unknown",
+                ]
+            )
             #expect(reply.status == .forbidden)
             #expect(try LakeHarness.memberOrder(reply.body) == ["error", "error_description", "requestId"])
             #expect(reply.json["error"] as? String == "insufficient_scope")
-            #expect(reply.json["error_description"] as? String == "this operation needs scope urn:cloud:idaas:pam|authentication_token:obtain (or \(Self.allScopes))")
+            #expect(
+                reply.json["error_description"] as? String
+                    == "this operation needs scope urn:cloud:idaas:pam|authentication_token:obtain (or \(Self.allScopes))"
+            )
             #expect((reply.json["requestId"] as? String)?.isEmpty == false)
             #expect(reply.headers[.wwwAuthenticate] == nil)
             #expect(reply.headers[.cacheControl] == "no-store")
@@ -135,9 +159,14 @@ struct PAMRouterTests {
     func refusedToken() async throws {
         try await LakeHarness.runInProcess { lake in
             let setup = try await Self.setUp(lake)
-            let reply = try await Self.post(lake, setup.actions + "obtainJwt", bearer: "not-a-jwt", [
-                "consumerId": "test_jwt_subject", "authenticationTokenId": "atntkn_unknown",
-            ])
+            let reply = try await Self.post(
+                lake,
+                setup.actions + "obtainJwt",
+                bearer: "not-a-jwt",
+                [
+                    "consumerId": "test_jwt_subject", "authenticationTokenId": "atntkn_unknown",
+                ]
+            )
             #expect(reply.status == .unauthorized)
             #expect(try LakeHarness.memberOrder(reply.body) == ["error", "error_description", "requestId"])
             #expect(reply.json["error"] as? String == "invalid_token")

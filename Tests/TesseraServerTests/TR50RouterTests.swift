@@ -2,8 +2,8 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
-import Testing
 import TesseraCore
+import Testing
 
 /// TR50 through the router, in process: seed 004's `session.jwt.create` and the JWT it makes
 /// used as a session, a refused command's `errorCodes` and `errorMessages`, and an unknown
@@ -84,19 +84,26 @@ struct TR50RouterTests {
         try await LakeHarness.runInProcess { lake in
             let token = try #require(try await Self.send(lake, Self.seedRequest).params("cmd")["token"] as? String)
             let answer = try await Self.send(
-                lake, #"{"roles": {"command": "role.list"}, "again": {"command": "session.jwt.create", "params": {"whoami": "x", "role": "viewonly"}}, "who": {"command": "session.info"}}"#,
+                lake,
+                #"{"roles": {"command": "role.list"}, "again": {"command": "session.jwt.create", "params": {"whoami": "x", "role": "viewonly"}}, "who": {"command": "session.info"}}"#,
                 bearer: token
             )
             #expect(answer.status == .ok)
             #expect(try LakeHarness.memberOrder(answer.body) == ["roles", "again", "who"])
-            #expect(answer.body.hasPrefix(
-                #"{"roles":{"success":false,"errorCodes":[-90010],"errorMessages":["role 'viewonly' does not permit role.list"]},"#
-                    + #""again":{"success":false,"errorCodes":[-90010],"errorMessages":["role 'viewonly' does not permit session.jwt.create"]},"#
-            ), "\(answer.body)")
+            #expect(
+                answer.body.hasPrefix(
+                    #"{"roles":{"success":false,"errorCodes":[-90010],"errorMessages":["role 'viewonly' does not permit role.list"]},"#
+                        + #""again":{"success":false,"errorCodes":[-90010],"errorMessages":["role 'viewonly' does not permit session.jwt.create"]},"#
+                ),
+                "\(answer.body)"
+            )
             #expect(answer.entries["who"]?["success"] as? Bool == true)
 
             let unauthenticated = try await Self.send(lake, #"{"1": {"command": "role.list"}}"#)
-            #expect(unauthenticated.body == #"{"1":{"success":false,"errorCodes":[-90004],"errorMessages":["authenticate first: an auth entry, a sessionId, or Authorization: Bearer <session JWT>"]}}"#)
+            #expect(
+                unauthenticated.body
+                    == #"{"1":{"success":false,"errorCodes":[-90004],"errorMessages":["authenticate first: an auth entry, a sessionId, or Authorization: Bearer <session JWT>"]}}"#
+            )
             let forged = try await Self.send(lake, #"{"1": {"command": "role.list"}}"#, bearer: token.dropLast(2) + "AA")
             #expect(forged.entries["1"]?["errorCodes"] as? [Int] == [-90008])
         }
@@ -105,22 +112,31 @@ struct TR50RouterTests {
     @Test("an unknown parameter is -90003 naming it and the accepted ones; an unknown command -90001")
     func unknownParameter() async throws {
         try await LakeHarness.runInProcess { lake in
-            let answer = try await Self.send(lake, #"""
+            let answer = try await Self.send(
+                lake,
+                #"""
                 {\#(Self.login),
                  "typo": {"command": "role.create", "params": {"key": "ops", "permissionz": ["thing.*"]}},
                  "made": {"command": "role.create", "params": {"key": "ops", "commands": ["thing.*"]}},
                  "nope": {"command": "role.explode"}}
-                """#)
+                """#
+            )
             #expect(answer.status == .ok)
             #expect(try LakeHarness.memberOrder(answer.body) == ["auth", "typo", "made", "nope"])
-            #expect(answer.body.contains(
-                #""typo":{"success":false,"errorCodes":[-90003],"errorMessages":["unknown parameter 'permissionz' for role.create; accepted parameters are commands, key, updateTags, viewTags"]}"#
-            ), "\(answer.body)")
+            #expect(
+                answer.body.contains(
+                    #""typo":{"success":false,"errorCodes":[-90003],"errorMessages":["unknown parameter 'permissionz' for role.create; accepted parameters are commands, key, updateTags, viewTags"]}"#
+                ),
+                "\(answer.body)"
+            )
             #expect(answer.body.contains(#""made":{"success":true}"#), "no params when a command gives nothing back")
             #expect(answer.body.hasSuffix(#""nope":{"success":false,"errorCodes":[-90001],"errorMessages":["unknown command 'role.explode'"]}}"#))
             let session = try #require(answer.params("auth")["sessionId"] as? String)
             let found = try await Self.send(lake, #"{"auth": {"sessionId": "\#(session)"}, "r": {"command": "role.find", "params": {"key": "ops"}}}"#)
-            #expect(found.body == #"{"auth":{"success":true},"r":{"success":true,"params":{"key":"ops","commands":["thing.*"],"viewTags":[],"updateTags":[]}}}"#)
+            #expect(
+                found.body
+                    == #"{"auth":{"success":true},"r":{"success":true,"params":{"key":"ops","commands":["thing.*"],"viewTags":[],"updateTags":[]}}}"#
+            )
         }
     }
 }

@@ -10,7 +10,9 @@ extension TR50Service {
             if params["appToken"] != nil {
                 let arguments = try TR50Arguments(params, command: "api.authenticate", accepting: Self.applicationLoginParameters)
                 return try await loginApplication(
-                    token: arguments.string("appToken") ?? "", appID: try arguments.requiredString("appId"), thingKey: try arguments.requiredString("thingKey")
+                    token: arguments.string("appToken") ?? "",
+                    appID: try arguments.requiredString("appId"),
+                    thingKey: try arguments.requiredString("thingKey")
                 )
             }
             let arguments = try TR50Arguments(params, command: "api.authenticate", accepting: Self.passwordLoginParameters)
@@ -37,10 +39,15 @@ extension TR50Service {
             throw TR50Failure(.invalidCredentials, "username or password is incorrect")
         }
         let sessionID = SecretGenerator.base62(length: 32)
-        try await store.insertSession(TR50Session(
-            idHash: hasher.hash(sessionID), userID: user.id, organizationID: organization.id, createdAt: now,
-            expiresAt: now.addingTimeInterval(Self.sessionLifetime)
-        ))
+        try await store.insertSession(
+            TR50Session(
+                idHash: hasher.hash(sessionID),
+                userID: user.id,
+                organizationID: organization.id,
+                createdAt: now,
+                expiresAt: now.addingTimeInterval(Self.sessionLifetime)
+            )
+        )
         return sessionID
     }
 
@@ -63,7 +70,16 @@ extension TR50Service {
         let now = clock.now()
         var thing = try await store.thing(keyOrID: thingKey, organizationID: organizationID)
         if thing == nil {
-            let made = Thing(organizationID: organizationID, id: Thing.newID(at: now), key: thingKey, name: thingKey, tags: [], securityTags: [], createdAt: now, updatedAt: now)
+            let made = Thing(
+                organizationID: organizationID,
+                id: Thing.newID(at: now),
+                key: thingKey,
+                name: thingKey,
+                tags: [],
+                securityTags: [],
+                createdAt: now,
+                updatedAt: now
+            )
             _ = try await store.insertThing(made)
             thing = try await store.thing(keyOrID: thingKey, organizationID: organizationID)
         }
@@ -73,10 +89,16 @@ extension TR50Service {
             throw TR50Failure(.thingBoundElsewhere, "thing '\(thingKey)' is bound to another application id")
         }
         let sessionID = SecretGenerator.base62(length: 32)
-        try await store.insertAppSession(TR50AppSession(
-            idHash: hasher.hash(sessionID), organizationID: organizationID, roleKey: roleKey, appID: appID, thingKey: thingKey,
-            expiresAt: now.addingTimeInterval(Self.sessionLifetime)
-        ))
+        try await store.insertAppSession(
+            TR50AppSession(
+                idHash: hasher.hash(sessionID),
+                organizationID: organizationID,
+                roleKey: roleKey,
+                appID: appID,
+                thingKey: thingKey,
+                expiresAt: now.addingTimeInterval(Self.sessionLifetime)
+            )
+        )
         return sessionID
     }
 
@@ -84,12 +106,21 @@ extension TR50Service {
     public func resolve(_ credential: String) async throws -> TR50Principal {
         if CredentialKind.of(credential).isJWT { return try await resolveToken(credential) }
         if let app = try await store.appSession(idHash: hasher.hash(credential)), app.expiresAt > clock.now(),
-            let organization = try await directory.organization(id: app.organizationID) {
+            let organization = try await directory.organization(id: app.organizationID)
+        {
             guard let role = try await store.role(key: app.roleKey, organizationID: organization.id) else {
                 throw TR50Failure(.roleNotFound, "the application token's role '\(app.roleKey)' no longer exists")
             }
             return .token(
-                TR50Grant(whoAmI: "app:\(app.appID)", role: role, thingKeys: [app.thingKey], thingIDs: [], viewTags: nil, updateTags: nil, prefix: ""),
+                TR50Grant(
+                    whoAmI: "app:\(app.appID)",
+                    role: role,
+                    thingKeys: [app.thingKey],
+                    thingIDs: [],
+                    viewTags: nil,
+                    updateTags: nil,
+                    prefix: ""
+                ),
                 organization
             )
         }
@@ -112,7 +143,12 @@ extension TR50Service {
         let registered: CheckedClaims
         let grantClaims: (organization: String, whoAmI: String, role: String, lists: [String: [String]])
         do {
-            (verified, registered) = try await verifier.verifiedServerToken(token, type: Self.tokenType, issuer: issuer(), audience: Self.tokenAudience)
+            (verified, registered) = try await verifier.verifiedServerToken(
+                token,
+                type: Self.tokenType,
+                issuer: issuer(),
+                audience: Self.tokenAudience
+            )
             let claims = verified.claims
             var lists: [String: [String]] = [:]
             for name in ["thingKeys", "thingIds", "viewTags", "updateTags"] {
@@ -132,11 +168,18 @@ extension TR50Service {
             throw TR50Failure(.roleNotFound, "the JWT's role '\(grantClaims.role)' no longer exists")
         }
         let grant = TR50Grant(
-            whoAmI: grantClaims.whoAmI, role: role, thingKeys: grantClaims.lists["thingKeys"] ?? [], thingIDs: grantClaims.lists["thingIds"] ?? [],
-            viewTags: grantClaims.lists["viewTags"], updateTags: grantClaims.lists["updateTags"]
+            whoAmI: grantClaims.whoAmI,
+            role: role,
+            thingKeys: grantClaims.lists["thingKeys"] ?? [],
+            thingIDs: grantClaims.lists["thingIds"] ?? [],
+            viewTags: grantClaims.lists["viewTags"],
+            updateTags: grantClaims.lists["updateTags"]
         )
         return TR50SessionJWT(
-            grant: grant, organization: organization, expiresAt: registered.expiresAt, issuedAt: registered.issuedAt ?? registered.expiresAt,
+            grant: grant,
+            organization: organization,
+            expiresAt: registered.expiresAt,
+            issuedAt: registered.issuedAt ?? registered.expiresAt,
             tokenID: verified.claims["jti"]?.stringValue
         )
     }

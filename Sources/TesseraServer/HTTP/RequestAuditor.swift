@@ -13,11 +13,21 @@ struct RequestAuditor: Sendable {
     /// Appends an audit event for this request (a refusal when `refusal`, its code, is set). A
     /// failure to write it is logged, not thrown: the decision it describes has been made.
     func record(
-        _ context: TesseraRequestContext, organizationID: UUID?, actor: AuditActor, action: String, target: String? = nil, refusal: String? = nil
+        _ context: TesseraRequestContext,
+        organizationID: UUID?,
+        actor: AuditActor,
+        action: String,
+        target: String? = nil,
+        refusal: String? = nil
     ) async {
         do {
             try await log.record(
-                organizationID: organizationID, actor: actor, action: action, target: target, refusal: refusal, origin: context.auditOrigin
+                organizationID: organizationID,
+                actor: actor,
+                action: action,
+                target: target,
+                refusal: refusal,
+                origin: context.auditOrigin
             )
         } catch {
             context.logger.error("audit write failed", metadata: ["action": "\(action)", "error": "\(error)"])

@@ -33,7 +33,12 @@ struct PAMErrorMiddleware: RouterMiddleware {
             organizationID = claimed.organization?.id
         }
         await audit.record(
-            context, organizationID: organizationID, actor: actor, action: Self.action(request), target: attribution.target, refusal: error.code
+            context,
+            organizationID: organizationID,
+            actor: actor,
+            action: Self.action(request),
+            target: attribution.target,
+            refusal: error.code
         )
     }
 
@@ -56,14 +61,15 @@ struct PAMError: FrontDoorError {
     let challenge: String?
 
     init(_ refusal: TesseraError, requestID: String) {
-        self.status = switch refusal.kind {
-        case .unauthenticated: .unauthorized
-        case .forbidden: .forbidden
-        case .invalidRequest: .badRequest
-        case .notFound: .notFound
-        case .conflict: .conflict
-        case .internalFailure: .internalServerError
-        }
+        self.status =
+            switch refusal.kind {
+            case .unauthenticated: .unauthorized
+            case .forbidden: .forbidden
+            case .invalidRequest: .badRequest
+            case .notFound: .notFound
+            case .conflict: .conflict
+            case .internalFailure: .internalServerError
+            }
         self.error = refusal.kind == .unauthenticated ? "invalid_token" : refusal.code
         self.description = error == refusal.code ? refusal.message : "\(refusal.code): \(refusal.message)"
         self.requestID = requestID

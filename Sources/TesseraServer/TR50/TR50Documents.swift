@@ -21,7 +21,10 @@ enum TR50Documents {
     }
 
     static func document(_ role: Role) -> [(String, OrderedJSON)] {
-        [("key", .string(role.key)), ("commands", strings(role.commands)), ("viewTags", strings(role.viewTags)), ("updateTags", strings(role.updateTags))]
+        [
+            ("key", .string(role.key)), ("commands", strings(role.commands)), ("viewTags", strings(role.viewTags)),
+            ("updateTags", strings(role.updateTags)),
+        ]
     }
 
     static func document(_ thing: Thing) -> [(String, OrderedJSON)] {

@@ -51,7 +51,13 @@ struct TR50Envelope {
             let outcome = await run(entry, principal: principal, authFailure: authFailure)
             results.append((id, outcome))
             await observer?(
-                TR50Decision(command: Self.command(of: entry), principal: principal, claimant: claimed.0, claimedOrganization: claimed.1, outcome: outcome)
+                TR50Decision(
+                    command: Self.command(of: entry),
+                    principal: principal,
+                    claimant: claimed.0,
+                    claimedOrganization: claimed.1,
+                    outcome: outcome
+                )
             )
         }
         return results
@@ -85,7 +91,8 @@ struct TR50Envelope {
         }
         guard let principal else {
             return .failure(
-                authFailure ?? TR50Failure(.authenticationRequired, "authenticate first: an auth entry, a sessionId, or Authorization: Bearer <session JWT>")
+                authFailure
+                    ?? TR50Failure(.authenticationRequired, "authenticate first: an auth entry, a sessionId, or Authorization: Bearer <session JWT>")
             )
         }
         return await service.perform(command, params: params, as: principal)
@@ -122,11 +129,14 @@ struct TR50Envelope {
                 if !params.isEmpty { fields.append(("params", .object(params))) }
                 return (id, .object(fields))
             case .failure(let failure):
-                return (id, .object([
-                    ("success", .bool(false)),
-                    ("errorCodes", .array([.integer(Int64(failure.code.rawValue))])),
-                    ("errorMessages", .array([.string(failure.message)])),
-                ]))
+                return (
+                    id,
+                    .object([
+                        ("success", .bool(false)),
+                        ("errorCodes", .array([.integer(Int64(failure.code.rawValue))])),
+                        ("errorMessages", .array([.string(failure.message)])),
+                    ])
+                )
             }
         }
         return JSONResponse.make(.object(members))
