@@ -54,14 +54,14 @@ struct AdminController {
     @Sendable func listUsers(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
         let users = try await services.directory.users(of: admin.organization)
-        return JSONResponse.make(LakeDocuments.list(users.map(Self.document)))
+        return JSONResponse.list(users.map(Self.document))
     }
 
     @Sendable func listSigningKeys(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
         let now = services.clock.now()
         let keys = try await services.keyRing.keys(organizationID: admin.organization.id)
-        return JSONResponse.make(LakeDocuments.list(keys.map { Self.document($0, now: now) }))
+        return JSONResponse.list(keys.map { Self.document($0, now: now) })
     }
 
     /// Makes a new signing key; the old one keeps verifying until its tokens have expired.
@@ -69,7 +69,7 @@ struct AdminController {
         let admin = try requireAdmin(context)
         let body = try await JSONBody.read(request, limit: bodyLimit)
         try body.allowOnly(["algorithm"])
-        let algorithm = try body.string("algorithm").map(LakeController.algorithm)
+        let algorithm = try body.algorithm("algorithm")
         let key = try await services.rotateSigningKey(
             organizationID: admin.organization.id, algorithm: algorithm, leeway: leeway,
             by: context.requester(admin)
@@ -85,7 +85,7 @@ struct AdminController {
         let body = try await JSONBody.read(request, limit: bodyLimit)
         try body.allowOnly(["name", "scopes", "public_key_pem", "jwk", "algorithm", "kid"])
         let scopes = try body.requiredStrings("scopes")
-        let algorithm = try body.string("algorithm").map(LakeController.algorithm)
+        let algorithm = try body.algorithm("algorithm")
         var key: PublicKeyMaterial?
         var keyID = try body.string("kid")
         switch (try body.string("public_key_pem"), try body.object("jwk")) {
@@ -112,7 +112,7 @@ struct AdminController {
     @Sendable func listApplications(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
         let applications = try await services.applications.list(organizationID: admin.organization.id)
-        return JSONResponse.make(LakeDocuments.list(applications.map { Self.document($0) }))
+        return JSONResponse.list(applications.map { Self.document($0) })
     }
 
     @Sendable func deleteApplication(_ request: Request, context: TesseraRequestContext) async throws -> Response {
@@ -139,7 +139,7 @@ struct AdminController {
     @Sendable func listProviders(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let admin = try requireAdmin(context)
         let providers = try await services.authenticationTokens.providers(organizationID: admin.organization.id)
-        return JSONResponse.make(LakeDocuments.list(providers.map(Self.document)))
+        return JSONResponse.list(providers.map(Self.document))
     }
 
     /// `?after=<event id>&limit=1..500&action=<name>`: the organization's audit events, oldest

@@ -89,6 +89,18 @@ struct JSONBody {
         }
     }
 
+    /// A signature algorithm named by a string field (`algorithm_unsupported` for another name).
+    func algorithm(_ name: String) throws -> SignatureAlgorithm? {
+        try string(name).map { value in
+            guard let algorithm = SignatureAlgorithm(rawValue: value) else {
+                throw TesseraError(
+                    .invalidRequest, "algorithm_unsupported", "algorithm '\(value)' is not supported; use one of \(SignatureAlgorithm.names)"
+                )
+            }
+            return algorithm
+        }
+    }
+
     func object(_ name: String) throws -> [String: JSONValue]? {
         switch fields[name] {
         case nil, .null?: return nil
@@ -100,6 +112,9 @@ struct JSONBody {
 
 /// JSON responses.
 enum JSONResponse {
+    /// `{"items": [...]}`, the management API's lists.
+    static func list(_ items: [OrderedJSON]) -> Response { make(.object([("items", .array(items))])) }
+
     static func make(_ document: OrderedJSON, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var headers = headers
         headers[.contentType] = "application/json"

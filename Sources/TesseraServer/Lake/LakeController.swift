@@ -51,7 +51,7 @@ struct LakeController {
     @Sendable func listAccessTokens(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let tokens = try await accessTokens.list(for: try context.requirePrincipal().user)
         let now = clock.now()
-        return JSONResponse.make(LakeDocuments.list(tokens.map { LakeDocuments.accessToken($0, now: now) }))
+        return JSONResponse.list(tokens.map { LakeDocuments.accessToken($0, now: now) })
     }
 
     @Sendable func revokeAccessToken(_ request: Request, context: TesseraRequestContext) async throws -> Response {
@@ -67,7 +67,7 @@ struct LakeController {
         let body = try await JSONBody.read(request, limit: bodyLimit)
         try body.allowOnly(["name", "algorithm", "public_key_pem", "jwk"])
         let name = try body.requiredString("name")
-        let algorithm = try body.string("algorithm").map(Self.algorithm)
+        let algorithm = try body.algorithm("algorithm")
         let pem = try body.string("public_key_pem")
         let jwk = try body.object("jwk")
         switch (pem, jwk) {
@@ -90,7 +90,7 @@ struct LakeController {
 
     @Sendable func listKeys(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let keys = try await keys.list(for: try context.requirePrincipal().user)
-        return JSONResponse.make(LakeDocuments.list(keys.map { LakeDocuments.key($0) }))
+        return JSONResponse.list(keys.map { LakeDocuments.key($0) })
     }
 
     @Sendable func deleteKey(_ request: Request, context: TesseraRequestContext) async throws -> Response {
@@ -99,12 +99,5 @@ struct LakeController {
         try await keys.delete(for: principal.user, name: name)
         await audit.record(context, principal, action: "key.delete", target: name)
         return Response(status: .noContent)
-    }
-
-    static func algorithm(_ name: String) throws -> SignatureAlgorithm {
-        guard let algorithm = SignatureAlgorithm(rawValue: name) else {
-            throw TesseraError(.invalidRequest, "algorithm_unsupported", "algorithm '\(name)' is not supported; use one of \(SignatureAlgorithm.names)")
-        }
-        return algorithm
     }
 }

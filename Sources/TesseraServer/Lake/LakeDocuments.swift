@@ -83,9 +83,4 @@ enum LakeDocuments {
         }
         return .object(members)
     }
-
-    /// `{"items": [...]}`.
-    static func list(_ items: [OrderedJSON]) -> OrderedJSON {
-        .object([("items", .array(items))])
-    }
 }
