@@ -1,6 +1,6 @@
 import Foundation
 
-/// One decision `TR50Service.execute` made, told to its observer (the TR50 front door audits it):
+/// One decision of a TR50 envelope (TesseraServer's `TR50Envelope`), told to its observer (the TR50 front door audits it):
 /// the command (`api.authenticate` for the `auth` entry), who ran it, and how it ended.
 public struct TR50Decision: Sendable {
     public var command: String
@@ -20,24 +20,6 @@ public struct TR50Decision: Sendable {
         self.claimant = claimant
         self.claimedOrganization = claimedOrganization
         self.outcome = outcome
-    }
-
-    /// What an envelope claims: `auth`'s username or appId, else the credential's unverified
-    /// claims when it is a JWT (a bare session id claims nothing).
-    public static func claims(auth: JSONValue?, credential: String?) -> (claimant: String?, organization: String?) {
-        if case .object(let fields)? = auth, case .object(let params)? = fields["params"] {
-            if let appID = params["appId"]?.stringValue { return ("app:" + appID, nil) }
-            if let username = params["username"]?.stringValue { return ("user:" + username, nil) }
-        }
-        guard let credential, credential.contains("."), let jws = try? CompactJWS(credential) else { return (nil, nil) }
-        let who = jws.payload["whoami"]?.stringValue.map { "jwt:" + $0 } ?? jws.payload["sub"]?.stringValue
-        return (who, jws.payload["org"]?.stringValue)
-    }
-
-    /// The command name of an envelope entry, if it has one.
-    public static func command(of entry: JSONValue) -> String {
-        if case .object(let fields) = entry, let name = fields["command"]?.stringValue { return name }
-        return "(none)"
     }
 }
 
