@@ -13,20 +13,25 @@ public final class SQLiteBackend: SQLBackend {
     private let writer: any SQLDatabase
     private let reader: any SQLDatabase
     private let writeLock = AsyncLock()
+    /// How long a statement waits for another process's lock before `SQLITE_BUSY`.
+    static let busyTimeoutMilliseconds = 30_000
 
     /// Opens (creating if needed) the database file at `path`.
     public static func open(path: String, logger: Logger) async throws -> SQLiteBackend {
         let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         do {
-            _ = try await writer.query("PRAGMA busy_timeout = 5000")
+            // Another process (a second server, `tessera admin`) may hold the write lock, for
+            // instance while it migrates a new file with a flush per commit: wait for it rather
+            // than fail.
+            _ = try await writer.query("PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)")
             // Switching a new file to WAL needs an exclusive lock and is refused at once (no busy
-            // wait) while another process opens the same file: retry for up to 5 s.
+            // wait) while another process opens the same file: retry as long as the busy timeout.
             var attempts = 0
             while true {
                 do {
                     _ = try await writer.query("PRAGMA journal_mode = WAL")
                     break
-                } catch let error as SQLiteError where [.busy, .locked].contains(error.reason) && attempts < 100 {
+                } catch let error as SQLiteError where [.busy, .locked].contains(error.reason) && attempts < Self.busyTimeoutMilliseconds / 50 {
                     attempts += 1
                     try await Task.sleep(for: .milliseconds(50))
                 }
@@ -46,7 +51,7 @@ public final class SQLiteBackend: SQLBackend {
             throw error
         }
         do {
-            for pragma in ["PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON", "PRAGMA query_only = ON"] {
+            for pragma in ["PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)", "PRAGMA foreign_keys = ON", "PRAGMA query_only = ON"] {
                 _ = try await reader.query(pragma)
             }
         } catch {
