@@ -81,9 +81,8 @@ public struct ServerKeyRing: Sendable {
     /// Signs `payload` with the organization's signing key, writing `typ` and `kid`.
     public func sign(_ payload: some JWTPayload, organizationID: UUID, type: String) async throws -> (token: String, key: ServerSigningKey) {
         let key = try await activeKey(organizationID: organizationID)
-        let collection = try await signers.collection(for: key) { try open(key) }
-        let token = try await collection.sign(payload, kid: JWKIdentifier(string: key.id), header: ["typ": .string(type)])
-        return (token, key)
+        let signer = try await signers.signer(for: key) { try open(key) }
+        return (try await signers.sign(payload, kid: key.id, type: type, with: signer), key)
     }
 
     /// The private key PEM of a stored key, unsealed.
@@ -99,23 +98,52 @@ public struct ServerKeyRing: Sendable {
     }
 }
 
-/// jwt-kit key collections per server key id, each holding that one key.
+/// The signing algorithm of each server key id: jwt-kit's own for ES256 and EdDSA, and for RS256
+/// and PS256 the system's OpenSSL (`OpenSSLRSASigner`, about twice as fast as swift-crypto here).
+/// jwt-kit writes the JWS either way: its serializer makes the header and the payload, as
+/// `JWTKeyCollection.sign` does (which takes none but jwt-kit's own algorithms).
 final class SignerCache: Sendable {
-    private let collections = Mutex<[String: JWTKeyCollection]>([:])
+    private let signers = Mutex<[String: any JWTAlgorithm]>([:])
+    private let serializer = DefaultJWTSerializer()
 
-    func collection(for key: ServerSigningKey, privatePEM: () throws -> String) async throws -> JWTKeyCollection {
-        if let cached = collections.withLock({ $0[key.id] }) { return cached }
-        let collection = JWTKeyCollection()
-        let kid = JWKIdentifier(string: key.id)
+    func signer(for key: ServerSigningKey, privatePEM: () throws -> String) async throws -> any JWTAlgorithm {
+        if let cached = signers.withLock({ $0[key.id] }) { return cached }
         let pem = try privatePEM()
+        let signer: any JWTAlgorithm
         switch key.algorithm {
-        case .rs256: await collection.add(rsa: try Insecure.RSA.PrivateKey(pem: pem), digestAlgorithm: .sha256, kid: kid)
-        case .ps256: await collection.add(pss: try Insecure.RSA.PrivateKey(pem: pem), digestAlgorithm: .sha256, kid: kid)
-        case .es256: await collection.add(ecdsa: try ES256PrivateKey(pem: pem), kid: kid)
-        case .edDSA: await collection.add(eddsa: EdDSA.PrivateKey(backing: try Curve25519.Signing.PrivateKey(pemRepresentation: pem)), kid: kid)
+        case .rs256, .ps256:
+            signer = try OpenSSLRSASigner(privateKeyPEM: pem, algorithm: key.algorithm)
+        case .es256:
+            signer = try await Self.jwtKitSigner { await $0.add(ecdsa: try ES256PrivateKey(pem: pem), kid: $1) }
+        case .edDSA:
+            let backing = try Curve25519.Signing.PrivateKey(pemRepresentation: pem)
+            signer = try await Self.jwtKitSigner { await $0.add(eddsa: EdDSA.PrivateKey(backing: backing), kid: $1) }
         }
-        collections.withLock { $0[key.id] = collection }
-        return collection
+        signers.withLock { $0[key.id] = signer }
+        return signer
+    }
+
+    /// The compact JWS of `payload` with the header `kid`, `typ` and `alg`, the same bytes
+    /// `JWTKeyCollection.sign(_:kid:header:)` writes.
+    func sign(_ payload: some JWTPayload, kid: String, type: String, with signer: any JWTAlgorithm) async throws -> String {
+        var header: JWTHeader = ["typ": .string(type)]
+        header.kid = kid
+        header = try await serializer.makeHeader(from: header, key: signer)
+        var token = Array(Base64URL.encode(try serializer.jsonEncoder.encode(header)).utf8)
+        token.append(UInt8(ascii: "."))
+        token.append(contentsOf: try serializer.serialize(payload, header: header))
+        let signature = try signer.sign(token)
+        token.append(UInt8(ascii: "."))
+        token.append(contentsOf: Base64URL.encode(signature).utf8)
+        return String(decoding: token, as: UTF8.self)
+    }
+
+    /// A key jwt-kit makes into its algorithm, through the only door it has: a key collection.
+    private static func jwtKitSigner(_ add: (JWTKeyCollection, JWKIdentifier) async throws -> Void) async throws -> any JWTAlgorithm {
+        let collection = JWTKeyCollection()
+        let kid = JWKIdentifier(string: "signing")
+        try await add(collection, kid)
+        return try await collection.getKey(for: kid)
     }
 }
 
