@@ -1,15 +1,28 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import JWTKit
 import Logging
 import TesseraCore
 import TesseraStorage
 
-// Lake token verification throughput, in process, next to `openssl speed rsa2048` measured in
-// the same run. Run it with scripts/benchmark [seconds-per-measurement] [distinct-tokens].
+// The in-process figures of scripts/benchmark (the HTTP rows are measured there with wrk):
+// Lake RS256 verification (the signature check alone, a first-seen token, a repeated token) on
+// SQLite storage, and signing with each server-key algorithm, through swift-crypto and through
+// jwt-kit as the server signs. scripts/benchmark runs it pinned to the core `openssl speed`
+// used, and divides by openssl's figures (a child started from here would inherit the Swift
+// runtime's blocked signals, and `openssl speed` times itself with SIGALRM: it never stops).
+//
+//   TesseraBenchmark [--seconds S (3)] [--tokens N (4000)] [--json PATH]
 
-let seconds = Double(CommandLine.arguments.dropFirst().first ?? "") ?? 3
-let distinctCount = Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 4_000
+let arguments = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String) -> String? {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+    return arguments[index + 1]
+}
+let seconds = option("--seconds").flatMap(Double.init) ?? 3
+let distinctCount = max(2, option("--tokens").flatMap(Int.init) ?? 4_000)
+let jsonPath = option("--json")
 
 /// Prints at once (standard output may be a pipe).
 func say(_ line: String) {
@@ -18,23 +31,26 @@ func say(_ line: String) {
 
 /// Runs `body` repeatedly for about `duration` seconds, or `limit` times; returns operations per second.
 func measure(_ label: String, duration: Double, limit: Int = .max, _ body: (Int) async throws -> Void) async throws -> Double {
-    let start = Date()
+    let start = ContinuousClock.now
+    func elapsed() -> Double {
+        let time = ContinuousClock.now - start
+        return Double(time.components.seconds) + Double(time.components.attoseconds) / 1e18
+    }
     var count = 0
-    while Date().timeIntervalSince(start) < duration, count < limit {
+    while elapsed() < duration, count < limit {
         try await body(count)
         count += 1
     }
-    let rate = Double(count) / Date().timeIntervalSince(start)
-    say(String(format: "  %-44@ %10.0f /s  (%d in %.1f s)", label as NSString, rate, count, Date().timeIntervalSince(start)))
+    let elapsedSeconds = elapsed()
+    let rate = Double(count) / elapsedSeconds
+    let padded = label.count < 52 ? label + String(repeating: " ", count: 52 - label.count) : label
+    say(padded + String(format: " %10.0f /s  (%d in %.2f s)", rate, count, elapsedSeconds))
     return rate
 }
 
-/// `openssl speed rsa2048` verify/s, measured by scripts/benchmark just before this program runs
-/// (a child started from here would inherit the Swift runtime's blocked signals, and openssl
-/// speed times itself with SIGALRM).
-let opensslRate = ProcessInfo.processInfo.environment["OPENSSL_RSA2048_VERIFY_PER_SECOND"].flatMap(Double.init)
-let opensslRSASign = ProcessInfo.processInfo.environment["OPENSSL_RSA2048_SIGN_PER_SECOND"].flatMap(Double.init)
-let opensslP256Sign = ProcessInfo.processInfo.environment["OPENSSL_P256_SIGN_PER_SECOND"].flatMap(Double.init)
+var results: [String: Double] = [:]
+
+// MARK: Lake RS256 verification
 
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -52,16 +68,19 @@ guard case .created(_, let user, _) = try await directoryManager.bootstrap(domai
 let (_, privateKeyPEM) = try await KeyManager(store: storage.stores.keys, clock: clock).generate(for: user, name: "primary", algorithm: .rs256)
 let (_, pat) = try await AccessTokenManager(store: storage.stores.accessTokens, hasher: hasher, clock: clock, configuration: LakeConfiguration())
     .create(for: user, name: "bench", environment: nil, expiresInDays: 30)
-let verifier = LakeAssertionVerifier(stores: storage.stores.caching(lifetime: LakeConfiguration().credentialCacheLifetime), hasher: hasher, clock: clock, configuration: LakeConfiguration())
-let signer = try await LakeAssertionSigner(privateKeyPEM: privateKeyPEM, kid: "primary")
+let verifier = LakeAssertionVerifier(
+    stores: storage.stores.caching(lifetime: LakeConfiguration().credentialCacheLifetime), hasher: hasher, clock: clock,
+    configuration: LakeConfiguration()
+)
+let lakeSigner = try await LakeAssertionSigner(privateKeyPEM: privateKeyPEM, kid: "primary")
 
 // Distinct tokens signed ahead of time (signing is not what is measured).
 let now = Int64(Date().timeIntervalSince1970)
-say("Signing \(distinctCount) distinct RS256 tokens for the first-seen measurement…")
+say("Signing \(distinctCount) distinct RS256 Lake tokens for the first-seen measurement…")
 var tokens: [String] = []
 tokens.reserveCapacity(distinctCount)
 for index in 0..<distinctCount {
-    tokens.append(try await signer.sign(LakeAssertionClaims(subject: "demo", organization: "bench", pat: pat, issuedAt: now - Int64(index), expiresAt: now + 3600)))
+    tokens.append(try await lakeSigner.sign(LakeAssertionClaims(subject: "demo", organization: "bench", pat: pat, issuedAt: now - Int64(index), expiresAt: now + 3600)))
 }
 let repeated = tokens[0]
 _ = try await verifier.verify(repeated)
@@ -71,43 +90,62 @@ let signatureOnly = try await SignatureVerifier(publicKeyPEM: keyRecord.publicKe
 let sample = try CompactJWS(tokens[1])
 
 say("\nLake RS256 (RSA-2048) verification, one task, SQLite storage:")
-let cryptoRate = try await measure("signature check only (jwt-kit/BoringSSL)", duration: seconds) { _ in
+results["rs256_signature_check"] = try await measure("signature check only (jwt-kit, swift-crypto)", duration: seconds) { _ in
     precondition(signatureOnly.isValid(signature: sample.signature, for: sample.signingInput))
 }
-let firstSeenRate = try await measure("first-seen token (full verification)", duration: .infinity, limit: tokens.count - 1) { index in
+results["rs256_first_seen"] = try await measure("first-seen multi-use token (full verification)", duration: .infinity, limit: tokens.count - 1) { index in
     _ = try await verifier.verify(tokens[index + 1])
 }
-let repeatedRate = try await measure("repeated token (full verification)", duration: seconds) { _ in
+results["rs256_repeated"] = try await measure("repeated multi-use token (full verification)", duration: seconds) { _ in
     _ = try await verifier.verify(repeated)
 }
 try await storage.close()
 
-say("\nServer-minted tokens over HTTP (loopback, 8 requests in flight, SQLite):")
-var httpResults: [(SignatureAlgorithm, HTTPIssuanceBenchmark.Rates)] = []
-for algorithm in [SignatureAlgorithm.es256, .rs256] {
-    let result = try await HTTPIssuanceBenchmark(algorithm: algorithm, seconds: seconds).run()
-    httpResults.append((algorithm, result))
-    say(String(format: "  %@ client_credentials tokens                 %10.0f /s", algorithm.rawValue as NSString, result.clientCredentials))
-    say(String(format: "  %@ obtainJwt                                 %10.0f /s", algorithm.rawValue as NSString, result.obtainJwt))
-    say(String(format: "  %@ TR50 session.jwt.create                   %10.0f /s", algorithm.rawValue as NSString, result.sessionJWTCreate))
-    say(String(format: "  %@ TR50 thing.find with a session JWT        %10.0f /s", algorithm.rawValue as NSString, result.tr50Commands))
-    say(String(format: "  %@ /auth/verify, access token                %10.0f /s", algorithm.rawValue as NSString, result.forwardAuthAccessToken))
-    say(String(format: "  %@ /auth/verify, multi-use Lake JWT          %10.0f /s", algorithm.rawValue as NSString, result.forwardAuthLakeJWT))
+// MARK: Signing with the server-key algorithms
+
+/// A payload shaped like a server-minted access token.
+struct AccessTokenShape: JWTPayload {
+    var iss = "http://127.0.0.1:8080"
+    var sub = "app_0123456789abcdef"
+    var aud = ["tessera"]
+    var iat: Int64
+    var exp: Int64
+    var jti: String
+    var scope = "urn:cloud:idaas:pam|.all"
+    var client_id = "app_0123456789abcdef"
+    var org = "bench"
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
-say("\nReference, same run:")
-guard let openssl = opensslRate else {
-    say("  no openssl figure (scripts/benchmark measures it) — no ratios")
-    exit(0)
+say("\nSigning a 200-byte message (swift-crypto) and an access token (jwt-kit, as the server signs), one task:")
+let message = Data(repeating: 0x61, count: 200)
+for algorithm in [SignatureAlgorithm.es256, .edDSA, .rs256] {
+    let (pem, _) = try KeyPairGenerator.generate(for: algorithm)
+    let keys = JWTKeyCollection()
+    let kid = JWKIdentifier(string: "bench")
+    let raw: () throws -> Void
+    switch algorithm {
+    case .es256:
+        let key = try P256.Signing.PrivateKey(pemRepresentation: pem)
+        raw = { _ = try key.signature(for: message) }
+        await keys.add(ecdsa: try ES256PrivateKey(pem: pem), kid: kid)
+    case .edDSA:
+        let key = try Curve25519.Signing.PrivateKey(pemRepresentation: pem)
+        raw = { _ = try key.signature(for: message) }
+        await keys.add(eddsa: EdDSA.PrivateKey(backing: key), kid: kid)
+    case .rs256, .ps256:
+        let key = try _RSA.Signing.PrivateKey(pemRepresentation: pem)
+        raw = { _ = try key.signature(for: SHA256.hash(data: message), padding: .insecurePKCS1v1_5) }
+        await keys.add(rsa: try Insecure.RSA.PrivateKey(pem: pem), digestAlgorithm: .sha256, kid: kid)
+    }
+    let name = algorithm.rawValue.lowercased()
+    results["\(name)_sign_swift_crypto"] = try await measure("\(algorithm.rawValue) sign, swift-crypto", duration: seconds) { _ in try raw() }
+    results["\(name)_sign_jwt_kit"] = try await measure("\(algorithm.rawValue) access token, jwt-kit", duration: seconds) { index in
+        _ = try await keys.sign(AccessTokenShape(iat: now, exp: now + 3600, jti: String(index)), kid: kid, header: ["typ": "at+jwt"])
+    }
 }
-for (algorithm, result) in httpResults {
-    guard let sign = algorithm == .es256 ? opensslP256Sign : opensslRSASign else { continue }
-    say(String(format: "  openssl speed %@ sign: %.0f /s — client_credentials %.3f, obtainJwt %.3f, session.jwt.create %.3f, TR50 commands %.3f of it",
-        (algorithm == .es256 ? "ecdsap256" : "rsa2048") as NSString, sign, result.clientCredentials / sign, result.obtainJwt / sign,
-        result.sessionJWTCreate / sign, result.tr50Commands / sign))
+
+if let jsonPath {
+    let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
+    try data.write(to: URL(fileURLWithPath: jsonPath))
 }
-say(String(format: "  %-44@ %10.0f /s", "openssl speed rsa2048 verify (1 core)" as NSString, openssl))
-say("\nRatios to openssl rsa2048 verify/s:")
-say(String(format: "  signature check only  %.2f", cryptoRate / openssl))
-say(String(format: "  first-seen token      %.2f", firstSeenRate / openssl))
-say(String(format: "  repeated token        %.2f", repeatedRate / openssl))
