@@ -594,17 +594,33 @@ def ratio(value):
     return f"{value:5.2f}" if value is not None else "    —"
 
 
+# Thread entry points and event-loop frames that contain everything: left out of the inclusive view.
+ENTRY_POINTS = re.compile(r"setupThreadAndEventLoop|ThreadOpsPosix|SelectableEventLoop\.run\(\)|thunk for @escaping @callee_guaranteed "
+                          r"\(@guaranteed NIOThread\)|swift_job_run|runJobInEstablishedExecutorContext|ApplicationProtocol\.run\(\)")
+
+
 def report_profile(data: Path, row: Row, seconds: float):
+    """perf report's top entries: self time by symbol and by binary, then the inclusive time
+    (with children) of the functions in the tessera binary, Swift names demangled."""
     say(f"\n== perf profile of the server during '{row.id}' ({row.label}), {seconds:g} s; {data}")
-    for sort, limit in (("symbol", 25), ("dso", 8)):
-        report = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children", "-g", "none", "--sort", sort,
-                                 "--percent-limit", "0.3"], capture_output=True, text=True)
-        demangler = shutil.which("swift")
+    views = (
+        ("top 25 by symbol (self time)", ["--no-children", "--sort", "symbol"], 25, None),
+        ("top 8 by binary (self time)", ["--no-children", "--sort", "dso"], 8, None),
+        ("top 25 in the tessera binary, with children (inclusive time; NIO and Hummingbird are in it too)",
+         ["--children", "--sort", "dso,symbol"], 25, ENTRY_POINTS),
+    )
+    demangler = shutil.which("swift")
+    for title, arguments, limit, leave_out in views:
+        report = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "-g", "none", "--percent-limit", "0.3", *arguments],
+                                capture_output=True, text=True)
         text = report.stdout
         if demangler:
             text = subprocess.run([demangler, "demangle", "--simplified"], input=text, capture_output=True, text=True).stdout or text
         lines = [line.rstrip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-        say(f"-- top {limit} by {sort} (self time)")
+        if leave_out:
+            lines = [re.sub(r"\s+tessera\s+", "  ", line, count=1) for line in lines if re.search(r"%\s+tessera\s", line)]
+            lines = [line for line in lines if not leave_out.search(line)]
+        say(f"-- {title}")
         for line in lines[:limit]:
             say("  " + (line[:200] + "…" if len(line) > 200 else line))
 
@@ -627,8 +643,10 @@ def main():
         for row in table:
             say(f"{row.id:<34} {row.label}")
         return 0
-    if options.profile and options.profile not in {row.id for row in table if not row.in_process}:
-        raise SystemExit(f"benchmark: no HTTP row '{options.profile}' (scripts/benchmark --list)")
+    profiled = options.profile.split(",") if options.profile else []
+    for name in profiled:
+        if name not in {row.id for row in table if not row.in_process}:
+            raise SystemExit(f"benchmark: no HTTP row '{name}' (scripts/benchmark --list)")
 
     bench = Benchmark(options)
     workdir = Path(tempfile.mkdtemp(prefix="tessera-benchmark-"))
@@ -656,11 +674,14 @@ def main():
         if options.profile:
             bench.profile_dir = ROOT / ".build" / "benchmark"
             bench.profile_dir.mkdir(parents=True, exist_ok=True)
-            row = next(row for row in table if row.id == options.profile)
-            if row.server_key != "ES256":
-                world.rotate(row.server_key)
-            bench.measure(world, server, row, workdir, sampler, profile=True)
-            report_profile(bench.profile_dir / f"{row.id}.perf.data", row, options.seconds)
+            key = "ES256"
+            for name in profiled:
+                row = next(row for row in table if row.id == name)
+                if row.server_key != key:
+                    world.rotate(row.server_key)
+                    key = row.server_key
+                bench.measure(world, server, row, workdir, sampler, profile=True)
+                report_profile(bench.profile_dir / f"{row.id}.perf.data", row, options.seconds)
             return 1 if bench.errors else 0
         key = "ES256"
         load_started = None
