@@ -9,7 +9,8 @@ import TesseraCore
 // swift-crypto (BoringSSL), jwt-kit (as the server signed before), the system's OpenSSL
 // libcrypto in several ways, and the server's key ring (`ServerKeyRing.sign`, an access
 // token) for each server-key algorithm. Rates are per second of user CPU time, as `openssl
-// speed` counts them (so a busy machine skews them less), with the wall-clock rate beside.
+// speed` counts them (so a busy machine skews them less), with the wall-clock rate and the peak
+// resident memory so far beside (a leak per signature would show as growth from row to row).
 // Run it pinned next to `openssl speed` in one go (issue 13, target 4):
 //
 //   swift build -c release --product TesseraSignBench
@@ -20,10 +21,15 @@ let seconds = arguments.firstIndex(of: "--seconds").flatMap { arguments.indices.
 
 func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
-func userSeconds() -> Double {
+func usage() -> rusage {
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+    return usage
+}
+
+func userSeconds() -> Double {
+    let user = usage().ru_utime
+    return Double(user.tv_sec) + Double(user.tv_usec) / 1e6
 }
 
 /// Runs `body` for about `seconds` of wall time; prints and returns operations per user-CPU second.
@@ -41,7 +47,8 @@ func measure(_ label: String, _ body: (Int) async throws -> Void) async throws -
     let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
     let cpu = userSeconds() - cpuStart
     let rate = Double(count) / cpu
-    say("  " + label.padding(toLength: 62, withPad: " ", startingAt: 0) + String(format: "%8.0f /s CPU %8.0f /s wall (%d)", rate, Double(count) / wallSeconds, count))
+    let line = String(format: "%8.0f /s CPU %8.0f /s wall (%d; peak RSS %.0f MiB)", rate, Double(count) / wallSeconds, count, Double(usage().ru_maxrss) / 1024)
+    say("  " + label.padding(toLength: 62, withPad: " ", startingAt: 0) + line)
     return rate
 }
 

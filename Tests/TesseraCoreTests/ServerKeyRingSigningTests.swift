@@ -108,6 +108,26 @@ struct ServerKeyRingSigningTests {
         }
     }
 
+    @Test("one RSA key signs from many tasks at once (one shared OpenSSL key, a context per signature): every signature verifies")
+    func concurrentSigning() async throws {
+        try await ServiceFixture.with { (fixture: ServiceFixture) async throws in
+            for algorithm in [SignatureAlgorithm.rs256, .ps256] {
+                let (ring, key, _) = try await Self.mint(algorithm, fixture)
+                let tokens = try await withThrowingTaskGroup(of: CompactJWS.self) { group in
+                    for index in 0..<64 {
+                        group.addTask {
+                            try CompactJWS(try await ring.sign(Claims(iat: Int64(index)), organizationID: fixture.organization.id, type: "at+jwt").token)
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                let verifier = try await SignatureVerifier(publicKeyPEM: key.publicKeyPEM, algorithm: algorithm)
+                #expect(tokens.count == 64)
+                #expect(tokens.allSatisfy { verifier.isValid(signature: $0.signature, for: $0.signingInput) }, "\(algorithm.rawValue)")
+            }
+        }
+    }
+
     @Test("ES256 and EdDSA still sign through jwt-kit's algorithms: header and claims as jwt-kit writes them, and they verify")
     func ellipticCurves() async throws {
         try await ServiceFixture.with { (fixture: ServiceFixture) async throws in
