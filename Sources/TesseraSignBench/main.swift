@@ -47,7 +47,13 @@ func measure(_ label: String, _ body: (Int) async throws -> Void) async throws -
     let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
     let cpu = userSeconds() - cpuStart
     let rate = Double(count) / cpu
-    let line = String(format: "%8.0f /s CPU %8.0f /s wall (%d; peak RSS %.0f MiB)", rate, Double(count) / wallSeconds, count, Double(usage().ru_maxrss) / 1024)
+    let line = String(
+        format: "%8.0f /s CPU %8.0f /s wall (%d; peak RSS %.0f MiB)",
+        rate,
+        Double(count) / wallSeconds,
+        count,
+        Double(usage().ru_maxrss) / 1024
+    )
     say("  " + label.padding(toLength: 62, withPad: " ", startingAt: 0) + line)
     return rate
 }

@@ -2,8 +2,8 @@ import Crypto
 import CryptoExtras
 import Foundation
 import JWTKit
-import Testing
 import TesseraCore
+import Testing
 
 /// The key ring signs RS256 and PS256 through the system's OpenSSL (libcrypto), ES256 and EdDSA
 /// through jwt-kit's algorithms. Checked here by other code: swift-crypto's (BoringSSL's) signer
@@ -18,11 +18,17 @@ struct ServerKeyRingSigningTests {
 
     /// A key ring whose organization key is a fresh `algorithm` key, the key, and its private key
     /// PEM (unsealed as the ring does).
-    static func mint(_ algorithm: SignatureAlgorithm, _ fixture: ServiceFixture) async throws -> (
+    static func mint(
+        _ algorithm: SignatureAlgorithm,
+        _ fixture: ServiceFixture
+    ) async throws -> (
         ring: ServerKeyRing, key: ServerSigningKey, privatePEM: String
     ) {
         let ring = ServerKeyRing(
-            store: fixture.services.stores.serverKeys, sealer: Sealer(masterKey: fixture.dataKey), clock: fixture.clock, tokenLifetimes: [],
+            store: fixture.services.stores.serverKeys,
+            sealer: Sealer(masterKey: fixture.dataKey),
+            clock: fixture.clock,
+            tokenLifetimes: [],
             defaultAlgorithm: algorithm
         )
         let key = try await ring.rotate(organizationID: fixture.organization.id)
@@ -76,7 +82,9 @@ struct ServerKeyRingSigningTests {
             for group in groups { #expect(Set(group.map(\.signature)).count == 1, "one message, one signature") }
 
             let jwtKit = try await Self.jwtKitToken(
-                { await $0.add(rsa: try Insecure.RSA.PrivateKey(pem: pem), digestAlgorithm: .sha256, kid: $1) }, kid: key.id, claims
+                { await $0.add(rsa: try Insecure.RSA.PrivateKey(pem: pem), digestAlgorithm: .sha256, kid: $1) },
+                kid: key.id,
+                claims
             )
             #expect(tokens[0].header == jwtKit.header && tokens[0].payload == jwtKit.payload)
         }
@@ -116,7 +124,9 @@ struct ServerKeyRingSigningTests {
                 let tokens = try await withThrowingTaskGroup(of: CompactJWS.self) { group in
                     for index in 0..<64 {
                         group.addTask {
-                            try CompactJWS(try await ring.sign(Claims(iat: Int64(index)), organizationID: fixture.organization.id, type: "at+jwt").token)
+                            try CompactJWS(
+                                try await ring.sign(Claims(iat: Int64(index)), organizationID: fixture.organization.id, type: "at+jwt").token
+                            )
                         }
                     }
                     return try await group.reduce(into: []) { $0.append($1) }
@@ -136,7 +146,8 @@ struct ServerKeyRingSigningTests {
             let edToken = try CompactJWS(try await edRing.sign(claims, organizationID: fixture.organization.id, type: "at+jwt").token)
             let jwtKit = try await Self.jwtKitToken(
                 { await $0.add(eddsa: EdDSA.PrivateKey(backing: try Curve25519.Signing.PrivateKey(pemRepresentation: edPEM)), kid: $1) },
-                kid: edKey.id, claims
+                kid: edKey.id,
+                claims
             )
             #expect(edToken.header == jwtKit.header && edToken.payload == jwtKit.payload)
             let edVerifier = try await SignatureVerifier(publicKeyPEM: edKey.publicKeyPEM, algorithm: .edDSA)

@@ -86,7 +86,8 @@ final class OpenSSLRSASigner: JWTAlgorithm, @unchecked Sendable {
     /// `AccessTokenVerifier`; this is here because jwt-kit's algorithms verify too.
     func verify(_ signature: some DataProtocol, signs plaintext: some DataProtocol) throws -> Bool {
         publicKey.isValidSignature(
-            _RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: Array(plaintext)),
+            _RSA.Signing.RSASignature(rawRepresentation: signature),
+            for: SHA256.hash(data: Array(plaintext)),
             padding: usesPSS ? .PSS : .insecurePKCS1v1_5
         )
     }
