@@ -364,34 +364,65 @@ def rows() -> list[Row]:
 
 class CoreUsage:
     """How much of the server's core went to other processes during a row: the core's busy time
-    (/proc/stat) less the server's own CPU time (/proc/PID/stat). The machine may be shared; a
-    row whose share is high measured a server that did not have its core to itself."""
+    (/proc/stat) less the server's CPU time (/proc/PID/stat). The machine may be shared: a row
+    whose share is high measured a server that did not have its core to itself. Kernel work not
+    charged to the server (part of loopback TCP's softirq) counts as others too, a few per cent."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
 
     def __init__(self, pid: int):
         self.pid = pid
-        self.core = f"cpu{SERVER_CORE}"
-        self.start = self.sample()
+        self.start = (self.core(SERVER_CORE), None, self.server_seconds())
 
-    def sample(self):
+    @staticmethod
+    def core(number: str):
+        """(total, busy) seconds of one core."""
         with open("/proc/stat") as stat:
             for line in stat:
-                if line.startswith(self.core + " "):
+                if line.startswith(f"cpu{number} "):
                     fields = [int(value) for value in line.split()[1:]]
-                    break
-        total = sum(fields[:8])
-        idle = fields[3] + fields[4]
+                    total = sum(fields[:8])
+                    return total / CoreUsage.TICK, (total - fields[3] - fields[4]) / CoreUsage.TICK
+        raise SystemExit(f"benchmark: no cpu{number} in /proc/stat")
+
+    def server_seconds(self) -> float:
         with open(f"/proc/{self.pid}/stat") as stat:
             after_name = stat.read().rsplit(")", 1)[1].split()
-        server = int(after_name[11]) + int(after_name[12])  # utime, stime
-        return total, total - idle, server
+        return (int(after_name[11]) + int(after_name[12])) / self.TICK  # utime, stime
 
     def others(self) -> float | None:
-        """The share of the core's time used by others since construction."""
-        total, busy, server = self.sample()
-        elapsed = total - self.start[0]
-        if elapsed <= 0:
+        """The share of the server's core that others used since construction."""
+        (total, busy), _, cpu = self.start
+        (now_total, now_busy), now_cpu = self.core(SERVER_CORE), self.server_seconds()
+        if now_total <= total:
             return None
-        return max(0.0, ((busy - self.start[1]) - (server - self.start[2])) / elapsed)
+        return round(min(1.0, max(0.0, ((now_busy - busy) - (now_cpu - cpu)) / (now_total - total))), 3)
+
+
+class RunQueueWait(threading.Thread):
+    """How long the load generator's threads waited for their core (runnable but not running,
+    /proc/PID/task/*/schedstat), polled until it exits: more than a little means wrk, not the
+    server, may have set the pace."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.waited = {}
+        self.running = True
+
+    def run(self):
+        while self.running:
+            try:
+                for task in os.listdir(f"/proc/{self.pid}/task"):
+                    with open(f"/proc/{self.pid}/task/{task}/schedstat") as stat:
+                        self.waited[task] = int(stat.read().split()[1])
+            except OSError:
+                pass
+            time.sleep(0.1)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.waited.values()) / 1e9
 
 
 def load_average() -> float:
@@ -411,9 +442,11 @@ class Measurement:
     exhausted: bool = False
     sent: int = 0
     output: str = ""
+    others_server: float | None = None
+    wrk_waited: float | None = None
 
 
-def run_wrk(url: str, request: Request, seconds: float, workdir: Path, tokens_file: Path | None = None) -> Measurement:
+def run_wrk(url: str, request: Request, seconds: float, workdir: Path, server_pid: int, tokens_file: Path | None = None) -> Measurement:
     command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
     env = dict(os.environ)
     for name, value in request.headers.items():
@@ -431,11 +464,21 @@ def run_wrk(url: str, request: Request, seconds: float, workdir: Path, tokens_fi
         else:
             env["BENCH_BODY_FILE"] = ""
     command.append(url + request.path)
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=seconds + 120)
-    out = result.stdout + result.stderr
-    if result.returncode != 0:
-        raise RuntimeError(f"wrk failed ({result.returncode}): {out}")
+    usage = CoreUsage(server_pid)
+    with tempfile.TemporaryFile("w+") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True, env=env)
+        waiting = RunQueueWait(process.pid)
+        waiting.start()
+        process.wait()
+        waiting.running = False
+        waiting.join()
+        output.seek(0)
+        out = output.read()
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk failed ({process.returncode}): {out}")
     measurement = Measurement(output=out)
+    measurement.others_server = usage.others()
+    measurement.wrk_waited = round(min(1.0, waiting.seconds / max(1, round(seconds))), 3)
 
     def number(pattern, default=0.0):
         match = re.search(pattern, out)
@@ -531,16 +574,14 @@ class Benchmark:
                 world.lake_tokens(tokens_file, count, multi_use=request.tokens == "multi-use", batch=f"{row.id}-{attempt}-{time.time_ns()}")
                 say(f"  ({count} {request.tokens} RS256 tokens signed in {time.monotonic() - started:.1f} s)")
             recorder = self.start_profile(server, row) if profile else None
-            usage = CoreUsage(server.pid)
-            measurement = run_wrk(world.url, request, self.seconds, workdir, tokens_file)
-            others = usage.others()
+            measurement = run_wrk(world.url, request, self.seconds, workdir, server.pid, tokens_file)
             if recorder:
                 recorder.wait()
             if not measurement.exhausted:
                 break
             say(f"  tokens ran out after {measurement.sent}: measuring again with more")
             count *= 3
-        result.update(server_core_others=None if others is None else round(others, 3))
+        result.update(server_core_others=measurement.others_server, wrk_waited=measurement.wrk_waited)
         result.update(req_per_s=measurement.rate, requests=measurement.requests, non_2xx=measurement.non2xx,
                       socket_errors=measurement.socket_errors or None, body_failures=measurement.failures or None)
         problems = []
@@ -574,7 +615,7 @@ class Benchmark:
         self.results.append(result)
         say(f"  {row.id:<34} {fmt(rate):>9} /s  ceiling {fmt(ceiling):>9}  ratio {ratio(result['ratio'])}"
             + (f"  rss {result.get('rss_mib_after')} MiB" if result.get("rss_mib_after") else "")
-            + (f"  others {result['server_core_others']:.0%} of core {SERVER_CORE}" if result.get("server_core_others") is not None else "")
+            + (f"  others {busy(result)}" if result.get("server_core_others") is not None else "")
             + (f"  ERROR {result['error']}" if "error" in result else ""))
 
     def start_profile(self, server: Server, row: Row):
@@ -582,6 +623,16 @@ class Benchmark:
         # On the load core, so that perf's own work does not land on the server's.
         return subprocess.Popen(["taskset", "-c", LOAD_CORE, "perf", "record", "-g", "-o", str(data), "-p", str(server.pid),
                                  "--", "sleep", str(self.seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def busy(result) -> str:
+    """"server/wrk": the share of the server's core others took / the share of the row wrk waited
+    for its core; "busy" past BUSY."""
+    shares = [result.get("server_core_others"), result.get("wrk_waited")]
+    if shares[0] is None:
+        return ""
+    text = "/".join("—" if share is None else f"{share:.0%}" for share in shares)
+    return text + (" busy" if any(share is not None and share > BUSY for share in shares) else "")
 
 
 def fmt(value):
@@ -735,15 +786,14 @@ def summarise(bench: Benchmark, options, sampler: MemorySampler, started_rss: in
         label = result["row"] if len(result["row"]) <= 66 else result["row"][:65] + "…"
         target = f"≥ {result['target']:.2f}" if result["target"] is not None else ""
         met = "ERROR" if "error" in result else verdict(result["met"])
-        others = result.get("server_core_others")
-        busy = "" if others is None else f"{others:.0%}" + (" (busy)" if others > BUSY else "")
-        say(f"{label:<66} {fmt(result.get('req_per_s')):>9} {fmt(result['ceiling']):>9} {ratio(result['ratio']):>6} {target:>7}  {met:<5} {busy}")
+        say(f"{label:<66} {fmt(result.get('req_per_s')):>9} {fmt(result['ceiling']):>9} {ratio(result['ratio']):>6} {target:>7}  {met:<5} {busy(result)}")
     say("-" * 118)
     if bench.openssl:
         o = bench.openssl
         say(f"openssl speed on core {SERVER_CORE}: rsa2048 {fmt(o['rsa2048']['sign'])} sign/s {fmt(o['rsa2048']['verify'])} verify/s; "
             f"ecdsap256 {fmt(o['ecdsap256']['sign'])} sign/s; ed25519 {fmt(o['ed25519']['sign'])} sign/s")
-    say(f"others: the share of core {SERVER_CORE} that other processes used during the row (over {BUSY:.0%}: the figure is low, measure again)")
+    say(f"others: the share of the server's core {SERVER_CORE} that other processes took during the row / the share of the row wrk "
+        f"waited for its core {LOAD_CORE} (over {BUSY:.0%}, marked busy: the figure may be low, measure again on a quiet machine)")
     say("ceilings: 1 /health; 2, 3 1/(1/health + 1/openssl rsa2048 verify); 4 1/(1/health + 1/openssl sign of the server key's algorithm)")
     say("rss after each row (MiB): " + ", ".join(f"{name} {value}" for name, value in bench.rss_after))
     targets = [r for r in bench.results if r.get("target") is not None and r["id"] != "rss"]
