@@ -795,15 +795,18 @@ def summarise(bench: Benchmark, options, sampler: MemorySampler, started_rss: in
     say(f"others: the share of the server's core {SERVER_CORE} that other processes took during the row / the share of the row wrk "
         f"waited for its core {LOAD_CORE} (over {BUSY:.0%}, marked busy: the figure may be low, measure again on a quiet machine)")
     say("ceilings: 1 /health; 2, 3 1/(1/health + 1/openssl rsa2048 verify); 4 1/(1/health + 1/openssl sign of the server key's algorithm)")
-    say("rss after each row (MiB): " + ", ".join(f"{name} {value}" for name, value in bench.rss_after))
+    import textwrap
+    say(textwrap.fill("rss after each row (MiB): " + ", ".join(f"{name} {value}" for name, value in bench.rss_after), width=118,
+                      subsequent_indent="  "))
     targets = [r for r in bench.results if r.get("target") is not None and r["id"] != "rss"]
     met = sum(1 for r in targets if r.get("met"))
     say(f"targets met: {met} of {len(targets)} rows; resident memory {verdict(rss_row['met'])}")
 
     results_dir = Path(os.environ.get("TESSERA_RESULTS_DIR", ROOT / ".build" / "test-results"))
     results_dir.mkdir(parents=True, exist_ok=True)
+    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
     document = {
-        "smoke": options.smoke, "build": options.build, "database": options.database, "seconds_per_row": options.seconds,
+        "commit": commit, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "smoke": options.smoke, "build": options.build, "database": options.database, "seconds_per_row": options.seconds,
         "server_core": SERVER_CORE, "load_core": LOAD_CORE, "wrk": f"-t1 -c{CONNECTIONS}",
         "openssl": bench.openssl, "in_process": bench.in_process, "rss_after_mib": bench.rss_after,
         "rows": bench.results, "errors": bench.errors,
