@@ -47,6 +47,12 @@ final class OpenSSLRSASigner: JWTAlgorithm, @unchecked Sendable {
         key = parsed
         signatureSize = Int(EVP_PKEY_get_size(parsed))
         name = algorithm.rawValue
+        // Pairwise check: a key (or a libcrypto) whose signatures swift-crypto would refuse fails
+        // here, when the key is loaded, not in a client's hands.
+        let probe = Array("tessera rsa signer self-test".utf8)
+        guard try verify(try sign(probe), signs: probe) else {
+            throw TesseraError(.internalFailure, "rsa_signer_self_test", "OpenSSL's \(name) signature does not verify with swift-crypto")
+        }
     }
 
     deinit { EVP_PKEY_free(key) }

@@ -63,10 +63,12 @@ public struct ServerKeyRing: Sendable {
         return try await rotate(organizationID: organizationID)
     }
 
-    /// Makes sure the organization has a signing key this master key can unseal; run at start
-    /// so a wrong master key stops the server at once instead of failing the first issuance.
+    /// Makes sure the organization has a signing key this master key can unseal, and loads its
+    /// signer; run at start so a wrong master key (or an RSA signer that fails its self-test)
+    /// stops the server at once instead of failing the first issuance.
     public func checkSigningKey(organizationID: UUID) async throws {
-        _ = try open(try await activeKey(organizationID: organizationID))
+        let key = try await activeKey(organizationID: organizationID)
+        _ = try await signers.signer(for: key) { try open(key) }
     }
 
     public func keys(organizationID: UUID) async throws -> [ServerSigningKey] {
@@ -98,16 +100,20 @@ public struct ServerKeyRing: Sendable {
     }
 }
 
-/// The signing algorithm of each server key id: jwt-kit's own for ES256 and EdDSA, and for RS256
-/// and PS256 the system's OpenSSL (`OpenSSLRSASigner`, about twice as fast as swift-crypto here).
+/// The signing algorithm of each organization's signing key: jwt-kit's own for ES256 and EdDSA,
+/// and for RS256 and PS256 the system's OpenSSL (`OpenSSLRSASigner`, about twice as fast as
+/// swift-crypto here).
 /// jwt-kit writes the JWS either way: its serializer makes the header and the payload, as
 /// `JWTKeyCollection.sign` does (which takes none but jwt-kit's own algorithms).
+///
+/// Bounded by the number of organizations: each keeps only the signer of the key it last signed
+/// with, so a rotated-out key's signer (and its OpenSSL key) goes at the next signature.
 final class SignerCache: Sendable {
-    private let signers = Mutex<[String: any JWTAlgorithm]>([:])
+    private let signers = Mutex<[UUID: (keyID: String, signer: any JWTAlgorithm)]>([:])
     private let serializer = DefaultJWTSerializer()
 
     func signer(for key: ServerSigningKey, privatePEM: () throws -> String) async throws -> any JWTAlgorithm {
-        if let cached = signers.withLock({ $0[key.id] }) { return cached }
+        if let cached = signers.withLock({ $0[key.organizationID] }), cached.keyID == key.id { return cached.signer }
         let pem = try privatePEM()
         let signer: any JWTAlgorithm
         switch key.algorithm {
@@ -119,12 +125,13 @@ final class SignerCache: Sendable {
             let backing = try Curve25519.Signing.PrivateKey(pemRepresentation: pem)
             signer = try await Self.jwtKitSigner { await $0.add(eddsa: EdDSA.PrivateKey(backing: backing), kid: $1) }
         }
-        signers.withLock { $0[key.id] = signer }
+        signers.withLock { $0[key.organizationID] = (key.id, signer) }
         return signer
     }
 
-    /// The compact JWS of `payload` with the header `kid`, `typ` and `alg`, the same bytes
-    /// `JWTKeyCollection.sign(_:kid:header:)` writes.
+    /// The compact JWS of `payload` with the header `kid`, `typ` and `alg`, made as
+    /// `JWTKeyCollection.sign(_:kid:header:)` makes it (jwt-kit encodes the header from a
+    /// dictionary, so its members' order varies from token to token either way).
     func sign(_ payload: some JWTPayload, kid: String, type: String, with signer: any JWTAlgorithm) async throws -> String {
         var header: JWTHeader = ["typ": .string(type)]
         header.kid = kid
