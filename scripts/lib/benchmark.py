@@ -519,6 +519,8 @@ class Benchmark:
         self.rss_after = []
         self.health = None
         self.errors = []
+        # The tree the binaries were just built from (scripts/benchmark builds them before this runs).
+        self.commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
 
     def ceiling(self, row: Row) -> float | None:
         kind = row.ceiling
@@ -826,9 +828,8 @@ def summarise(bench: Benchmark, options, sampler: MemorySampler, started_rss: in
 
     results_dir = Path(os.environ.get("TESSERA_RESULTS_DIR", ROOT / ".build" / "test-results"))
     results_dir.mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
     document = {
-        "commit": commit, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "smoke": options.smoke, "build": options.build, "database": options.database, "seconds_per_row": options.seconds,
+        "commit": bench.commit, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "smoke": options.smoke, "build": options.build, "database": options.database, "seconds_per_row": options.seconds,
         "server_core": SERVER_CORE, "load_core": LOAD_CORE, "wrk": f"-t1 -c{CONNECTIONS}",
         "openssl": bench.openssl, "in_process": bench.in_process, "rss_after_mib": bench.rss_after,
         "rows": bench.results, "errors": bench.errors,
