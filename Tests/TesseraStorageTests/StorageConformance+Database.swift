@@ -74,6 +74,38 @@ extension StorageConformanceTests {
         }
     }
 
+    @Test("concurrent transactions (one SQLite group commit) keep their own outcomes: the failed ones leave nothing, the others all land",
+          arguments: DatabaseKind.underTest)
+    func concurrentTransactionsKeepTheirOutcomes(_ kind: DatabaseKind) async throws {
+        struct Abort: Error {}
+        try await ScratchDatabase.withStorage(kind) { storage, _ in
+            let backend = storage.backend
+            let outcomes = try await Self.each(Array(0..<64)) { index -> Bool in
+                do {
+                    try await backend.transaction { db in
+                        try await db.raw("INSERT INTO used_tokens (fingerprint, expires_at) VALUES (\(bind: "group-\(index)"), 1)").run()
+                        // A body that failed after writing, and one that failed on the database itself.
+                        if index % 4 == 1 { throw Abort() }
+                        if index % 4 == 2 { try await db.raw("INSERT INTO used_tokens (fingerprint, expires_at) VALUES (\(bind: "group-\(index)"), 1)").run() }
+                    }
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            #expect(outcomes == (0..<64).map { $0 % 4 == 0 || $0 % 4 == 3 })
+            for index in 0..<64 {
+                let recorded = try await storage.stores.replay.contains(fingerprint: "group-\(index)")
+                #expect(recorded == outcomes[index], "transaction \(index): answered \(outcomes[index]), recorded \(recorded)")
+            }
+            // The writer is usable after failures in a group.
+            try await backend.transaction { db in
+                try await db.raw("INSERT INTO used_tokens (fingerprint, expires_at) VALUES ('after', 1)").run()
+            }
+            #expect(try await storage.stores.replay.contains(fingerprint: "after"))
+        }
+    }
+
     @Test("commits reach the storage: SQLite runs WAL with synchronous = FULL on the writer; PostgreSQL sessions commit synchronously, fsync on",
           arguments: DatabaseKind.underTest)
     func durableCommits(_ kind: DatabaseKind) async throws {

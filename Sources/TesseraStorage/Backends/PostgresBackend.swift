@@ -92,7 +92,7 @@ public final class PostgresBackend: SQLBackend {
         }
     }
 
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {

@@ -9,7 +9,7 @@ public protocol SQLBackend: Sendable {
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws. `body`
     /// may run more than once (a serialisation conflict is retried), so it must only touch `db`.
-    func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` holding a lock shared by every process on this database, so two servers
     /// starting at once do not both migrate.
     func withMigrationLock(_ body: @Sendable () async throws -> Void) async throws
@@ -20,38 +20,4 @@ public protocol SQLBackend: Sendable {
     func credentialChanges() -> AsyncStream<CredentialChange>?
     /// Closes every connection; the backend is unusable afterwards.
     func close() async throws
-}
-
-/// A FIFO async mutex: one holder at a time, without blocking a thread.
-actor AsyncLock {
-    private var locked = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func lock() async {
-        if !locked {
-            locked = true
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func unlock() {
-        if waiters.isEmpty {
-            locked = false
-        } else {
-            waiters.removeFirst().resume()
-        }
-    }
-
-    func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        await lock()
-        do {
-            let result = try await body()
-            unlock()
-            return result
-        } catch {
-            unlock()
-            throw error
-        }
-    }
 }

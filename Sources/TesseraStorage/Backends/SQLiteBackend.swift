@@ -4,15 +4,15 @@ import SQLKit
 import SQLiteKit
 import TesseraCore
 
-/// SQLite in WAL mode: one writer connection whose transactions are serialised by a lock (one
-/// shared connection would otherwise interleave different requests' `BEGIN…COMMIT`), and one
-/// reader connection, which in WAL mode sees only committed data.
+/// SQLite in WAL mode: one writer connection whose transactions run one after the other, committed
+/// in groups (`GroupCommit`; one shared connection would otherwise interleave different requests'
+/// `BEGIN…COMMIT`), and one reader connection, which in WAL mode sees only committed data.
 public final class SQLiteBackend: SQLBackend {
     private let writerConnection: SQLiteConnection
     private let readerConnection: SQLiteConnection
     private let writer: any SQLDatabase
     private let reader: any SQLDatabase
-    private let writeLock = AsyncLock()
+    private let groupCommit: GroupCommit
     /// How long a statement waits for another process's lock before `SQLITE_BUSY`.
     static let busyTimeoutMilliseconds = 30_000
 
@@ -67,25 +67,18 @@ public final class SQLiteBackend: SQLBackend {
         self.readerConnection = reader
         self.writer = writer.sql()
         self.reader = reader.sql()
+        self.groupCommit = GroupCommit(database: self.writer)
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await body(reader)
     }
 
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let writer = self.writer
-        return try await writeLock.withLock {
-            try await writer.raw("BEGIN IMMEDIATE").run()
-            do {
-                let result = try await body(writer)
-                try await writer.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await writer.raw("ROLLBACK").run()
-                throw error
-            }
-        }
+    /// Runs `body` in the next group commit (`GroupCommit`): concurrent transactions share one
+    /// `BEGIN IMMEDIATE … COMMIT`, each in its own savepoint, and each returns once the group
+    /// is durable (`synchronous = FULL`).
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await groupCommit.transaction(body)
     }
 
     /// SQLite's own file lock serialises the migrations' `BEGIN IMMEDIATE` transactions, and each
