@@ -5,7 +5,7 @@ import Testing
 import TesseraCore
 import TesseraStorage
 
-/// The per-process credential cache over the SQL stores (`CredentialCache`, Lake/CredentialCache.swift):
+/// The per-process credential cache over the SQL stores (`CredentialCache`, Credentials/CredentialCache.swift):
 /// what it serves, and what makes it drop an entry changed by another process. (Changes made
 /// through the cached stores themselves: the Lake tests run behind it, `StoresUnderTest`.)
 extension StorageConformanceTests {
@@ -117,6 +117,133 @@ extension StorageConformanceTests {
         }
     }
 
+    @Test("every verification read is served from the cache and dropped by a change through the cached stores at once, by another process's announced change (PostgreSQL: its notification) otherwise",
+          arguments: DatabaseKind.underTest)
+    func cachedVerificationReads(_ kind: DatabaseKind) async throws {
+        try await ScratchDatabase.withStorage(kind) { storage, reference in
+            let cache = CredentialCache(lifetime: .seconds(3600))
+            let cached = cache.wrap(storage.stores)
+            let changes = storage.backend.credentialChanges()
+            let hasChannel = changes != nil
+            let received = ReceivedChanges()
+            let feeding = changes.map { changes in
+                Task {
+                    for await change in changes {
+                        cache.invalidate(change)
+                        received.append(change)
+                    }
+                }
+            }
+            defer { feeding?.cancel() }
+            if hasChannel { try await Self.eventually("the listener's first notice") { !received.all.isEmpty } }
+
+            /// Another process writes; the cache serves what it read until the change that
+            /// process announced reaches it (PostgreSQL: by notification, which must name exactly
+            /// `change`; SQLite has no channel: applied here, as the lifetime would).
+            func elsewhere(_ change: CredentialChange, _ write: (Stores) async throws -> Void, seen: () async throws -> Bool) async throws {
+                try await Self.withOtherProcess(reference) { (other: SQLStorage) async throws in try await write(other.stores) }
+                if !hasChannel {
+                    #expect(try await !seen(), "without a notice the cache serves what it read (\(change))")
+                    cache.invalidate(change)
+                } else {
+                    try await Self.eventually("the notice \(change)") { received.all.contains(change) }
+                }
+                #expect(try await seen(), "after \(change) the cache reads again")
+            }
+
+            let (organization, _) = try await Self.seed(cached)
+
+            // Organizations: found ones are cached, a missing one is read again.
+            #expect(try await cached.directory.organization(id: organization.id) == organization)
+            #expect(try await cached.directory.organization(domainName: "acme") == organization)
+            #expect(try await cached.directory.organization(domainName: "road-runner") == nil)
+            let other = Organization(domainName: "road-runner", name: "Road Runner", regions: ["us-west-2"], createdAt: Self.now)
+            try await Self.withOtherProcess(reference) { (process: SQLStorage) async throws in
+                try await process.stores.directory.createOrganization(other, admin: nil)
+            }
+            #expect(try await cached.directory.organization(domainName: "road-runner") == other, "an absent organization is not cached")
+
+            // Server signing keys, by kid: a rotation retires the organization's current key.
+            func serverKey(_ name: String) -> ServerSigningKey {
+                ServerSigningKey(id: name, organizationID: organization.id, algorithm: .es256, publicKeyPEM: "pem", sealedPrivateKey: [1], createdAt: Self.now)
+            }
+            try await cached.serverKeys.rotate(to: serverKey("tsk_1"), retireAt: Self.now, verifyUntil: Self.now)
+            #expect(try await cached.serverKeys.key(id: "tsk_1")?.retiredAt == nil)
+            try await elsewhere(.serverKeys(organizationID: organization.id)) { (stores: Stores) async throws in
+                try await stores.serverKeys.rotate(to: serverKey("tsk_2"), retireAt: Self.now, verifyUntil: Self.now.addingTimeInterval(60))
+            } seen: {
+                try await cached.serverKeys.key(id: "tsk_1")?.retiredAt == Self.now
+            }
+            #expect(try await cached.serverKeys.key(id: "tsk_2")?.retiredAt == nil)
+            try await cached.serverKeys.rotate(to: serverKey("tsk_3"), retireAt: Self.now, verifyUntil: Self.now)
+            #expect(try await cached.serverKeys.key(id: "tsk_2")?.verifyUntil == Self.now, "a rotation here drops the cached key at once")
+
+            // Revocation marks: absent ones are cached too; single-use records never are.
+            let first = RevocationMark.accessToken("jti-1")
+            #expect(try await cached.replay.contains(fingerprint: first) == false)
+            try await elsewhere(.revocationMark(first)) { (stores: Stores) async throws in
+                #expect(try await stores.replay.recordFirstUse(fingerprint: first, expiresAt: Self.now.addingTimeInterval(60)))
+            } seen: {
+                try await cached.replay.contains(fingerprint: first)
+            }
+            let second = RevocationMark.accessToken("jti-2")
+            #expect(try await cached.replay.contains(fingerprint: second) == false)
+            #expect(try await cached.replay.recordFirstUse(fingerprint: second, expiresAt: Self.now.addingTimeInterval(60)))
+            #expect(try await cached.replay.contains(fingerprint: second), "a revocation here is seen at once")
+            #expect(try await cached.replay.contains(fingerprint: "single-use") == false)
+            try await Self.withOtherProcess(reference) { (process: SQLStorage) async throws in
+                #expect(try await process.stores.replay.recordFirstUse(fingerprint: "single-use", expiresAt: Self.now.addingTimeInterval(60)))
+            }
+            #expect(try await cached.replay.contains(fingerprint: "single-use"), "a single-use record is never served from the cache")
+
+            // PAM authentication tokens, by id and by short-token hash.
+            try await cached.pam.insert(
+                CredentialProvider(
+                    id: "atp_1", organizationID: organization.id, name: "backup", issuer: "https://issuer", issuerWhitelist: [],
+                    defaultValidity: 3600, maximumValidity: 86_400, createdAt: Self.now
+                )
+            )
+            try await cached.pam.insert(
+                AuthenticationToken(
+                    id: "atntkn_1", organizationID: organization.id, credentialProviderID: "atp_1", creatorType: "app", creatorID: "app_1",
+                    consumerType: "user", consumerID: "alice", sealedJWT: [1], shortTokenHash: "short-hash", sealedShortToken: [2], revoked: false,
+                    createTime: 1_000, updateTime: 1_000, expirationTime: 5_000
+                )
+            )
+            let byID = { try await cached.pam.token(id: "atntkn_1", organizationID: nil)?.revoked }
+            let byHash = { try await cached.pam.token(shortTokenHash: "short-hash", organizationID: organization.id)?.revoked }
+            #expect(try await byID() == false)
+            #expect(try await byHash() == false)
+            try await elsewhere(.authenticationTokens(organizationID: organization.id)) { (stores: Stores) async throws in
+                #expect(try await stores.pam.setRevoked(id: "atntkn_1", organizationID: organization.id, revoked: true, at: 2_000) != nil)
+            } seen: {
+                let (revokedByID, revokedByHash) = (try await byID(), try await byHash())
+                return revokedByID == true && revokedByHash == true
+            }
+            #expect(try await cached.pam.setRevoked(consumerID: "alice", organizationID: organization.id, revoked: false, at: 3_000) == 1)
+            #expect(try await byID() == false, "a change here is seen at once")
+            #expect(try await byHash() == false)
+
+            // TR50 roles a session JWT names.
+            let role = Role(organizationID: organization.id, key: "operator", commands: ["thing.*"], viewTags: [], updateTags: [])
+            #expect(try await cached.tr50.upsertRole(role, create: true))
+            #expect(try await cached.tr50.role(key: "operator", organizationID: organization.id) == role)
+            try await elsewhere(.tr50Role(organizationID: organization.id, key: "operator")) { (stores: Stores) async throws in
+                #expect(try await stores.tr50.deleteRole(key: "operator", organizationID: organization.id))
+            } seen: {
+                try await cached.tr50.role(key: "operator", organizationID: organization.id) == nil
+            }
+            #expect(try await cached.tr50.upsertRole(role, create: true))
+            #expect(try await cached.tr50.role(key: "operator", organizationID: organization.id) == role)
+            var narrowed = role
+            narrowed.commands = ["thing.find"]
+            #expect(try await cached.tr50.upsertRole(narrowed, create: false))
+            #expect(try await cached.tr50.role(key: "operator", organizationID: organization.id) == narrowed, "a change here is seen at once")
+            #expect(try await cached.tr50.deleteRole(key: "operator", organizationID: organization.id))
+            #expect(try await cached.tr50.role(key: "operator", organizationID: organization.id) == nil)
+        }
+    }
+
     /// Waits until `condition` holds, checking every 50 ms; fails after a generous `timeout`.
     static func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
@@ -128,4 +255,11 @@ extension StorageConformanceTests {
             try await Task.sleep(for: .milliseconds(50))
         }
     }
+}
+
+/// The changes a test's listener received, in order.
+final class ReceivedChanges: Sendable {
+    private let changes = Mutex<[CredentialChange]>([])
+    var all: [CredentialChange] { changes.withLock { $0 } }
+    func append(_ change: CredentialChange) { changes.withLock { $0.append(change) } }
 }

@@ -27,14 +27,21 @@ public enum CredentialKind: String, Sendable, CaseIterable {
     /// The kind `credential` presents itself as. A JWT that does not even parse is a Lake JWT
     /// (the Lake verifier then names what is wrong with it).
     public static func of(_ credential: String) -> CredentialKind {
-        if credential.hasPrefix(shortTokenPrefix) { return .pamShortToken }
-        guard credential.contains(".") else { return .opaque }
-        guard let jws = try? CompactJWS(credential) else { return .lakeJWT }
+        classify(credential).kind
+    }
+
+    /// The kind, with the JWS the classification parsed (`CompactJWS` with its defaults), so the
+    /// verifier need not parse it again; nil for a short token, an opaque credential, or a JWT
+    /// that does not parse.
+    public static func classify(_ credential: String) -> (kind: CredentialKind, jws: CompactJWS?) {
+        if credential.hasPrefix(shortTokenPrefix) { return (.pamShortToken, nil) }
+        guard credential.utf8.contains(UInt8(ascii: ".")) else { return (.opaque, nil) }
+        guard let jws = try? CompactJWS(credential) else { return (.lakeJWT, nil) }
         switch jws.header["typ"]?.stringValue?.lowercased() {
-        case accessTokenType: return .accessToken
-        case tr50TokenType: return .tr50JWT
+        case accessTokenType: return (.accessToken, jws)
+        case tr50TokenType: return (.tr50JWT, jws)
         default:
-            return jws.payload["jti"]?.stringValue?.hasPrefix(authenticationTokenPrefix) == true ? .pamJWT : .lakeJWT
+            return (jws.payload["jti"]?.stringValue?.hasPrefix(authenticationTokenPrefix) == true ? .pamJWT : .lakeJWT, jws)
         }
     }
 

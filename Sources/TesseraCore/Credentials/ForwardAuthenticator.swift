@@ -76,13 +76,15 @@ public struct ForwardAuthenticator: Sendable {
     }
 
     private func identify(_ credential: String) async throws -> VerifiedIdentity {
-        switch CredentialKind.of(credential) {
-        case .pamShortToken: return try await pamToken(credential, type: .pamShortToken)
-        case .pamJWT: return try await pamToken(credential, type: .pamJWT)
-        case .accessToken: return try await accessToken(credential)
-        case .tr50JWT: return try await tr50Token(credential)
+        // Classified and parsed once: each verifier takes the parsed JWS.
+        let (kind, jws) = CredentialKind.classify(credential)
+        switch kind {
+        case .pamShortToken: return try await pamToken(credential, jws: nil, type: .pamShortToken)
+        case .pamJWT: return try await pamToken(credential, jws: jws, type: .pamJWT)
+        case .accessToken: return try await accessToken(credential, jws: jws)
+        case .tr50JWT: return try await tr50Token(credential, jws: jws)
         case .lakeJWT:
-            let principal = try await lake.verify(credential)
+            let principal = try await lake.verify(credential, jws: jws)
             return VerifiedIdentity(
                 tokenType: CredentialKind.lakeJWT.rawValue, subject: principal.user.username, organization: principal.organization, scopes: [],
                 audiences: [lakeAudience], clientID: "lake:\(principal.user.username)/\(principal.key.name)", role: nil,
@@ -96,8 +98,8 @@ public struct ForwardAuthenticator: Sendable {
         }
     }
 
-    private func accessToken(_ token: String) async throws -> VerifiedIdentity {
-        let verified = try await serverTokens.verify(token, issuer: issuer(), audience: accessTokenAudience)
+    private func accessToken(_ token: String, jws: CompactJWS?) async throws -> VerifiedIdentity {
+        let verified = try await serverTokens.verify(token, issuer: issuer(), audience: accessTokenAudience, jws: jws)
         return VerifiedIdentity(
             tokenType: CredentialKind.accessToken.rawValue, subject: verified.subject, organization: try await organization(verified.organization),
             scopes: verified.scopes, audiences: [accessTokenAudience], clientID: verified.clientID, role: nil, tokenID: verified.tokenID,
@@ -105,10 +107,10 @@ public struct ForwardAuthenticator: Sendable {
         )
     }
 
-    private func tr50Token(_ token: String) async throws -> VerifiedIdentity {
+    private func tr50Token(_ token: String, jws: CompactJWS?) async throws -> VerifiedIdentity {
         let session: TR50SessionJWT
         do {
-            session = try await tr50.sessionJWT(token)
+            session = try await tr50.sessionJWT(token, jws: jws)
         } catch let failure as TR50Failure {
             throw TesseraError.token("tr50_jwt_refused", failure.message)
         }
@@ -119,11 +121,11 @@ public struct ForwardAuthenticator: Sendable {
         )
     }
 
-    private func pamToken(_ token: String, type: CredentialKind) async throws -> VerifiedIdentity {
+    private func pamToken(_ token: String, jws: CompactJWS?, type: CredentialKind) async throws -> VerifiedIdentity {
         let record: AuthenticationToken
         let claims: [String: JSONValue]
         do {
-            (record, claims) = try await authenticationTokens.liveToken(token)
+            (record, claims) = try await authenticationTokens.liveToken(token, jws: jws)
         } catch let error as TesseraError where error.kind != .internalFailure {
             // Not found, revoked or expired: for forward-auth all mean "this credential is not valid".
             throw TesseraError.token(error.code, error.message)

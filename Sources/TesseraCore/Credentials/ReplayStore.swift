@@ -11,3 +11,16 @@ public protocol ReplayStore: Sendable {
     /// Forgets entries whose tokens have expired.
     func purgeExpired(before date: Date) async throws
 }
+
+/// The fingerprints under which revocations are kept in the `ReplayStore`. Unlike single-use
+/// records (only ever written once, atomically), a mark's absence is cached (`CredentialCache`),
+/// so recording one is announced to every process sharing the database.
+public enum RevocationMark {
+    static let prefix = "revoked-"
+
+    /// The mark of a revoked server-minted access token, by its `jti`.
+    public static func accessToken(_ tokenID: String) -> String { prefix + "access-token:" + tokenID }
+
+    /// Whether `fingerprint` is a revocation mark (rather than a single-use record).
+    public static func isMark(_ fingerprint: String) -> Bool { fingerprint.hasPrefix(prefix) }
+}

@@ -76,6 +76,11 @@ public struct JWSPipeline: Sendable {
         return ParsedJWS(token: jws, header: try CheckedJWSHeader(jws.header, rules: rules))
     }
 
+    /// Step 1 for a token `CompactJWS` already parsed (with its defaults): the header rules.
+    public static func parse(_ jws: CompactJWS, rules: JWSHeaderRules) throws(TesseraError) -> ParsedJWS {
+        ParsedJWS(token: jws, header: try CheckedJWSHeader(jws.header, rules: rules))
+    }
+
     /// Steps 3: `alg` against the key, then the signature (cached per token bytes and key).
     public func verify(_ parsed: ParsedJWS, with key: VerificationKey) async throws(TesseraError) -> VerifiedJWS {
         guard parsed.header.algorithm == key.algorithm else {
@@ -84,13 +89,13 @@ public struct JWSPipeline: Sendable {
                 "token alg \(parsed.header.algorithm.rawValue) does not match \(key.description), which is registered for \(key.algorithm.rawValue)"
             )
         }
-        let tokenDigest = hexString(SHA256.hash(data: parsed.token.signingInput + parsed.token.signature))
-        if !verifiedSignatures.contains(tokenDigest, key: key.identity) {
+        let verification = VerifiedSignatureCache.Entry(key: key, token: parsed.token)
+        if !verifiedSignatures.contains(verification) {
             let verifier = try await verifiers.verifier(for: key)
             guard verifier.isValid(signature: parsed.token.signature, for: parsed.token.signingInput) else {
                 throw .token("signature_invalid", "signature does not verify with \(key.description)")
             }
-            verifiedSignatures.insert(tokenDigest, key: key.identity)
+            verifiedSignatures.insert(verification)
         }
         return VerifiedJWS(parsed: parsed, key: key)
     }
@@ -128,19 +133,50 @@ final class VerifierCache: Sendable {
 /// Token bytes whose signature already verified, with the key that verified them. A signature
 /// over the same bytes by the same key stays valid, so a repeated token skips the public-key
 /// operation; every other check still runs on each presentation. Bounded: emptied when full. A
-/// flood of forged tokens never enters it (forged signatures fail).
+/// flood of forged tokens never enters it (forged signatures fail). Each entry is one SHA-256
+/// of the key's identity and the token's bytes, held inline (32 bytes, no allocation).
 final class VerifiedSignatureCache: Sendable {
-    private let entries = Mutex<[String: String]>([:])
-    private let capacity = 100_000
+    /// SHA-256 over the key identity, a separator, the signing input and the signature.
+    struct Entry: Hashable, Sendable {
+        private let words: (UInt64, UInt64, UInt64, UInt64)
 
-    func contains(_ tokenDigest: String, key identity: String) -> Bool {
-        entries.withLock { $0[tokenDigest] } == identity
+        init(key: VerificationKey, token: CompactJWS) {
+            var hasher = SHA256()
+            var identity = key.identity
+            identity.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+            hasher.update(data: [0])
+            hasher.update(data: token.signingInput)
+            hasher.update(data: [UInt8(ascii: ".")])
+            hasher.update(data: token.signature)
+            words = hasher.finalize().withUnsafeBytes { bytes in
+                (bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                 bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+            }
+        }
+
+        static func == (left: Entry, right: Entry) -> Bool {
+            left.words.0 == right.words.0 && left.words.1 == right.words.1 && left.words.2 == right.words.2 && left.words.3 == right.words.3
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(words.0)
+            hasher.combine(words.1)
+            hasher.combine(words.2)
+            hasher.combine(words.3)
+        }
     }
 
-    func insert(_ tokenDigest: String, key identity: String) {
+    private let entries = Mutex<Set<Entry>>([])
+    private let capacity = 100_000
+
+    func contains(_ entry: Entry) -> Bool {
+        entries.withLock { $0.contains(entry) }
+    }
+
+    func insert(_ entry: Entry) {
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[tokenDigest] = identity
+            entries.insert(entry)
         }
     }
 }

@@ -49,8 +49,10 @@ public struct LakeAssertionVerifier: Sendable {
 
     /// Verifies and, for a single-use token, records its use. With `consume: false` (for
     /// introspection) a used single-use token is still refused but an unused one stays unused.
-    public func verify(_ token: String, consume: Bool = true) async throws -> LakePrincipal {
-        let parsed = try JWSPipeline.parse(token, rules: .lakeAssertion)
+    /// `jws`: the token as `CompactJWS` already parsed it (by `CredentialKind.classify`), if so.
+    public func verify(_ token: String, consume: Bool = true, jws: CompactJWS? = nil) async throws -> LakePrincipal {
+        let parsed = try jws.map { jws throws(TesseraError) in try JWSPipeline.parse(jws, rules: .lakeAssertion) }
+            ?? JWSPipeline.parse(token, rules: .lakeAssertion)
         let subject = try ClaimRules.requiredString(parsed.claims, "sub")
         let organizationReference = try Self.organizationClaim(parsed.claims)
 

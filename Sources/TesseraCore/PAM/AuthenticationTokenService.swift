@@ -181,34 +181,45 @@ public struct AuthenticationTokenService: Sendable {
 
     /// A live authentication token of any organization, by its JWT or short token, with the
     /// claims of its JWT (for forward-auth). Refused as not found, revoked or expired.
-    public func liveToken(_ token: String) async throws -> (record: AuthenticationToken, claims: [String: JSONValue]) {
-        try await acceptedToken(token, organizationID: nil)
+    /// `jws`: the token as `CompactJWS` already parsed it (by `CredentialKind.classify`), if so.
+    public func liveToken(_ token: String, jws: CompactJWS? = nil) async throws -> (record: AuthenticationToken, claims: [String: JSONValue]) {
+        try await acceptedToken(token, organizationID: nil, jws: jws)
     }
 
     /// An authentication token accepted as a credential (forward-auth, introspection, validate):
     /// the record its JWT's `jti` (or its short token) names, this very JWT, not revoked, not past
     /// its `expirationTime`; a JWT also goes through the one `JWSPipeline` (`typ` `JWT`, the
     /// published server key its `kid` names, the signature, the registered claims' forms).
-    public func acceptedToken(_ token: String, organizationID: UUID?) async throws -> (record: AuthenticationToken, claims: [String: JSONValue]) {
-        let record = try live(try await find(organizationID: organizationID, token: token))
-        let jwt: String
-        if token.hasPrefix(CredentialKind.shortTokenPrefix) {
-            jwt = try sealer.unseal(record.sealedJWT, context: record.id)
+    public func acceptedToken(
+        _ token: String, organizationID: UUID?, jws: CompactJWS? = nil
+    ) async throws -> (record: AuthenticationToken, claims: [String: JSONValue]) {
+        let isShortToken = token.hasPrefix(CredentialKind.shortTokenPrefix)
+        let parsed = isShortToken ? nil : (jws ?? (try? CompactJWS(token)))
+        let record = try live(try await find(organizationID: organizationID, token: token, jws: parsed))
+        let verified: (jws: VerifiedJWS, registered: CheckedClaims)
+        if isShortToken {
+            let jwt = try sealer.unseal(record.sealedJWT, context: record.id)
+            verified = try await serverTokens.verified(jwt, type: "JWT", issuer: nil, audiences: nil, checkTimes: false)
         } else {
-            jwt = token
+            verified = try await serverTokens.verified(token, type: "JWT", issuer: nil, audiences: nil, checkTimes: false, jws: parsed)
         }
-        let verified = try await serverTokens.verified(jwt, type: "JWT", issuer: nil, audiences: nil, checkTimes: false)
         return (record, verified.jws.claims)
     }
 
     /// The record a JWT (by its `jti`, then compared whole) or a short token names.
     func find(organizationID: UUID?, token: String) async throws -> AuthenticationToken {
+        try await find(organizationID: organizationID, token: token, jws: try? CompactJWS(token))
+    }
+
+    /// The record a JWT (by its `jti`, then compared whole) or a short token names; `jws` is
+    /// the JWT parsed (nil: it does not parse).
+    func find(organizationID: UUID?, token: String, jws: CompactJWS?) async throws -> AuthenticationToken {
         let notFound = Self.pam(.notFound, "AuthenticationTokenNotFound", "the token is not an authentication token of this instance")
         if token.hasPrefix(CredentialKind.shortTokenPrefix) {
             guard let record = try await store.token(shortTokenHash: hasher.hash(token), organizationID: organizationID) else { throw notFound }
             return record
         }
-        guard let jws = try? CompactJWS(token), let jti = jws.payload["jti"]?.stringValue,
+        guard let jws, let jti = jws.payload["jti"]?.stringValue,
             let record = try await store.token(id: jti, organizationID: organizationID),
             constantTimeEqual(try sealer.unseal(record.sealedJWT, context: record.id), token)
         else { throw notFound }

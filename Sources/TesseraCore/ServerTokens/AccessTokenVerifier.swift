@@ -22,11 +22,12 @@ public struct AccessTokenVerifier: Sendable {
         self.marks = marks
     }
 
-    public func verify(_ token: String, issuer: String, audience: String) async throws -> VerifiedAccessToken {
-        let (verified, registered) = try await serverTokens.verified(token, type: "at+jwt", issuer: issuer, audiences: [audience])
+    /// `jws`: the token as `CompactJWS` already parsed it (by `CredentialKind.classify`), if so.
+    public func verify(_ token: String, issuer: String, audience: String, jws: CompactJWS? = nil) async throws -> VerifiedAccessToken {
+        let (verified, registered) = try await serverTokens.verified(token, type: "at+jwt", issuer: issuer, audiences: [audience], jws: jws)
         let claims = verified.claims
         let tokenID = try ClaimRules.requiredString(claims, "jti")
-        if try await marks.contains(fingerprint: Self.revocationMark(tokenID)) {
+        if try await marks.contains(fingerprint: RevocationMark.accessToken(tokenID)) {
             throw TesseraError.token("token_revoked", "access token \(tokenID) was revoked")
         }
         return VerifiedAccessToken(
@@ -45,15 +46,15 @@ public struct AccessTokenVerifier: Sendable {
     }
 
     /// A token this server signed with `typ` `type` for `audience`, with its checked claims.
-    func verifiedServerToken(_ token: String, type: String, issuer: String, audience: String) async throws -> (VerifiedJWS, CheckedClaims) {
-        try await serverTokens.verified(token, type: type, issuer: issuer, audiences: [audience])
+    func verifiedServerToken(
+        _ token: String, type: String, issuer: String, audience: String, jws: CompactJWS? = nil
+    ) async throws -> (VerifiedJWS, CheckedClaims) {
+        try await serverTokens.verified(token, type: type, issuer: issuer, audiences: [audience], jws: jws)
     }
-
-    static func revocationMark(_ tokenID: String) -> String { "revoked-access-token:" + tokenID }
 
     /// Revokes an access token until it expires (RFC 7009).
     public func revoke(_ token: VerifiedAccessToken) async throws {
-        _ = try await marks.recordFirstUse(fingerprint: Self.revocationMark(token.tokenID), expiresAt: token.expiresAt.addingTimeInterval(serverTokens.leeway))
+        _ = try await marks.recordFirstUse(fingerprint: RevocationMark.accessToken(token.tokenID), expiresAt: token.expiresAt.addingTimeInterval(serverTokens.leeway))
     }
 }
 
@@ -69,17 +70,18 @@ struct ServerTokenVerifier: Sendable {
     /// A token with `typ` `type` whose `aud` names one of `audiences` (nil: any audience, as for
     /// PAM JWTs, whose consumers choose theirs), issued by `issuer` (nil: the caller knows the
     /// issuer). With `checkTimes: false` the times are checked for form only (a record the caller
-    /// holds decides whether the token is live).
+    /// holds decides whether the token is live). `jws`: `token` already parsed, if it was.
     func verified(
-        _ token: String, type: String, issuer: String?, audiences: [String]?, checkTimes: Bool = true
+        _ token: String, type: String, issuer: String?, audiences: [String]?, checkTimes: Bool = true, jws: CompactJWS? = nil
     ) async throws -> (jws: VerifiedJWS, registered: CheckedClaims) {
-        let parsed = try JWSPipeline.parse(token, rules: .serverToken(type: type))
+        let rules = JWSHeaderRules.serverToken(type: type)
+        let parsed = try jws.map { jws throws(TesseraError) in try JWSPipeline.parse(jws, rules: rules) } ?? JWSPipeline.parse(token, rules: rules)
         let verified = try await pipeline.verify(parsed, with: try await publishedKey(parsed.header.kid))
         if let issuer, verified.claims["iss"]?.stringValue != issuer {
             throw TesseraError.token("issuer_invalid", "token iss is not this server (\(issuer))")
         }
-        let rules = ClaimRules(audiences: audiences, leeway: leeway)
-        let registered = checkTimes ? try rules.check(verified.claims, now: clock.now()) : try rules.checkForm(verified.claims)
+        let claimRules = ClaimRules(audiences: audiences, leeway: leeway)
+        let registered = checkTimes ? try claimRules.check(verified.claims, now: clock.now()) : try claimRules.checkForm(verified.claims)
         return (verified, registered)
     }
 

@@ -12,8 +12,8 @@ import Foundation
 /// - `ConsoleSessionStore`: Console/ConsoleSessionStore.swift
 /// - `DataKeyStore` (not in `Stores`: read before the data key exists): Security/DataKeyVault.swift
 /// A store refusing a write on a unique constraint throws `DuplicateRecordError`
-/// (Errors/DuplicateRecordError.swift). `Stores.caching(lifetime:)` (Lake/CredentialCache.swift)
-/// puts the Lake verification reads behind a per-process cache.
+/// (Errors/DuplicateRecordError.swift). `Stores.caching(lifetime:)` (Credentials/CredentialCache.swift)
+/// puts every verification read behind a per-process cache.
 public struct Stores: Sendable {
     public let directory: any DirectoryStore
     public let accessTokens: any AccessTokenStore

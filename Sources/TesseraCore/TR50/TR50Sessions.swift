@@ -138,7 +138,8 @@ extension TR50Service {
     /// A session JWT verified through the one pipeline (`typ` `tr50+jwt`, a published server key,
     /// the signature, `iss` this server, `aud` `tr50`, the times), its organization and a role
     /// that still exists: what it grants, and its registered claims (for introspection).
-    public func sessionJWT(_ token: String) async throws -> TR50SessionJWT {
+    /// `jws`: the token as `CompactJWS` already parsed it (by `CredentialKind.classify`), if so.
+    public func sessionJWT(_ token: String, jws: CompactJWS? = nil) async throws -> TR50SessionJWT {
         let verified: VerifiedJWS
         let registered: CheckedClaims
         let grantClaims: (organization: String, whoAmI: String, role: String, lists: [String: [String]])
@@ -147,7 +148,8 @@ extension TR50Service {
                 token,
                 type: Self.tokenType,
                 issuer: issuer(),
-                audience: Self.tokenAudience
+                audience: Self.tokenAudience,
+                jws: jws
             )
             let claims = verified.claims
             var lists: [String: [String]] = [:]

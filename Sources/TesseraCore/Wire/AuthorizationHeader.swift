@@ -30,11 +30,35 @@ public enum BasicCredentials {
 /// the scheme in any case, surrounding spaces trimmed; nil if the header is not that.
 public enum BearerCredential {
     /// The credential, never empty and never with surrounding white space; nil if `header` is
-    /// not a Bearer authorization.
+    /// not a Bearer authorization. The scheme is the first space-separated word (leading spaces
+    /// skipped); the credential is the rest, trimmed of white space.
     public static func parse(_ header: String) -> String? {
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let credential = parts[1].trimmingCharacters(in: .whitespaces)
+        let credential: String
+        if header.utf8.allSatisfy({ (0x20...0x7E).contains($0) || $0 == 0x09 }) {
+            // Every real header: read on the bytes, without Foundation.
+            guard let rest = restAfterBearerScheme(header) else { return nil }
+            credential = rest
+        } else {
+            let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+            credential = parts[1].trimmingCharacters(in: .whitespaces)
+        }
         return credential.isEmpty ? nil : credential
+    }
+
+    /// For a header of printable ASCII and tabs: what follows the `Bearer` scheme, trimmed of
+    /// spaces and tabs (ASCII's white space), or nil when the scheme is another. A tab does not
+    /// end the scheme, as the general reading splits on spaces only.
+    private static func restAfterBearerScheme(_ header: String) -> String? {
+        let bytes = header.utf8
+        guard let start = bytes.firstIndex(where: { $0 != 0x20 }) else { return nil }
+        guard let schemeEnd = bytes[start...].firstIndex(of: 0x20) else { return nil }
+        let scheme = bytes[start..<schemeEnd]
+        guard scheme.count == 6, zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+        guard let first = bytes[schemeEnd...].firstIndex(where: { !isBlank($0) }),
+            let last = bytes[first...].lastIndex(where: { !isBlank($0) })
+        else { return "" }
+        return String(header[first...last])
     }
 }

@@ -67,26 +67,35 @@ struct ForwardAuthController {
         return credential
     }
 
+    /// The identity's parts an acceptance names: `X-Tessera-<name>` headers and the JSON
+    /// members `<name>` in snake case, in this order (made once, not per request).
+    static let acceptedFields: [(header: HTTPFields.Element.Name, member: String)] = [
+        "Subject", "Org", "Org-Id", "Token-Type", "Scopes", "Audience", "Client-Id", "Role", "Token-Id", "Expires-At",
+    ].map { name in
+        (HTTPFields.Element.Name("X-Tessera-" + name)!, name.lowercased().replacingOccurrences(of: "-", with: "_"))
+    }
+
     static func accepted(_ identity: VerifiedIdentity) -> Response {
-        var fields: [(String, String?)] = [
-            ("Subject", identity.subject),
-            ("Org", identity.organization.domainName),
-            ("Org-Id", identity.organization.id.uuidString.lowercased()),
-            ("Token-Type", identity.tokenType),
-            ("Scopes", identity.scopes.joined(separator: " ")),
-            ("Audience", identity.audiences.joined(separator: " ")),
-            ("Client-Id", identity.clientID),
-            ("Role", identity.role),
-            ("Token-Id", identity.tokenID),
-            ("Expires-At", String(Int64(identity.expiresAt.timeIntervalSince1970))),
+        let values: [String?] = [
+            identity.subject,
+            identity.organization.domainName,
+            identity.organization.id.uuidString.lowercased(),
+            identity.tokenType,
+            identity.scopes.joined(separator: " "),
+            identity.audiences.joined(separator: " "),
+            identity.clientID,
+            identity.role,
+            identity.tokenID,
+            String(Int64(identity.expiresAt.timeIntervalSince1970)),
         ]
-        fields.removeAll { $0.1 == nil }
         var headers = HTTPFields()
+        headers.reserveCapacity(values.count + 1)
         var document: [(String, OrderedJSON)] = []
-        for (name, value) in fields {
-            guard let value, let field = HTTPFields.Element.Name("X-Tessera-" + name) else { continue }
-            headers[field] = ErrorMiddleware<TesseraRequestContext>.headerSafe(value)
-            document.append((name.lowercased().replacingOccurrences(of: "-", with: "_"), .string(value)))
+        document.reserveCapacity(values.count)
+        for ((header, member), value) in zip(acceptedFields, values) {
+            guard let value else { continue }
+            headers.append(HTTPFields.Element(name: header, value: ErrorMiddleware<TesseraRequestContext>.headerSafe(value)))
+            document.append((member, .string(value)))
         }
         return JSONResponse.make(.object(document), status: .ok, headers: headers)
     }

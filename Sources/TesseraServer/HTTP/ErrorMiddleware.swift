@@ -71,7 +71,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// RFC 6750 allows only printable ASCII without `"` and `\` in error_description.
     static func headerSafe(_ text: String) -> String {
-        String(text.unicodeScalars.map { scalar -> Character in
+        // Printable ASCII without quote or backslash (almost every value) is returned as it is.
+        if text.utf8.allSatisfy({ (0x20...0x7E).contains($0) && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) { return text }
+        return String(text.unicodeScalars.map { scalar -> Character in
             switch scalar {
             case "\"": "'"
             case "\\": "/"

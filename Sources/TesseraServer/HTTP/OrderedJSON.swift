@@ -63,6 +63,12 @@ indirect enum OrderedJSON: Sendable {
 
     private static func writeString(_ text: String, into out: inout String) {
         out.append("\"")
+        // Most strings need no escape: appended whole (the hot path of every response).
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(text)
+            out.append("\"")
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out.append("\\\"")

@@ -89,6 +89,7 @@ struct CredentialAuthenticator: RouterMiddleware {
     }
 
     func authenticate(_ authorization: String) async throws -> Principal {
+        if let credential = BearerCredential.parse(authorization) { return .lakeToken(try await lakeVerifier.verify(credential)) }
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2 else {
             throw TesseraError(.unauthenticated, "authorization_malformed", "Authorization header must be 'Bearer <JWT>' or 'Basic <base64>'")

@@ -164,23 +164,37 @@ public final class PostgresBackend: SQLBackend {
     }
 }
 
-/// How a `CredentialChange` is written in a notification's payload: `pat:<uuid>`, `key:<uuid>`.
+/// How a `CredentialChange` is written in a notification's payload: `pat:<uuid>`, `key:<uuid>`,
+/// `server-keys:<organization uuid>`, `mark:<revocation mark>`, `pam-tokens:<organization uuid>`,
+/// `tr50-role:<organization uuid>:<role key>`, `unknown`.
 enum CredentialChangeCoding {
     static func encode(_ change: CredentialChange) -> String {
         switch change {
         case .accessToken(let id): "pat:\(id.uuidString)"
         case .publicKey(let id): "key:\(id.uuidString)"
+        case .serverKeys(let organizationID): "server-keys:\(organizationID.uuidString)"
+        case .revocationMark(let mark): "mark:\(mark)"
+        case .authenticationTokens(let organizationID): "pam-tokens:\(organizationID.uuidString)"
+        case .tr50Role(let organizationID, let key): "tr50-role:\(organizationID.uuidString):\(key)"
         case .unknown: "unknown"
         }
     }
 
     /// The change a payload names; anything unreadable means `.unknown` (drop everything).
     static func decode(_ payload: String) -> CredentialChange {
-        let parts = payload.split(separator: ":", maxSplits: 1)
-        guard parts.count == 2, let id = UUID(uuidString: String(parts[1])) else { return .unknown }
+        let parts = payload.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return .unknown }
+        let value = String(parts[1])
         switch parts[0] {
-        case "pat": return .accessToken(id: id)
-        case "key": return .publicKey(id: id)
+        case "pat": return UUID(uuidString: value).map { .accessToken(id: $0) } ?? .unknown
+        case "key": return UUID(uuidString: value).map { .publicKey(id: $0) } ?? .unknown
+        case "server-keys": return UUID(uuidString: value).map { .serverKeys(organizationID: $0) } ?? .unknown
+        case "mark": return RevocationMark.isMark(value) ? .revocationMark(value) : .unknown
+        case "pam-tokens": return UUID(uuidString: value).map { .authenticationTokens(organizationID: $0) } ?? .unknown
+        case "tr50-role":
+            let role = value.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            guard role.count == 2, let organizationID = UUID(uuidString: String(role[0])) else { return .unknown }
+            return .tr50Role(organizationID: organizationID, key: String(role[1]))
         default: return .unknown
         }
     }

@@ -103,6 +103,7 @@ struct SQLPAMStore: PAMStore {
                 UPDATE authentication_tokens SET revoked = \(bind: Int64(revoked ? 1 : 0)), update_time = \(bind: time)
                 WHERE id = \(bind: id) AND organization_id = \(bind: organizationID.uuidString)
                 """).run()
+            try await backend.announce(.authenticationTokens(organizationID: organizationID), in: db)
             return try await db.raw("SELECT * FROM authentication_tokens WHERE id = \(bind: id) AND organization_id = \(bind: organizationID.uuidString)")
                 .first().map { try Self.token($0) }
         }
@@ -110,7 +111,8 @@ struct SQLPAMStore: PAMStore {
 
     func setRevoked(consumerID: String, organizationID: UUID, revoked: Bool, at time: Int64) async throws -> Int {
         try await backend.transaction { db in
-            try await db.raw("""
+            try await backend.announce(.authenticationTokens(organizationID: organizationID), in: db)
+            return try await db.raw("""
                 UPDATE authentication_tokens SET revoked = \(bind: Int64(revoked ? 1 : 0)), update_time = \(bind: time)
                 WHERE consumer_id = \(bind: consumerID) AND organization_id = \(bind: organizationID.uuidString)
                     AND revoked = \(bind: Int64(revoked ? 0 : 1))

@@ -12,6 +12,7 @@ struct SQLReplayStore: ReplayStore {
                 INSERT INTO used_tokens (fingerprint, expires_at) VALUES (\(bind: fingerprint), \(bind: expiresAt.seconds))
                 ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint
                 """).all()
+            if RevocationMark.isMark(fingerprint) { try await backend.announce(.revocationMark(fingerprint), in: db) }
             return !inserted.isEmpty
         }
     }

@@ -17,6 +17,7 @@ struct SQLServerKeyStore: ServerKeyStore {
                 VALUES (\(bind: key.id), \(bind: key.organizationID.uuidString), \(bind: key.algorithm.rawValue), \(bind: key.publicKeyPEM),
                     \(bind: Data(key.sealedPrivateKey).base64EncodedString()), \(bind: key.createdAt.seconds), NULL, NULL)
                 """).run()
+            try await backend.announce(.serverKeys(organizationID: key.organizationID), in: db)
         }
     }
 

@@ -13,6 +13,7 @@ struct SQLTR50Store: TR50Store {
 
     func upsertRole(_ role: Role, create: Bool) async throws -> Bool {
         try await backend.transaction { db in
+            try await backend.announce(.tr50Role(organizationID: role.organizationID, key: role.key), in: db)
             if create {
                 return !(try await db.raw("""
                     INSERT INTO tr50_roles (organization_id, role_key, commands, view_tags, update_tags)
@@ -45,7 +46,8 @@ struct SQLTR50Store: TR50Store {
 
     func deleteRole(key: String, organizationID: UUID) async throws -> Bool {
         try await backend.transaction { db in
-            !(try await db.raw("""
+            try await backend.announce(.tr50Role(organizationID: organizationID, key: key), in: db)
+            return !(try await db.raw("""
                 DELETE FROM tr50_roles WHERE organization_id = \(bind: organizationID.uuidString) AND role_key = \(bind: key) RETURNING role_key
                 """).all()).isEmpty
         }

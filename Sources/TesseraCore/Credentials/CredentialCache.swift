@@ -42,6 +42,13 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
     }
 
+    func remove(_ key: Key) {
+        state.withLock { state in
+            state.generation &+= 1
+            state.entries.removeValue(forKey: key)
+        }
+    }
+
     func removeAll(where shouldRemove: (Key, Value) -> Bool) {
         state.withLock { state in
             state.generation &+= 1
@@ -50,32 +57,55 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 }
 
-/// A change to a credential that processes sharing the database must not keep serving from a
-/// cache. Announced by the storage layer when the change commits.
+/// A change to a credential, or to a record a verification reads, that processes sharing the
+/// database must not keep serving from a cache. Announced by the storage layer when the change
+/// commits.
 public enum CredentialChange: Sendable, Hashable {
     /// A PAT was revoked (or otherwise changed).
     case accessToken(id: UUID)
     /// A registered public key was deleted (or otherwise changed).
     case publicKey(id: UUID)
+    /// An organization's server signing keys changed (a rotation).
+    case serverKeys(organizationID: UUID)
+    /// A revocation mark (`RevocationMark`) was recorded.
+    case revocationMark(String)
+    /// Authentication tokens (PAM) of an organization were revoked or restored.
+    case authenticationTokens(organizationID: UUID)
+    /// A TR50 role of an organization changed or was deleted.
+    case tr50Role(organizationID: UUID, key: String)
     /// Changes may have been missed (e.g. the notification channel reconnected): drop everything.
     case unknown
 }
 
-/// The per-process cache of the reads on the Lake verification path (PAT by hash, signing key by
-/// organization/user/name). Entries live at most `lifetime`; writes made through the wrapped
-/// stores drop their entries at once, and `invalidate(_:)` drops entries changed by another
-/// process (the server feeds it from the database's change notifications), so the lifetime is
-/// only the bound for when a notification is lost.
+/// The per-process cache of the reads on every verification path: the Lake PAT by hash and
+/// signing key by organization/user/name; the server signing key by `kid`; organizations; the
+/// revocation marks of access tokens; PAM authentication tokens; TR50 roles. Each map is bounded
+/// (`capacity` entries, dropped whole when full) and entries live at most `lifetime`. Writes made
+/// through the wrapped stores drop their entries before they return (so the replica that
+/// revokes refuses from the next request on), and `invalidate(_:)` drops entries changed by
+/// another process (the server feeds it from the database's change notifications), so the
+/// lifetime is only the bound for a change no notification carries (another process on a SQLite
+/// file, a lost notification).
 public final class CredentialCache: Sendable {
     let accessTokens: ExpiringCache<String, AccessToken>
     let signingKeys: ExpiringCache<CachingPublicKeyStore.LookupKey, SigningKeyLookup>
+    let serverKeys: ExpiringCache<String, ServerSigningKey>
+    let organizations: ExpiringCache<CachingDirectoryStore.LookupKey, Organization>
+    let revocationMarks: ExpiringCache<String, Bool>
+    let authenticationTokens: ExpiringCache<CachingPAMStore.LookupKey, AuthenticationToken>
+    let roles: ExpiringCache<CachingTR50Store.LookupKey, Role>
     /// How long an entry may be served without a notification.
     public let lifetime: Duration
 
-    public init(lifetime: Duration) {
+    public init(lifetime: Duration, capacity: Int = 50_000) {
         self.lifetime = lifetime
-        self.accessTokens = ExpiringCache(lifetime: lifetime)
-        self.signingKeys = ExpiringCache(lifetime: lifetime)
+        self.accessTokens = ExpiringCache(lifetime: lifetime, capacity: capacity)
+        self.signingKeys = ExpiringCache(lifetime: lifetime, capacity: capacity)
+        self.serverKeys = ExpiringCache(lifetime: lifetime, capacity: 1_000)
+        self.organizations = ExpiringCache(lifetime: lifetime, capacity: 10_000)
+        self.revocationMarks = ExpiringCache(lifetime: lifetime, capacity: capacity)
+        self.authenticationTokens = ExpiringCache(lifetime: lifetime, capacity: capacity)
+        self.roles = ExpiringCache(lifetime: lifetime, capacity: 10_000)
     }
 
     /// Drops what `change` makes stale.
@@ -85,9 +115,22 @@ public final class CredentialCache: Sendable {
             accessTokens.removeAll { _, token in token.id == id }
         case .publicKey(let id):
             signingKeys.removeAll { _, found in found.key.id == id }
+        case .serverKeys(let organizationID):
+            serverKeys.removeAll { _, key in key.organizationID == organizationID }
+        case .revocationMark(let mark):
+            revocationMarks.remove(mark)
+        case .authenticationTokens(let organizationID):
+            authenticationTokens.removeAll { _, token in token.organizationID == organizationID }
+        case .tr50Role(let organizationID, let key):
+            roles.removeAll { _, role in role.organizationID == organizationID && role.key == key }
         case .unknown:
             accessTokens.removeAll { _, _ in true }
             signingKeys.removeAll { _, _ in true }
+            serverKeys.removeAll { _, _ in true }
+            organizations.removeAll { _, _ in true }
+            revocationMarks.removeAll { _, _ in true }
+            authenticationTokens.removeAll { _, _ in true }
+            roles.removeAll { _, _ in true }
         }
     }
 
@@ -96,15 +139,15 @@ public final class CredentialCache: Sendable {
     public func wrap(_ stores: Stores) -> Stores {
         guard lifetime > .zero else { return stores }
         return Stores(
-            directory: stores.directory,
+            directory: CachingDirectoryStore(base: stores.directory, cache: organizations),
             accessTokens: CachingAccessTokenStore(base: stores.accessTokens, cache: accessTokens),
             keys: CachingPublicKeyStore(base: stores.keys, cache: signingKeys),
-            replay: stores.replay,
-            serverKeys: stores.serverKeys,
+            replay: CachingReplayStore(base: stores.replay, cache: revocationMarks),
+            serverKeys: CachingServerKeyStore(base: stores.serverKeys, cache: serverKeys),
             applications: stores.applications,
-            pam: stores.pam,
+            pam: CachingPAMStore(base: stores.pam, cache: authenticationTokens),
             audit: stores.audit,
-            tr50: stores.tr50,
+            tr50: CachingTR50Store(base: stores.tr50, cache: roles),
             consoleSessions: stores.consoleSessions
         )
     }
@@ -114,70 +157,5 @@ extension Stores {
     /// These stores behind a new `CredentialCache` of `lifetime` (see there).
     public func caching(lifetime: Duration) -> Stores {
         CredentialCache(lifetime: lifetime).wrap(self)
-    }
-}
-
-/// Caches `accessToken(secretHash:)`; revocation and use update the cache.
-struct CachingAccessTokenStore: AccessTokenStore {
-    let base: any AccessTokenStore
-    let cache: ExpiringCache<String, AccessToken>
-
-    func insert(_ token: AccessToken) async throws { try await base.insert(token) }
-
-    func accessToken(secretHash: String) async throws -> AccessToken? {
-        let (cached, generation) = cache.lookup(secretHash)
-        if let cached { return cached }
-        let token = try await base.accessToken(secretHash: secretHash)
-        if let token { cache.store(token, for: secretHash, readAt: generation) }
-        return token
-    }
-
-    func accessTokens(userID: UUID) async throws -> [AccessToken] { try await base.accessTokens(userID: userID) }
-
-    func revoke(id: UUID, userID: UUID, at date: Date) async throws -> AccessToken? {
-        let revoked = try await base.revoke(id: id, userID: userID, at: date)
-        cache.removeAll { _, token in token.id == id }
-        return revoked
-    }
-
-    func touch(id: UUID, at date: Date) async throws {
-        try await base.touch(id: id, at: date)
-        cache.removeAll { _, token in token.id == id }
-    }
-}
-
-/// Caches `signingKey(organization:username:keyName:)`; deletion and use update the cache.
-struct CachingPublicKeyStore: PublicKeyStore {
-    struct LookupKey: Hashable, Sendable {
-        let organization: String
-        let username: String
-        let keyName: String
-    }
-
-    let base: any PublicKeyStore
-    let cache: ExpiringCache<LookupKey, SigningKeyLookup>
-
-    func insert(_ key: PublicKeyRecord) async throws { try await base.insert(key) }
-    func key(userID: UUID, name: String) async throws -> PublicKeyRecord? { try await base.key(userID: userID, name: name) }
-    func keys(userID: UUID) async throws -> [PublicKeyRecord] { try await base.keys(userID: userID) }
-
-    func delete(userID: UUID, name: String) async throws -> Bool {
-        let deleted = try await base.delete(userID: userID, name: name)
-        cache.removeAll { _, found in found.key.userID == userID && found.key.name == name }
-        return deleted
-    }
-
-    func touch(id: UUID, at date: Date) async throws {
-        try await base.touch(id: id, at: date)
-        cache.removeAll { _, found in found.key.id == id }
-    }
-
-    func signingKey(organization: String, username: String, keyName: String) async throws -> SigningKeyLookup? {
-        let lookupKey = LookupKey(organization: organization, username: username, keyName: keyName)
-        let (cached, generation) = cache.lookup(lookupKey)
-        if let cached { return cached }
-        let found = try await base.signingKey(organization: organization, username: username, keyName: keyName)
-        if let found { cache.store(found, for: lookupKey, readAt: generation) }
-        return found
     }
 }
