@@ -15,6 +15,10 @@ extension FuzzTargets {
         precondition(bearer == nil || (basic == nil && basicForm == nil), "a header read as both Bearer and Basic")
         if basicForm != nil { precondition(basic != nil, "read as form-encoded Basic but not as Basic") }
 
+        // The byte-level reading (every printable-ASCII header) agrees with the general one.
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        let general = parts.count == 2 && parts[0].lowercased() == "bearer" ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+        precondition(bearer == (general.isEmpty ? nil : general), "Bearer reads \(bearer ?? "nil"), the general reading \(general)")
         if let credential = bearer {
             precondition(scheme(bytes) == Array("bearer".utf8), "Bearer credential read from a header whose scheme is not bearer")
             precondition(!credential.isEmpty && credential.trimmingCharacters(in: .whitespaces) == credential, "Bearer credential \(credential) is empty or has surrounding white space")
