@@ -25,6 +25,36 @@ struct StrictParsingTests {
         #expect(Base64URL.decodeStrict("-_8") == [0xFB, 0xFF])
     }
 
+    @Test("JSON numbers: integers read on the bytes equal what the text parse gives (Double and Int64), -0 and 19 digits included")
+    func integers() throws {
+        var generator = SystemRandomNumberGenerator()
+        var texts = ["0", "-0", "7", "-7", "999999999999999999", "-999999999999999999", "1000000000000000000", "9223372036854775807",
+                     "-9223372036854775808", "9223372036854775808", "1795000000", "0.5", "1e3", "-0.0", "12345678901234567890123"]
+        for _ in 0..<5_000 {
+            let digits = Int.random(in: 1...18, using: &generator)
+            let magnitude = Int64.random(in: 0..<Int64(pow(10.0, Double(digits))), using: &generator)
+            texts.append((Bool.random(using: &generator) ? "-" : "") + String(magnitude))
+        }
+        for text in texts {
+            guard case .array(let items) = try StrictJSONParser.parse(Array("[\(text)]".utf8)), case .number(let double, let integer)? = items.first else {
+                Issue.record("\(text) did not parse as a number")
+                continue
+            }
+            let expected = try #require(Double(text))
+            #expect(double == expected && double.sign == expected.sign, "\(text): \(double)")
+            let isInteger = !text.contains(".") && !text.contains("e")
+            #expect(integer == (isInteger ? Int64(text) : nil), "\(text): \(String(describing: integer))")
+        }
+    }
+
+    @Test("JSON strings: with and without escapes, invalid UTF-8 and control characters refused")
+    func strings() throws {
+        #expect(try StrictJSONParser.parse(Array(#"["plain","a\"b","\u00e9t\u00e9","été",""]"#.utf8)) == .array([.string("plain"), .string("a\"b"), .string("été"), .string("été"), .string("")]))
+        #expect(throws: StrictJSONError.invalidUTF8) { try StrictJSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
+        #expect(throws: StrictJSONError.self) { try StrictJSONParser.parse([0x22, 0x61, 0x0A, 0x22]) }
+        #expect(throws: StrictJSONError.self) { try StrictJSONParser.parse(Array(#""unterminated"#.utf8)) }
+    }
+
     @Test("JSON: duplicate keys are refused, even when spelled with escapes")
     func duplicateKeys() {
         #expect(throws: StrictJSONError.duplicateKey("alg")) {

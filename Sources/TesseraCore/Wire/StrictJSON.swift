@@ -159,6 +159,14 @@ public struct StrictJSONParser {
 
     private mutating func parseString() throws(StrictJSONError) -> String {
         index += 1  // opening quote
+        // Most strings have no escape: made from the bytes at once.
+        var end = index
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            guard let string = String(validating: bytes[index..<end], as: UTF8.self) else { throw .invalidUTF8 }
+            index = end + 1
+            return string
+        }
         var out = [UInt8]()
         while true {
             guard let byte = peek() else { throw .syntax(offset: index) }
@@ -245,6 +253,14 @@ public struct StrictJSONParser {
             if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
             guard let byte = peek(), isDigit(byte) else { throw .syntax(offset: index) }
             while let byte = peek(), isDigit(byte) { index += 1 }
+        }
+        // An integer of at most 18 digits (every time claim) is read on the bytes; its Double is
+        // the same correctly rounded value the text parse gives. "-0" keeps its sign below.
+        let digits = bytes[start..<index].drop { $0 == UInt8(ascii: "-") }
+        if isInteger, digits.count <= 18, !(bytes[start] == UInt8(ascii: "-") && digits.first == UInt8(ascii: "0")) {
+            let magnitude = digits.reduce(Int64(0)) { $0 * 10 + Int64($1 - UInt8(ascii: "0")) }
+            let value = bytes[start] == UInt8(ascii: "-") ? -magnitude : magnitude
+            return .number(Double(value), integer: value)
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let double = Double(text), double.isFinite else { throw .syntax(offset: start) }
