@@ -2,20 +2,24 @@ import SQLKit
 import Synchronization
 
 /// Group commit for one writer connection: the transactions of concurrent requests run one after
-/// the other inside a single database transaction, each in its own savepoint, and are committed
-/// together — one flush to the storage for the whole group — before any of them is answered.
+/// the other inside a single database transaction and are committed together — one flush to the
+/// storage for the whole group — before any of them is answered.
 ///
 /// Each body sees exactly what it would see alone after the bodies before it (they run serially,
-/// as the write lock ran them before), and a body that throws is rolled back to its savepoint
-/// without touching the others. A failed `COMMIT` fails every body of the group: none of them
-/// was acknowledged. While one group commits (the flush is the slow part), the next one gathers,
-/// so the group grows with the load and one request alone pays one flush, as before.
+/// as a write lock would run them). A group first runs its bodies back to back; if one throws,
+/// the whole group is rolled back and runs again without it, this time each body in its own
+/// savepoint (so a second failure is rolled back alone): the failed body is answered with its
+/// error and leaves nothing, the others land. (A body may run more than once, as `SQLBackend`
+/// allows.) The common case thus costs no statement beyond the bodies' own and one `BEGIN`/`COMMIT`
+/// per group. A failed `COMMIT` fails every body of the group: none of them was acknowledged.
+/// While one group commits (the flush is the slow part), the next one gathers, so the group grows
+/// with the load and one request alone pays one flush, as before.
 final class GroupCommit: Sendable {
     /// One transaction waiting for its group.
     private struct Job: Sendable {
-        /// Runs the body in its savepoint; remembers its outcome.
-        let run: @Sendable (any SQLDatabase) async -> Void
-        /// Answers the caller once the group committed (or with the commit's error).
+        /// Runs the body (in a savepoint when `isolated`); remembers its outcome; whether it succeeded.
+        let run: @Sendable (any SQLDatabase, _ isolated: Bool) async -> Bool
+        /// Answers the caller: with the commit's error if given, else the body's outcome.
         let finish: @Sendable ((any Error)?) -> Void
     }
 
@@ -26,7 +30,7 @@ final class GroupCommit: Sendable {
 
     private let database: any SQLDatabase
     private let state = Mutex(State())
-    /// Statements of the bodies of one group at most (bounds the time a group holds the lock).
+    /// Bodies of one group at most (bounds the time a group holds the lock).
     private let maximumGroupSize = 256
 
     init(database: any SQLDatabase) {
@@ -38,23 +42,27 @@ final class GroupCommit: Sendable {
         let outcome = Mutex<Result<T, any Error>?>(nil)
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let job = Job(
-                run: { db in
+                run: { db, isolated in
                     let result: Result<T, any Error>
                     do {
-                        try await db.raw("SAVEPOINT request").run()
+                        if isolated { try await db.raw("SAVEPOINT request").run() }
                         do {
                             let value = try await body(db)
-                            try await db.raw("RELEASE request").run()
+                            if isolated { try await db.raw("RELEASE request").run() }
                             result = .success(value)
                         } catch {
-                            try? await db.raw("ROLLBACK TO request").run()
-                            try? await db.raw("RELEASE request").run()
+                            if isolated {
+                                try? await db.raw("ROLLBACK TO request").run()
+                                try? await db.raw("RELEASE request").run()
+                            }
                             result = .failure(error)
                         }
                     } catch {
                         result = .failure(error)
                     }
                     outcome.withLock { $0 = result }
+                    if case .success = result { return true }
+                    return false
                 },
                 finish: { commitError in
                     if let commitError {
@@ -84,22 +92,44 @@ final class GroupCommit: Sendable {
                 return group
             }
             if group.isEmpty { return }
-            var failure: (any Error)?
+            await commit(group)
+        }
+    }
+
+    /// One group: back to back; after a failure, again without the failed body, each isolated.
+    private func commit(_ group: [Job]) async {
+        var jobs = group
+        var isolated = false
+        while true {
             do {
                 try await database.raw("BEGIN IMMEDIATE").run()
             } catch {
-                failure = error
+                for job in jobs { job.finish(error) }
+                return
             }
-            if failure == nil {
-                for job in group { await job.run(database) }
-                do {
-                    try await database.raw("COMMIT").run()
-                } catch {
-                    failure = error
-                    try? await database.raw("ROLLBACK").run()
+            var failed: Int?
+            for (index, job) in jobs.enumerated() {
+                let succeeded = await job.run(database, isolated)
+                if !succeeded && !isolated {
+                    failed = index
+                    break
                 }
             }
-            for job in group { job.finish(failure) }
+            if let failed {
+                try? await database.raw("ROLLBACK").run()
+                jobs.remove(at: failed).finish(nil)
+                isolated = true
+                continue
+            }
+            do {
+                try await database.raw("COMMIT").run()
+            } catch {
+                try? await database.raw("ROLLBACK").run()
+                for job in jobs { job.finish(error) }
+                return
+            }
+            for job in jobs { job.finish(nil) }
+            return
         }
     }
 }
