@@ -19,6 +19,15 @@ extension FuzzTargets {
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         let general = parts.count == 2 && parts[0].lowercased() == "bearer" ? parts[1].trimmingCharacters(in: .whitespaces) : ""
         precondition(bearer == (general.isEmpty ? nil : general), "Bearer reads \(bearer ?? "nil"), the general reading \(general)")
+        // So does Basic's scheme and trimming, before the base64 (decoded the same way by both).
+        let basicGeneral: (String, String)? = {
+            guard parts.count == 2, parts[0].lowercased() == "basic",
+                let text = Data(base64Encoded: parts[1].trimmingCharacters(in: .whitespaces)).flatMap({ String(data: $0, encoding: .utf8) }),
+                let colon = text.firstIndex(of: ":")
+            else { return nil }
+            return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+        }()
+        precondition(basic.map { [$0.0, $0.1] } == basicGeneral.map { [$0.0, $0.1] }, "Basic reads differently from the general reading")
         if let credential = bearer {
             precondition(scheme(bytes) == Array("bearer".utf8), "Bearer credential read from a header whose scheme is not bearer")
             precondition(!credential.isEmpty && credential.trimmingCharacters(in: .whitespaces) == credential, "Bearer credential \(credential) is empty or has surrounding white space")

@@ -10,9 +10,16 @@ public enum BasicCredentials {
     /// (`FormURLEncoded.decode`: `+` is a space) and nil is returned if either is malformed or
     /// not UTF-8.
     public static func parse(_ header: String, formEncoded: Bool = false) -> (String, String)? {
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "basic",
-            let text = Data(base64Encoded: parts[1].trimmingCharacters(in: .whitespaces)).flatMap({ String(data: $0, encoding: .utf8) }),
+        let encoded: String
+        if AuthorizationScheme.isPlainASCII(header) {
+            guard let rest = AuthorizationScheme.rest(of: header, after: "basic") else { return nil }
+            encoded = rest
+        } else {
+            let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            guard parts.count == 2, parts[0].lowercased() == "basic" else { return nil }
+            encoded = parts[1].trimmingCharacters(in: .whitespaces)
+        }
+        guard let text = Data(base64Encoded: encoded).flatMap({ String(data: $0, encoding: .utf8) }),
             let colon = text.firstIndex(of: ":")
         else { return nil }
         let name = text[..<colon]
@@ -34,9 +41,8 @@ public enum BearerCredential {
     /// skipped); the credential is the rest, trimmed of white space.
     public static func parse(_ header: String) -> String? {
         let credential: String
-        if header.utf8.allSatisfy({ (0x20...0x7E).contains($0) || $0 == 0x09 }) {
-            // Every real header: read on the bytes, without Foundation.
-            guard let rest = restAfterBearerScheme(header) else { return nil }
+        if AuthorizationScheme.isPlainASCII(header) {
+            guard let rest = AuthorizationScheme.rest(of: header, after: "bearer") else { return nil }
             credential = rest
         } else {
             let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
@@ -45,16 +51,26 @@ public enum BearerCredential {
         }
         return credential.isEmpty ? nil : credential
     }
+}
 
-    /// For a header of printable ASCII and tabs: what follows the `Bearer` scheme, trimmed of
-    /// spaces and tabs (ASCII's white space), or nil when the scheme is another. A tab does not
-    /// end the scheme, as the general reading splits on spaces only.
-    private static func restAfterBearerScheme(_ header: String) -> String? {
+/// The scheme of an `Authorization` header, read on the bytes for a header of printable ASCII
+/// and tabs (every real one; others take Foundation's general reading, which this one equals:
+/// the fuzz target `authorization` checks it).
+enum AuthorizationScheme {
+    static func isPlainASCII(_ header: String) -> Bool {
+        header.utf8.allSatisfy { (0x20...0x7E).contains($0) || $0 == 0x09 }
+    }
+
+    /// What follows `scheme` (lower case; matched in any case), trimmed of spaces and tabs
+    /// (ASCII's white space); nil when the header's scheme is another or nothing follows it. The
+    /// scheme is the first word after leading spaces, ended by a space (a tab belongs to it, as
+    /// the general reading splits on spaces only).
+    static func rest(of header: String, after scheme: String) -> String? {
         let bytes = header.utf8
         guard let start = bytes.firstIndex(where: { $0 != 0x20 }) else { return nil }
         guard let schemeEnd = bytes[start...].firstIndex(of: 0x20) else { return nil }
-        let scheme = bytes[start..<schemeEnd]
-        guard scheme.count == 6, zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        let word = bytes[start..<schemeEnd]
+        guard word.count == scheme.utf8.count, zip(word, scheme.utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
         let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
         guard let first = bytes[schemeEnd...].firstIndex(where: { !isBlank($0) }),
             let last = bytes[first...].lastIndex(where: { !isBlank($0) })
