@@ -36,11 +36,13 @@ struct ServerKeyRingSigningTests {
         return (ring, key, pem)
     }
 
-    /// Seven tokens of the same claims. The header's three members come in one of at most six
-    /// orders (jwt-kit encodes it from a dictionary), so at least two share their signing input.
-    static func sevenTokens(_ ring: ServerKeyRing, _ fixture: ServiceFixture, _ claims: Claims) async throws -> [CompactJWS] {
+    /// Thirteen tokens of the same claims. jwt-kit encodes the header (three members) from a
+    /// dictionary and Foundation's encoder may order the payload's two members either way, so a
+    /// token's signing input is one of at most 6 × 2 = 12: at least two of thirteen share theirs
+    /// (seven, counting the header alone, was not enough: a CI run drew seven different ones).
+    static func thirteenTokens(_ ring: ServerKeyRing, _ fixture: ServiceFixture, _ claims: Claims) async throws -> [CompactJWS] {
         var tokens: [CompactJWS] = []
-        for _ in 0..<7 { tokens.append(try CompactJWS(try await ring.sign(claims, organizationID: fixture.organization.id, type: "at+jwt").token)) }
+        for _ in 0..<13 { tokens.append(try CompactJWS(try await ring.sign(claims, organizationID: fixture.organization.id, type: "at+jwt").token)) }
         return tokens
     }
 
@@ -61,7 +63,7 @@ struct ServerKeyRingSigningTests {
         try await ServiceFixture.with { (fixture: ServiceFixture) async throws in
             let claims = Claims(iat: 1_700_000_000)
             let (ring, key, pem) = try await Self.mint(.rs256, fixture)
-            let tokens = try await Self.sevenTokens(ring, fixture, claims)
+            let tokens = try await Self.thirteenTokens(ring, fixture, claims)
             let privateKey = try _RSA.Signing.PrivateKey(pemRepresentation: pem)
             let publicKey = try _RSA.Signing.PublicKey(pemRepresentation: key.publicKeyPEM)
             let verifier = try await SignatureVerifier(publicKeyPEM: key.publicKeyPEM, algorithm: .rs256)
@@ -95,7 +97,7 @@ struct ServerKeyRingSigningTests {
         try await ServiceFixture.with { (fixture: ServiceFixture) async throws in
             let claims = Claims(iat: 1_700_000_000)
             let (ring, key, _) = try await Self.mint(.ps256, fixture)
-            let tokens = try await Self.sevenTokens(ring, fixture, claims)
+            let tokens = try await Self.thirteenTokens(ring, fixture, claims)
             let publicKey = try _RSA.Signing.PublicKey(pemRepresentation: key.publicKeyPEM)
             let verifier = try await SignatureVerifier(publicKeyPEM: key.publicKeyPEM, algorithm: .ps256)
             let rs256 = try await SignatureVerifier(publicKeyPEM: key.publicKeyPEM, algorithm: .rs256)
