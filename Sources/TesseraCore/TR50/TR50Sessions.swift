@@ -104,7 +104,8 @@ extension TR50Service {
 
     /// A session id, or a session JWT (accepted wherever a session id is).
     public func resolve(_ credential: String) async throws -> TR50Principal {
-        if CredentialKind.of(credential).isJWT { return try await resolveToken(credential) }
+        let (kind, jws) = CredentialKind.classify(credential)
+        if kind.isJWT { return try await resolveToken(credential, jws: jws) }
         if let app = try await store.appSession(idHash: hasher.hash(credential)), app.expiresAt > clock.now(),
             let organization = try await directory.organization(id: app.organizationID)
         {
@@ -130,8 +131,9 @@ extension TR50Service {
         return .user(user, organization, sessionHash: session.idHash)
     }
 
-    private func resolveToken(_ token: String) async throws -> TR50Principal {
-        let session = try await sessionJWT(token)
+    /// A session JWT, parsed once: `jws` is what the classification parsed (nil if it did not parse).
+    private func resolveToken(_ token: String, jws: CompactJWS?) async throws -> TR50Principal {
+        let session = try await sessionJWT(token, jws: jws)
         return .token(session.grant, session.organization)
     }
 
