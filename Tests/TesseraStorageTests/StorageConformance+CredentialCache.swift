@@ -117,7 +117,7 @@ extension StorageConformanceTests {
         }
     }
 
-    @Test("every verification read is served from the cache and dropped by a change through the cached stores at once, by another process's announced change (PostgreSQL: its notification) otherwise",
+    @Test("every verification (and client authentication) read is served from the cache and dropped by a change through the cached stores at once, by another process's announced change (PostgreSQL: its notification) otherwise",
           arguments: DatabaseKind.underTest)
     func cachedVerificationReads(_ kind: DatabaseKind) async throws {
         try await ScratchDatabase.withStorage(kind) { storage, reference in
@@ -241,6 +241,25 @@ extension StorageConformanceTests {
             #expect(try await cached.tr50.role(key: "operator", organizationID: organization.id) == narrowed, "a change here is seen at once")
             #expect(try await cached.tr50.deleteRole(key: "operator", organizationID: organization.id))
             #expect(try await cached.tr50.role(key: "operator", organizationID: organization.id) == nil)
+
+            // OAuth applications clients authenticate as.
+            func application(_ id: String) -> ClientApplication {
+                ClientApplication(
+                    id: id, organizationID: organization.id, name: id, secretHash: "hash", allowedScopes: ["pam"], publicKeyPEM: nil,
+                    keyAlgorithm: nil, createdAt: Self.now
+                )
+            }
+            try await cached.applications.insert(application("app_1"))
+            try await cached.applications.insert(application("app_2"))
+            #expect(try await cached.applications.application(id: "app_1") == application("app_1"))
+            try await elsewhere(.application(id: "app_1")) { (stores: Stores) async throws in
+                #expect(try await stores.applications.delete(id: "app_1", organizationID: organization.id))
+            } seen: {
+                try await cached.applications.application(id: "app_1") == nil
+            }
+            #expect(try await cached.applications.application(id: "app_2") == application("app_2"))
+            #expect(try await cached.applications.delete(id: "app_2", organizationID: organization.id))
+            #expect(try await cached.applications.application(id: "app_2") == nil, "a deletion here is seen at once")
         }
     }
 

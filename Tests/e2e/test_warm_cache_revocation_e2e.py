@@ -5,7 +5,8 @@ credential is presented several times (accepted each time) before it is revoked,
 has it cached: only the cache invalidation can explain a refusal. For each kind of revocation —
 a Lake PAT revoked, a Lake key deleted, an access token revoked (RFC 7009), a PAM authentication
 token revoked (its JWT and its derived short token), a TR50 role deleted (its session JWTs), a
-TR50 password session ended —
+TR50 password session ended, an OAuth application deleted (its client's credentials at the token
+endpoint) —
 
 - the server that revoked it refuses it on the very next request at every door (no polling), on
   SQLite and on PostgreSQL;
@@ -89,6 +90,17 @@ def at_tr50_with_jwt(server: Server, credential: str):
     """TR50 `POST /api` with the session JWT as Bearer, running session.info: the error code."""
     reply = tr50(server, {"cmd": {"command": "session.info"}}, bearer=credential)
     return None if reply["cmd"]["success"] else str(reply["cmd"]["errorCodes"][0])
+
+
+def at_token_endpoint(server: Server, client: str):
+    """`POST /oauth2/token` client_credentials with `client_id:client_secret` as HTTP Basic: the
+    OAuth `error`."""
+    client_id, secret = client.split(":", 1)
+    reply = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret), timeout=10)
+    if reply.status_code == 200:
+        return None
+    assert reply.status_code == 401, reply.text
+    return reply.json()["error"]
 
 
 def at_tr50_with_session(server: Server, session_id: str):
@@ -227,6 +239,20 @@ def ended_tr50_session(world: World) -> Revocable:
     return Revocable([Probe("tr50 session at POST /api", at_tr50_with_session, session, "-90007")], revoke)
 
 
+def deleted_application(world: World) -> Revocable:
+    """An OAuth application deleted by an admin: its client can no longer get a token."""
+    server = world.server
+    created = server.post("/api/admin/applications", {"name": f"client-{next(NUMBERS)}", "scopes": [ALL]})
+    assert created.status_code == 201, created.text
+    client_id = created.json()["client_id"]
+
+    def revoke():
+        reply = server.delete(f"/api/admin/applications/{client_id}")
+        assert reply.status_code == 204, reply.text
+    return Revocable([Probe("client at /oauth2/token", at_token_endpoint, f"{client_id}:{created.json()['client_secret']}",
+                            "invalid_client")], revoke)
+
+
 KINDS = {
     "pat_revoked": revoked_pat,
     "key_deleted": deleted_key,
@@ -234,6 +260,7 @@ KINDS = {
     "pam_token_revoked": revoked_pam_token,
     "tr50_role_deleted": deleted_tr50_role,
     "tr50_session_ended": ended_tr50_session,
+    "application_deleted": deleted_application,
 }
 # The kinds whose reads are cached (TR50 password sessions are read on every request).
 CACHED_KINDS = [kind for kind in KINDS if kind != "tr50_session_ended"]

@@ -271,3 +271,28 @@ struct CachingTR50Store: TR50Store {
     func loginFailures(username: String, since date: Date) async throws -> [Date] { try await base.loginFailures(username: username, since: date) }
     func clearLoginFailures(username: String) async throws { try await base.clearLoginFailures(username: username) }
 }
+
+/// Caches `application(id:)`, the application a client authenticates as (client_credentials,
+/// private_key_jwt); deleting it drops its entry. Applications are not otherwise changed.
+struct CachingApplicationStore: ApplicationStore {
+    let base: any ApplicationStore
+    let cache: ExpiringCache<String, ClientApplication>
+
+    func insert(_ application: ClientApplication) async throws { try await base.insert(application) }
+
+    func application(id: String) async throws -> ClientApplication? {
+        let (cached, generation) = cache.lookup(id)
+        if let cached { return cached }
+        let found = try await base.application(id: id)
+        if let found { cache.store(found, for: id, readAt: generation) }
+        return found
+    }
+
+    func applications(organizationID: UUID) async throws -> [ClientApplication] { try await base.applications(organizationID: organizationID) }
+
+    func delete(id: String, organizationID: UUID) async throws -> Bool {
+        let deleted = try await base.delete(id: id, organizationID: organizationID)
+        cache.remove(id)
+        return deleted
+    }
+}

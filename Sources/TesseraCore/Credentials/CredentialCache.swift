@@ -73,13 +73,16 @@ public enum CredentialChange: Sendable, Hashable {
     case authenticationTokens(organizationID: UUID)
     /// A TR50 role of an organization changed or was deleted.
     case tr50Role(organizationID: UUID, key: String)
+    /// An OAuth application was deleted.
+    case application(id: String)
     /// Changes may have been missed (e.g. the notification channel reconnected): drop everything.
     case unknown
 }
 
 /// The per-process cache of the reads on every verification path: the Lake PAT by hash and
 /// signing key by organization/user/name; the server signing key by `kid`; organizations; the
-/// revocation marks of access tokens; PAM authentication tokens; TR50 roles. Each map is bounded
+/// revocation marks of access tokens; PAM authentication tokens; TR50 roles; the OAuth
+/// applications clients authenticate as (for issuance). Each map is bounded
 /// (`capacity` entries, dropped whole when full) and entries live at most `lifetime`. Writes made
 /// through the wrapped stores drop their entries before they return (so the replica that
 /// revokes refuses from the next request on), and `invalidate(_:)` drops entries changed by
@@ -94,6 +97,7 @@ public final class CredentialCache: Sendable {
     let revocationMarks: ExpiringCache<String, Bool>
     let authenticationTokens: ExpiringCache<CachingPAMStore.LookupKey, AuthenticationToken>
     let roles: ExpiringCache<CachingTR50Store.LookupKey, Role>
+    let applications: ExpiringCache<String, ClientApplication>
     /// How long an entry may be served without a notification.
     public let lifetime: Duration
 
@@ -106,6 +110,7 @@ public final class CredentialCache: Sendable {
         self.revocationMarks = ExpiringCache(lifetime: lifetime, capacity: capacity)
         self.authenticationTokens = ExpiringCache(lifetime: lifetime, capacity: capacity)
         self.roles = ExpiringCache(lifetime: lifetime, capacity: 10_000)
+        self.applications = ExpiringCache(lifetime: lifetime, capacity: 10_000)
     }
 
     /// Drops what `change` makes stale.
@@ -123,6 +128,8 @@ public final class CredentialCache: Sendable {
             authenticationTokens.removeAll { _, token in token.organizationID == organizationID }
         case .tr50Role(let organizationID, let key):
             roles.removeAll { _, role in role.organizationID == organizationID && role.key == key }
+        case .application(let id):
+            applications.remove(id)
         case .unknown:
             accessTokens.removeAll { _, _ in true }
             signingKeys.removeAll { _, _ in true }
@@ -131,6 +138,7 @@ public final class CredentialCache: Sendable {
             revocationMarks.removeAll { _, _ in true }
             authenticationTokens.removeAll { _, _ in true }
             roles.removeAll { _, _ in true }
+            applications.removeAll { _, _ in true }
         }
     }
 
@@ -144,7 +152,7 @@ public final class CredentialCache: Sendable {
             keys: CachingPublicKeyStore(base: stores.keys, cache: signingKeys),
             replay: CachingReplayStore(base: stores.replay, cache: revocationMarks),
             serverKeys: CachingServerKeyStore(base: stores.serverKeys, cache: serverKeys),
-            applications: stores.applications,
+            applications: CachingApplicationStore(base: stores.applications, cache: applications),
             pam: CachingPAMStore(base: stores.pam, cache: authenticationTokens),
             audit: stores.audit,
             tr50: CachingTR50Store(base: stores.tr50, cache: roles),

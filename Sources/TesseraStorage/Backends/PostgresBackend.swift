@@ -166,7 +166,7 @@ public final class PostgresBackend: SQLBackend {
 
 /// How a `CredentialChange` is written in a notification's payload: `pat:<uuid>`, `key:<uuid>`,
 /// `server-keys:<organization uuid>`, `mark:<revocation mark>`, `pam-tokens:<organization uuid>`,
-/// `tr50-role:<organization uuid>:<role key>`, `unknown`.
+/// `tr50-role:<organization uuid>:<role key>`, `app:<application id>`, `unknown`.
 enum CredentialChangeCoding {
     static func encode(_ change: CredentialChange) -> String {
         switch change {
@@ -176,6 +176,7 @@ enum CredentialChangeCoding {
         case .revocationMark(let mark): "mark:\(mark)"
         case .authenticationTokens(let organizationID): "pam-tokens:\(organizationID.uuidString)"
         case .tr50Role(let organizationID, let key): "tr50-role:\(organizationID.uuidString):\(key)"
+        case .application(let id): "app:\(id)"
         case .unknown: "unknown"
         }
     }
@@ -191,6 +192,7 @@ enum CredentialChangeCoding {
         case "server-keys": return UUID(uuidString: value).map { .serverKeys(organizationID: $0) } ?? .unknown
         case "mark": return RevocationMark.isMark(value) ? .revocationMark(value) : .unknown
         case "pam-tokens": return UUID(uuidString: value).map { .authenticationTokens(organizationID: $0) } ?? .unknown
+        case "app": return value.isEmpty ? .unknown : .application(id: value)
         case "tr50-role":
             let role = value.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
             guard role.count == 2, let organizationID = UUID(uuidString: String(role[0])) else { return .unknown }

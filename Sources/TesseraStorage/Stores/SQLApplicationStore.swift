@@ -33,7 +33,8 @@ struct SQLApplicationStore: ApplicationStore {
 
     func delete(id: String, organizationID: UUID) async throws -> Bool {
         try await backend.transaction { db in
-            !(try await db.raw("""
+            try await backend.announce(.application(id: id), in: db)
+            return !(try await db.raw("""
                 DELETE FROM applications WHERE id = \(bind: id) AND organization_id = \(bind: organizationID.uuidString) RETURNING id
                 """).all()).isEmpty
         }
