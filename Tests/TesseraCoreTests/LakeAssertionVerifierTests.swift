@@ -131,6 +131,21 @@ struct LakeAssertionVerifierTests {
             )
         }
     }
+
+    @Test("a single-use token an earlier version recorded (by the SHA-256 of its text) stays used, consumed or looked at")
+    func recordedByAnEarlierVersion() async throws {
+        try await ServiceFixture.with { fixture in
+            let credentials = try await Self.credentials(fixture)
+            let token = try await Self.assertion(fixture, credentials)
+            #expect(try await fixture.services.stores.replay.recordFirstUse(fingerprint: sha256Hex(token), expiresAt: fixture.clock.now().addingTimeInterval(600)))
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token, consume: false) } == "token_replayed")
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token) } == "token_replayed")
+            // Another token of the same claims (ES256 signatures differ) is unaffected.
+            let other = try await Self.assertion(fixture, credentials)
+            #expect(other != token)
+            _ = try await fixture.services.lakeVerifier.verify(other)
+        }
+    }
 }
 
 /// The second ECDSA encoding anyone can make without the key: `(r, s)` → `(r, n − s)` on P-256.

@@ -127,6 +127,12 @@ struct CachingReplayStore: ReplayStore {
         return first
     }
 
+    func recordFirstUse(fingerprint: String, expiresAt: Date, unlessRecorded earlier: String) async throws -> Bool {
+        let first = try await base.recordFirstUse(fingerprint: fingerprint, expiresAt: expiresAt, unlessRecorded: earlier)
+        if RevocationMark.isMark(fingerprint) { cache.remove(fingerprint) }
+        return first
+    }
+
     func purgeExpired(before date: Date) async throws { try await base.purgeExpired(before: date) }
 }
 

@@ -8,6 +8,10 @@ public protocol ReplayStore: Sendable {
     /// Records a token's fingerprint; returns false if it was recorded already (a replay).
     /// Must be atomic across every process sharing the store.
     func recordFirstUse(fingerprint: String, expiresAt: Date) async throws -> Bool
+    /// The same, unless `earlier` (another fingerprint of the same token, as an earlier version
+    /// recorded it) is recorded: then nothing is written and the answer is false. One statement,
+    /// as atomic as `recordFirstUse(fingerprint:expiresAt:)`.
+    func recordFirstUse(fingerprint: String, expiresAt: Date, unlessRecorded earlier: String) async throws -> Bool
     /// Forgets entries whose tokens have expired.
     func purgeExpired(before date: Date) async throws
 }

@@ -94,12 +94,15 @@ public struct LakeAssertionVerifier: Sendable {
     private func checkFirstUse(_ verified: VerifiedJWS, token: String, expiresAt: Date, consume: Bool) async throws {
         let fingerprint = verified.replayFingerprint
         let first: Bool
-        if try await replay.contains(fingerprint: sha256Hex(token)) {
-            first = false
-        } else if consume {
-            first = try await replay.recordFirstUse(fingerprint: fingerprint, expiresAt: expiresAt.addingTimeInterval(configuration.leeway))
+        if consume {
+            // One statement: recorded unless the earlier version's record of it exists.
+            first = try await replay.recordFirstUse(
+                fingerprint: fingerprint, expiresAt: expiresAt.addingTimeInterval(configuration.leeway), unlessRecorded: sha256Hex(token)
+            )
         } else {
-            first = !(try await replay.contains(fingerprint: fingerprint))
+            let recordedEarlier = try await replay.contains(fingerprint: sha256Hex(token))
+            let recorded = try await replay.contains(fingerprint: fingerprint)
+            first = !recordedEarlier && !recorded
         }
         guard first else {
             throw TesseraError.token(

@@ -17,6 +17,19 @@ struct SQLReplayStore: ReplayStore {
         }
     }
 
+    func recordFirstUse(fingerprint: String, expiresAt: Date, unlessRecorded earlier: String) async throws -> Bool {
+        try await backend.transaction { db in
+            // (SQLite reads `ON CONFLICT` after `INSERT … SELECT` only when the SELECT has a WHERE.)
+            let inserted = try await db.raw("""
+                INSERT INTO used_tokens (fingerprint, expires_at) SELECT \(bind: fingerprint), \(bind: expiresAt.seconds)
+                WHERE NOT EXISTS (SELECT 1 FROM used_tokens WHERE fingerprint = \(bind: earlier))
+                ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint
+                """).all()
+            if RevocationMark.isMark(fingerprint) { try await backend.announce(.revocationMark(fingerprint), in: db) }
+            return !inserted.isEmpty
+        }
+    }
+
     func contains(fingerprint: String) async throws -> Bool {
         try await backend.read { db in
             try await db.raw("SELECT fingerprint FROM used_tokens WHERE fingerprint = \(bind: fingerprint)").first() != nil
