@@ -8,11 +8,7 @@ struct CachingAccessTokenStore: AccessTokenStore {
     func insert(_ token: AccessToken) async throws { try await base.insert(token) }
 
     func accessToken(secretHash: String) async throws -> AccessToken? {
-        let (cached, generation) = cache.lookup(secretHash)
-        if let cached { return cached }
-        let token = try await base.accessToken(secretHash: secretHash)
-        if let token { cache.store(token, for: secretHash, readAt: generation) }
-        return token
+        try await cache.value(for: secretHash) { try await base.accessToken(secretHash: secretHash) }
     }
 
     func accessTokens(userID: UUID) async throws -> [AccessToken] { try await base.accessTokens(userID: userID) }
@@ -57,11 +53,7 @@ struct CachingPublicKeyStore: PublicKeyStore {
 
     func signingKey(organization: String, username: String, keyName: String) async throws -> SigningKeyLookup? {
         let lookupKey = LookupKey(organization: organization, username: username, keyName: keyName)
-        let (cached, generation) = cache.lookup(lookupKey)
-        if let cached { return cached }
-        let found = try await base.signingKey(organization: organization, username: username, keyName: keyName)
-        if let found { cache.store(found, for: lookupKey, readAt: generation) }
-        return found
+        return try await cache.value(for: lookupKey) { try await base.signingKey(organization: organization, username: username, keyName: keyName) }
     }
 }
 
@@ -82,19 +74,11 @@ struct CachingDirectoryStore: DirectoryStore {
     func createUser(_ user: User) async throws { try await base.createUser(user) }
 
     func organization(id: UUID) async throws -> Organization? {
-        try await cached(.id(id)) { try await base.organization(id: id) }
+        try await cache.value(for: .id(id)) { try await base.organization(id: id) }
     }
 
     func organization(domainName: String) async throws -> Organization? {
-        try await cached(.domainName(domainName)) { try await base.organization(domainName: domainName) }
-    }
-
-    private func cached(_ key: LookupKey, read: () async throws -> Organization?) async throws -> Organization? {
-        let (cached, generation) = cache.lookup(key)
-        if let cached { return cached }
-        let found = try await read()
-        if let found { cache.store(found, for: key, readAt: generation) }
-        return found
+        try await cache.value(for: .domainName(domainName)) { try await base.organization(domainName: domainName) }
     }
 
     func organizationCount() async throws -> Int { try await base.organizationCount() }
@@ -148,11 +132,7 @@ struct CachingServerKeyStore: ServerKeyStore {
     }
 
     func key(id: String) async throws -> ServerSigningKey? {
-        let (cached, generation) = cache.lookup(id)
-        if let cached { return cached }
-        let found = try await base.key(id: id)
-        if let found { cache.store(found, for: id, readAt: generation) }
-        return found
+        try await cache.value(for: id) { try await base.key(id: id) }
     }
 
     func activeKey(organizationID: UUID) async throws -> ServerSigningKey? { try await base.activeKey(organizationID: organizationID) }
@@ -184,23 +164,15 @@ struct CachingPAMStore: PAMStore {
     func insert(_ token: AuthenticationToken) async throws { try await base.insert(token) }
 
     func token(id: String, organizationID: UUID?) async throws -> AuthenticationToken? {
-        try await cached(LookupKey(reference: .id(id), organizationID: organizationID)) {
+        try await cache.value(for: LookupKey(reference: .id(id), organizationID: organizationID)) {
             try await base.token(id: id, organizationID: organizationID)
         }
     }
 
     func token(shortTokenHash: String, organizationID: UUID?) async throws -> AuthenticationToken? {
-        try await cached(LookupKey(reference: .shortTokenHash(shortTokenHash), organizationID: organizationID)) {
+        try await cache.value(for: LookupKey(reference: .shortTokenHash(shortTokenHash), organizationID: organizationID)) {
             try await base.token(shortTokenHash: shortTokenHash, organizationID: organizationID)
         }
-    }
-
-    private func cached(_ key: LookupKey, read: () async throws -> AuthenticationToken?) async throws -> AuthenticationToken? {
-        let (cached, generation) = cache.lookup(key)
-        if let cached { return cached }
-        let found = try await read()
-        if let found { cache.store(found, for: key, readAt: generation) }
-        return found
     }
 
     func tokens(organizationID: UUID, query: AuthenticationTokenQuery) async throws -> (page: [AuthenticationToken], total: Int) {
@@ -239,11 +211,7 @@ struct CachingTR50Store: TR50Store {
 
     func role(key: String, organizationID: UUID) async throws -> Role? {
         let lookupKey = LookupKey(organizationID: organizationID, key: key)
-        let (cached, generation) = cache.lookup(lookupKey)
-        if let cached { return cached }
-        let found = try await base.role(key: key, organizationID: organizationID)
-        if let found { cache.store(found, for: lookupKey, readAt: generation) }
-        return found
+        return try await cache.value(for: lookupKey) { try await base.role(key: key, organizationID: organizationID) }
     }
 
     func roles(organizationID: UUID) async throws -> [Role] { try await base.roles(organizationID: organizationID) }
@@ -287,11 +255,7 @@ struct CachingApplicationStore: ApplicationStore {
     func insert(_ application: ClientApplication) async throws { try await base.insert(application) }
 
     func application(id: String) async throws -> ClientApplication? {
-        let (cached, generation) = cache.lookup(id)
-        if let cached { return cached }
-        let found = try await base.application(id: id)
-        if let found { cache.store(found, for: id, readAt: generation) }
-        return found
+        try await cache.value(for: id) { try await base.application(id: id) }
     }
 
     func applications(organizationID: UUID) async throws -> [ClientApplication] { try await base.applications(organizationID: organizationID) }

@@ -33,6 +33,15 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
     }
 
+    /// The cached value, else `read()`'s, stored if found (and no removal raced with the read).
+    func value(for key: Key, read: () async throws -> Value?) async rethrows -> Value? {
+        let (cached, generation) = lookup(key)
+        if let cached { return cached }
+        let found = try await read()
+        if let found { store(found, for: key, readAt: generation) }
+        return found
+    }
+
     func store(_ value: Value, for key: Key, readAt generation: UInt64) {
         let now = ContinuousClock.now
         state.withLock { state in

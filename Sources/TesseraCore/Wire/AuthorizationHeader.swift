@@ -10,16 +10,8 @@ public enum BasicCredentials {
     /// (`FormURLEncoded.decode`: `+` is a space) and nil is returned if either is malformed or
     /// not UTF-8.
     public static func parse(_ header: String, formEncoded: Bool = false) -> (String, String)? {
-        let encoded: String
-        if AuthorizationScheme.isPlainASCII(header) {
-            guard let rest = AuthorizationScheme.rest(of: header, after: "basic") else { return nil }
-            encoded = rest
-        } else {
-            let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-            guard parts.count == 2, parts[0].lowercased() == "basic" else { return nil }
-            encoded = parts[1].trimmingCharacters(in: .whitespaces)
-        }
-        guard let text = Data(base64Encoded: encoded).flatMap({ String(data: $0, encoding: .utf8) }),
+        guard let encoded = AuthorizationScheme.rest(of: header, after: "basic"),
+            let text = Data(base64Encoded: encoded).flatMap({ String(data: $0, encoding: .utf8) }),
             let colon = text.firstIndex(of: ":")
         else { return nil }
         let name = text[..<colon]
@@ -40,32 +32,26 @@ public enum BearerCredential {
     /// not a Bearer authorization. The scheme is the first space-separated word (leading spaces
     /// skipped); the credential is the rest, trimmed of white space.
     public static func parse(_ header: String) -> String? {
-        let credential: String
-        if AuthorizationScheme.isPlainASCII(header) {
-            guard let rest = AuthorizationScheme.rest(of: header, after: "bearer") else { return nil }
-            credential = rest
-        } else {
-            let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-            credential = parts[1].trimmingCharacters(in: .whitespaces)
-        }
-        return credential.isEmpty ? nil : credential
+        guard let credential = AuthorizationScheme.rest(of: header, after: "bearer"), !credential.isEmpty else { return nil }
+        return credential
     }
 }
 
-/// The scheme of an `Authorization` header, read on the bytes for a header of printable ASCII
-/// and tabs (every real one; others take Foundation's general reading, which this one equals:
-/// the fuzz target `authorization` checks it).
+/// The scheme of an `Authorization` header, read in one place for Basic and Bearer: the first
+/// space-separated word (leading spaces skipped), in any case; the rest trimmed of white space.
+/// A header of printable ASCII and tabs (every real one) is read on the bytes; any other takes
+/// Foundation's general reading, which the byte reading equals (the fuzz target `authorization`
+/// checks it).
 enum AuthorizationScheme {
-    static func isPlainASCII(_ header: String) -> Bool {
-        header.utf8.allSatisfy { (0x20...0x7E).contains($0) || $0 == 0x09 }
-    }
-
-    /// What follows `scheme` (lower case; matched in any case), trimmed of spaces and tabs
-    /// (ASCII's white space); nil when the header's scheme is another or nothing follows it. The
-    /// scheme is the first word after leading spaces, ended by a space (a tab belongs to it, as
-    /// the general reading splits on spaces only).
+    /// What follows `scheme` (lower case), trimmed; nil when the header's scheme is another or
+    /// nothing follows it.
     static func rest(of header: String, after scheme: String) -> String? {
+        guard header.utf8.allSatisfy({ (0x20...0x7E).contains($0) || $0 == 0x09 }) else {
+            let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            guard parts.count == 2, parts[0].lowercased() == scheme else { return nil }
+            return parts[1].trimmingCharacters(in: .whitespaces)
+        }
+        // A tab does not end the scheme, as the general reading splits on spaces only.
         let bytes = header.utf8
         guard let start = bytes.firstIndex(where: { $0 != 0x20 }) else { return nil }
         guard let schemeEnd = bytes[start...].firstIndex(of: 0x20) else { return nil }
