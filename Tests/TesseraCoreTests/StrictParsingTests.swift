@@ -124,4 +124,51 @@ struct CompactJWSTests {
             #expect(error.message == "token is 8193 bytes; the limit is 8192 bytes")
         }
     }
+
+    /// A token whose text equals a parsed one under Swift's canonical equivalence, but not byte
+    /// for byte (U+212A KELVIN SIGN for "K"), must not be given the remembered parse.
+    @Test("a repeated token gets the same parse; a canonically equal but different text does not")
+    func recentParses() throws {
+        let header = Base64URL.encode(Array(#"{"alg":"ES256","kid":"K"}"#.utf8))
+        let payload = Base64URL.encode(Array(#"{"sub":"demo","n":1795000000}"#.utf8))
+        let token = "\(header).\(payload).AQIDKw"  // the signature [1, 2, 3, 0x2B] has a "K"
+        let first = try CompactJWS(token)
+        let again = try CompactJWS(token)
+        #expect(again.header == first.header && again.payload == first.payload && again.signature == first.signature)
+        #expect(Array(again.signingInput) == Array(first.signingInput))
+
+        let kelvin = try #require(token.range(of: "K")).lowerBound
+        var lookalike = token
+        lookalike.replaceSubrange(kelvin...kelvin, with: "\u{212A}")
+        #expect(lookalike == token && !lookalike.utf8.elementsEqual(token.utf8))
+        do {
+            _ = try CompactJWS(lookalike)
+            Issue.record("a token with U+212A in place of K was accepted")
+        } catch {
+            #expect(error.code == "token_malformed")
+        }
+
+        let memo = RecentTokenParses(budget: 10_000, largestToken: 4096)
+        memo.remember(first, of: token)
+        #expect(memo.parse(of: token)?.payload == first.payload)
+        #expect(memo.parse(of: lookalike) == nil)
+    }
+
+    @Test("the memo of recent parses is bounded by its byte budget and refuses large tokens")
+    func recentParsesBounded() throws {
+        let memo = RecentTokenParses(budget: 4_000, largestToken: 300)
+        let header = Base64URL.encode(Array(#"{"alg":"ES256"}"#.utf8))
+        var tokens: [String] = []
+        for index in 0..<100 {
+            let token = "\(header).\(Base64URL.encode(Array("{\"jti\":\"\(index)\"}".utf8))).AQID"
+            memo.remember(try CompactJWS(token), of: token)
+            tokens.append(token)
+        }
+        let size = tokens[0].utf8.count
+        #expect(memo.count >= 1 && memo.count <= 4_000 / size)
+        #expect(memo.parse(of: tokens[99]) != nil)
+        let large = "\(header).\(Base64URL.encode(Array("{\"pad\":\"\(String(repeating: "x", count: 300))\"}".utf8))).AQID"
+        memo.remember(try CompactJWS(large), of: large)
+        #expect(memo.parse(of: large) == nil)
+    }
 }

@@ -60,6 +60,14 @@ struct ForwardAuthTests {
                 #expect(Self.header(ok, "X-Tessera-Expires-At") == String(lake.now + 3600))
                 #expect(ok.json["subject"] as? String == "demo")
             }
+            // Answers are encoded once per identity: tokens of other identities, alternated, each get their own.
+            let sooner = RawJWS.sign(header: lake.header(key, kid: "primary"), payload: lake.claims(pat: pat.secret, ["exp": lake.now + 1800]), with: key)
+            for (token, expiresAt) in [(sooner, lake.now + 1800), (multi, lake.now + 3600), (sooner, lake.now + 1800)] {
+                let ok = try await Self.verify(lake, "Bearer " + token)
+                #expect(Self.header(ok, "X-Tessera-Expires-At") == String(expiresAt))
+                #expect(ok.json["expires_at"] as? String == String(expiresAt))
+                #expect(ok.headers[.contentType] == "application/json")
+            }
             #expect(try await Self.verify(lake, "Bearer " + multi, query: "?audience=td:service:authentication").status == .ok)
             Self.expectRefused(try await Self.verify(lake, "Bearer " + multi, query: "?audience=billing"), "audience_mismatch")
             let scoped = try await Self.verify(lake, "Bearer " + multi, query: "?scope=admin")

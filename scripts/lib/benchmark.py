@@ -705,6 +705,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--profile")
+    parser.add_argument("--rows")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--database", default="sqlite")
     parser.add_argument("--build", default="release")
@@ -715,6 +716,13 @@ def main():
         for row in table:
             say(f"{row.id:<34} {row.label}")
         return 0
+    if options.rows:
+        # A subset, between the two /health rows that give its ceiling.
+        wanted = set(options.rows.split(","))
+        unknown = wanted - {row.id for row in table}
+        if unknown:
+            raise SystemExit(f"benchmark: no row {', '.join(sorted(unknown))} (scripts/benchmark --list)")
+        table = [row for row in table if row.id in wanted or row.id in ("health", "health-end")]
     profiled = options.profile.split(",") if options.profile else []
     for name in profiled:
         if name not in {row.id for row in table if not row.in_process}:

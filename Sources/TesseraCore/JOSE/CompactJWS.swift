@@ -24,7 +24,19 @@ public struct CompactJWS: Sendable {
     /// May be empty (an unsigned token); it then never verifies.
     public let signature: [UInt8]
 
+    /// Parses `token` strictly. A token whose exact bytes were parsed recently, with the default
+    /// limit and a JSON payload, is not parsed again (`RecentTokenParses`): the result is the same.
     public init(_ token: String, maximumSize: Int = CompactJWS.maximumSize, payload form: PayloadForm = .jsonObject) throws(TesseraError) {
+        let memoized = maximumSize == Self.maximumSize && form == .jsonObject
+        if memoized, let parse = RecentTokenParses.shared.parse(of: token) {
+            self = parse
+            return
+        }
+        try self.init(parsing: token, maximumSize: maximumSize, payload: form)
+        if memoized { RecentTokenParses.shared.remember(self, of: token) }
+    }
+
+    private init(parsing token: String, maximumSize: Int, payload form: PayloadForm) throws(TesseraError) {
         let bytes = Array(token.utf8)
         guard bytes.count <= maximumSize else {
             throw .token("token_too_large", "token is \(bytes.count) bytes; the limit is \(maximumSize) bytes")

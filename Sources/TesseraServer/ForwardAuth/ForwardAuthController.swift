@@ -13,6 +13,7 @@ import TesseraCore
 struct ForwardAuthController {
     let forwardAuthenticator: ForwardAuthenticator
     let audit: RequestAuditor
+    let acceptedResponses = AcceptedResponses()
 
     var endpoints: RouteCollection<TesseraRequestContext> {
         let routes = RouteCollection(context: TesseraRequestContext.self)
@@ -27,7 +28,7 @@ struct ForwardAuthController {
         )
         do {
             let identity = try await forwardAuthenticator.verify(try Self.bearer(request), requirements: requirements)
-            return Self.accepted(identity)
+            return accepted(identity)
         } catch let error as TesseraError where error.kind == .unauthenticated || error.kind == .forbidden {
             await auditRefusal(error, request: request, requirements: requirements, context: context)
             var response = ErrorMiddleware<TesseraRequestContext>.render(error, logger: context.logger)
@@ -75,7 +76,12 @@ struct ForwardAuthController {
         (HTTPFields.Element.Name("X-Tessera-" + name)!, name.lowercased().replacingOccurrences(of: "-", with: "_"))
     }
 
-    static func accepted(_ identity: VerifiedIdentity) -> Response {
+    /// The `200` for `identity`, encoded once per identity (`AcceptedResponses`).
+    func accepted(_ identity: VerifiedIdentity) -> Response {
+        acceptedResponses.response(for: identity, encode: Self.encodeAccepted)
+    }
+
+    static func encodeAccepted(_ identity: VerifiedIdentity) -> AcceptedResponses.Encoded {
         let values: [String?] = [
             identity.subject,
             identity.organization.domainName,
@@ -89,7 +95,7 @@ struct ForwardAuthController {
             String(Int64(identity.expiresAt.timeIntervalSince1970)),
         ]
         var headers = HTTPFields()
-        headers.reserveCapacity(values.count + 1)
+        headers.reserveCapacity(values.count + 2)
         var document: [(String, OrderedJSON)] = []
         document.reserveCapacity(values.count)
         for ((header, member), value) in zip(acceptedFields, values) {
@@ -97,6 +103,7 @@ struct ForwardAuthController {
             headers.append(HTTPFields.Element(name: header, value: ErrorMiddleware<TesseraRequestContext>.headerSafe(value)))
             document.append((member, .string(value)))
         }
-        return JSONResponse.make(.object(document), status: .ok, headers: headers)
+        headers[.contentType] = "application/json"
+        return AcceptedResponses.Encoded(headers: headers, body: ByteBuffer(string: OrderedJSON.object(document).serialized))
     }
 }
