@@ -32,8 +32,14 @@ public final class RecentTokenParses: Sendable {
     public func parse(of token: String) -> CompactJWS? {
         state.withLock { state in
             guard let (text, parse) = state.parses.first(whereKey: token) else { return nil }
-            return text.utf8.elementsEqual(token.utf8) ? parse : nil
+            return Self.sameBytes(text, token) ? parse : nil
         }
+    }
+
+    private static func sameBytes(_ left: String, _ right: String) -> Bool {
+        var left = left
+        var right = right
+        return left.withUTF8 { left in right.withUTF8 { right in left.elementsEqual(right) } }
     }
 
     public func remember(_ parse: CompactJWS, of token: String) {

@@ -56,13 +56,18 @@ public struct MasterKey: Sendable {
 
 /// Keyed hashes of secrets (HMAC-SHA-256), so a stolen database reveals none of them.
 public struct SecretHasher: Sendable {
-    private let key: SymmetricKey
+    /// HMAC with the key already absorbed (its inner and outer pads): each hash copies it and
+    /// goes on, instead of deriving the pads again (verification hashes a PAT per request).
+    private let keyed: HMAC<SHA256>
 
-    public init(masterKey: MasterKey) { self.key = masterKey.hashingKey }
+    public init(masterKey: MasterKey) { self.keyed = HMAC<SHA256>(key: masterKey.hashingKey) }
 
     /// Lowercase hex HMAC-SHA-256 of the secret.
     public func hash(_ secret: String) -> String {
-        hexString(HMAC<SHA256>.authenticationCode(for: Data(secret.utf8), using: key))
+        var mac = keyed
+        var secret = secret
+        secret.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
+        return hexString(mac.finalize())
     }
 }
 
@@ -89,11 +94,14 @@ public func sha256Hex(_ text: String) -> String {
 
 /// Lowercase hex of bytes. (`String(format:)` per byte costs microseconds each, on the hot path.)
 public func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
+    let digits: StaticString = "0123456789abcdef"
     var out = [UInt8]()
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 0x0F)])
+    out.reserveCapacity(bytes.underestimatedCount * 2)
+    digits.withUTF8Buffer { digits in
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
     }
     return String(decoding: out, as: UTF8.self)
 }

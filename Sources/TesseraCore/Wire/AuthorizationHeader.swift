@@ -46,21 +46,28 @@ enum AuthorizationScheme {
     /// What follows `scheme` (lower case), trimmed; nil when the header's scheme is another or
     /// nothing follows it.
     static func rest(of header: String, after scheme: String) -> String? {
-        guard header.utf8.allSatisfy({ (0x20...0x7E).contains($0) || $0 == 0x09 }) else {
-            let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-            guard parts.count == 2, parts[0].lowercased() == scheme else { return nil }
-            return parts[1].trimmingCharacters(in: .whitespaces)
-        }
-        // A tab does not end the scheme, as the general reading splits on spaces only.
-        let bytes = header.utf8
-        guard let start = bytes.firstIndex(where: { $0 != 0x20 }) else { return nil }
-        guard let schemeEnd = bytes[start...].firstIndex(of: 0x20) else { return nil }
-        let word = bytes[start..<schemeEnd]
-        guard word.count == scheme.utf8.count, zip(word, scheme.utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
-        let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
-        guard let first = bytes[schemeEnd...].firstIndex(where: { !isBlank($0) }),
-            let last = bytes[first...].lastIndex(where: { !isBlank($0) })
-        else { return "" }
-        return String(header[first...last])
+        var header = header
+        // The byte reading's answer (`.some`, itself nil for another scheme), or `.none` to take
+        // the general reading.
+        return header.withUTF8 { bytes -> String?? in
+            guard bytes.allSatisfy({ (0x20...0x7E).contains($0) || $0 == 0x09 }) else { return .none }
+            // A tab does not end the scheme, as the general reading splits on spaces only.
+            guard let start = bytes.firstIndex(where: { $0 != 0x20 }) else { return .some(nil) }
+            guard let schemeEnd = bytes[start...].firstIndex(of: 0x20) else { return .some(nil) }
+            let word = bytes[start..<schemeEnd]
+            guard word.count == scheme.utf8.count, zip(word, scheme.utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return .some(nil) }
+            let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+            guard let first = bytes[schemeEnd...].firstIndex(where: { !isBlank($0) }),
+                let last = bytes[first...].lastIndex(where: { !isBlank($0) })
+            else { return .some("") }
+            return .some(String(decoding: UnsafeBufferPointer(rebasing: bytes[first...last]), as: UTF8.self))
+        } ?? generalRest(of: header, after: scheme)
+    }
+
+    /// The reading of any header: Foundation's split and trim.
+    private static func generalRest(of header: String, after scheme: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == scheme else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
     }
 }
