@@ -6,6 +6,24 @@ import TesseraCore
 /// PATs and keys over their life: single use, revocation, deletion, expiry, ownership.
 @Suite("Lake credential lifecycle")
 struct LakeCredentialLifecycleTests {
+    /// Response documents are written as bytes by `OrderedJSON`: quotes, backslashes, control
+    /// characters and characters beyond ASCII must come back as the client sent them.
+    @Test("a PAT named with quotes, a backslash and characters beyond ASCII lists under that exact name")
+    func namesRoundTrip() async throws {
+        try await LakeHarness.run { lake in
+            let refused = try await lake.request(.post, "/api/users/me/access-tokens", body: ["name": "tab\there"])
+            #expect(refused.status == .badRequest)
+            #expect((refused.json["message"] as? String)?.isEmpty == false, "\(refused.json)")
+            let name = "a \"quoted\" \\ name with é and 😀"
+            let created = try await lake.request(.post, "/api/users/me/access-tokens", body: ["name": name])
+            #expect(created.status == .created, "\(created.json)")
+            #expect(created.json["name"] as? String == name)
+            let listed = try await lake.request(.get, "/api/users/me/access-tokens")
+            let items = try #require(listed.json["items"] as? [[String: Any]])
+            #expect(items.contains { $0["name"] as? String == name }, "\(items)")
+        }
+    }
+
     @Test("a token without multi-use is accepted once, then refused as a replay")
     func singleUse() async throws {
         try await LakeHarness.run { lake in

@@ -104,6 +104,6 @@ struct ForwardAuthController {
             document.append((member, .string(value)))
         }
         headers[.contentType] = "application/json"
-        return AcceptedResponses.Encoded(headers: headers, body: ByteBuffer(string: OrderedJSON.object(document).serialized))
+        return AcceptedResponses.Encoded(headers: headers, body: ByteBuffer(bytes: OrderedJSON.object(document).utf8))
     }
 }
