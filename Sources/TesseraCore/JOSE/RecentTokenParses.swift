@@ -23,7 +23,7 @@ public final class RecentTokenParses: Sendable {
     public let budget: Int
     public let largestToken: Int
 
-    public init(budget: Int = 2 << 20, largestToken: Int = 4096) {
+    public init(budget: Int = 512 << 10, largestToken: Int = 4096) {
         self.budget = budget
         self.largestToken = largestToken
     }

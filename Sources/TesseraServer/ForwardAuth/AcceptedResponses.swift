@@ -47,7 +47,7 @@ final class AcceptedResponses: Sendable {
     private let encoded = Mutex<[Identity: Encoded]>([:])
     let capacity: Int
 
-    init(capacity: Int = 4096) {
+    init(capacity: Int = 1024) {
         self.capacity = capacity
     }
 
