@@ -4,26 +4,30 @@ import HummingbirdBcrypt
 
 /// Makes the random secrets Tessera hands out.
 public enum SecretGenerator {
-    private static let base62 = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    private static let alphabet: StaticString = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
     /// A uniformly random base62 string (rejection sampling, no modulo bias). The default of 28
-    /// characters, about 166 bits, matches the PATs shown in the Lake seeds.
+    /// characters, about 166 bits, matches the PATs shown in the Lake seeds. The randomness is
+    /// drawn in blocks (`bytes`), not a system call per character: every token id is one.
     public static func base62(length: Int = 28) -> String {
-        var generator = SystemRandomNumberGenerator()
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(length)
-        while out.count < length {
-            let byte = UInt8.random(in: .min ... .max, using: &generator)
-            guard byte < 248 else { continue }  // 248 = 4 * 62
-            out.append(base62[Int(byte % 62)])
+        alphabet.withUTF8Buffer { alphabet in
+            while out.count < length {
+                // 248 = 4 * 62; a byte is kept with probability 248/256, so this block usually suffices.
+                for byte in bytes(length + 8) where byte < 248 && out.count < length {
+                    out.append(alphabet[Int(byte % 62)])
+                }
+            }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// Random bytes from the system's CSPRNG.
+    /// Random bytes from a CSPRNG: BoringSSL's (swift-crypto's `SymmetricKey`), seeded by the
+    /// system's and safe across `fork`.
     public static func bytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        guard count > 0 else { return [] }
+        return SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Array($0) }
     }
 }
 
