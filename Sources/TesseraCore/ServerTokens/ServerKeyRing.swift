@@ -111,6 +111,8 @@ public struct ServerKeyRing: Sendable {
 final class SignerCache: Sendable {
     private let signers = Mutex<[UUID: (keyID: String, signer: any JWTAlgorithm)]>([:])
     private let serializer = DefaultJWTSerializer()
+    /// base64url of each (kid, typ) header, as `sign` made it first.
+    private let encodedHeaders = Mutex<[String: [UInt8]]>([:])
 
     func signer(for key: ServerSigningKey, privatePEM: () throws -> String) async throws -> any JWTAlgorithm {
         if let cached = signers.withLock({ $0[key.organizationID] }), cached.keyID == key.id { return cached.signer }
@@ -132,11 +134,23 @@ final class SignerCache: Sendable {
     /// The compact JWS of `payload` with the header `kid`, `typ` and `alg`, made as
     /// `JWTKeyCollection.sign(_:kid:header:)` makes it (jwt-kit encodes the header from a
     /// dictionary, so its members' order varies from token to token either way).
+    /// The header depends only on the key and the type, so its encoding is made once per pair.
     func sign(_ payload: some JWTPayload, kid: String, type: String, with signer: any JWTAlgorithm) async throws -> String {
         var header: JWTHeader = ["typ": .string(type)]
         header.kid = kid
         header = try await serializer.makeHeader(from: header, key: signer)
-        var token = Array(Base64URL.encode(try serializer.jsonEncoder.encode(header)).utf8)
+        let headerKey = "\(kid)\u{0}\(type)"
+        var token: [UInt8]
+        if let encoded = encodedHeaders.withLock({ $0[headerKey] }) {
+            token = encoded
+        } else {
+            token = Array(Base64URL.encode(try serializer.jsonEncoder.encode(header)).utf8)
+            encodedHeaders.withLock { headers in
+                if headers.count >= 1_000 { headers.removeAll() }
+                headers[headerKey] = token
+            }
+        }
+        token.reserveCapacity(token.count + 1_024)
         token.append(UInt8(ascii: "."))
         token.append(contentsOf: try serializer.serialize(payload, header: header))
         let signature = try signer.sign(token)
