@@ -121,8 +121,7 @@ struct CachingReplayStore: ReplayStore {
 }
 
 /// Caches `key(id:)`, the server key a token's `kid` names (its publication window is checked
-/// on every use), and `activeKey`, the one issuance signs with; a rotation drops the
-/// organization's keys.
+/// on every use); a rotation drops the organization's keys.
 struct CachingServerKeyStore: ServerKeyStore {
     let base: any ServerKeyStore
     let cache: ExpiringCache<String, ServerSigningKey>
@@ -136,11 +135,9 @@ struct CachingServerKeyStore: ServerKeyStore {
         try await cache.value(for: id) { try await base.key(id: id) }
     }
 
-    /// The signing key of each issuance; cached under `active:<organization>` (key ids begin
-    /// `tsk_`), so a rotation drops it with the organization's other keys.
-    func activeKey(organizationID: UUID) async throws -> ServerSigningKey? {
-        try await cache.value(for: "active:" + organizationID.uuidString) { try await base.activeKey(organizationID: organizationID) }
-    }
+    /// Not cached: a rotation by the admin CLI (another process, which on SQLite announces
+    /// nothing) must govern the very next issuance.
+    func activeKey(organizationID: UUID) async throws -> ServerSigningKey? { try await base.activeKey(organizationID: organizationID) }
 
     func publishedKeys(at date: Date) async throws -> [ServerSigningKey] { try await base.publishedKeys(at: date) }
     func keys(organizationID: UUID) async throws -> [ServerSigningKey] { try await base.keys(organizationID: organizationID) }
