@@ -518,27 +518,38 @@ class Benchmark:
         self.results = []
         self.rss_after = []
         self.health = None
+        # /health measured just before and just after each HTTP row (not in smoke runs).
+        self.paired_seconds = 0 if options.smoke else max(2.0, self.seconds / 4)
         self.errors = []
         # The tree the binaries were just built from (scripts/benchmark builds them before this runs).
         self.commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
 
-    def ceiling(self, row: Row) -> float | None:
+    def ceiling(self, row: Row, health: float | None = None) -> float | None:
+        """The row's ceiling, from `health` (the /health measured next to the row) or else the
+        table's /health."""
         kind = row.ceiling
-        if kind == "none" or self.health is None and kind in ("health", "verify") or kind.startswith("sign") and self.health is None:
+        health = health or self.health
+        if kind == "none" or health is None and kind in ("health", "verify") or kind.startswith("sign") and health is None:
             return None
         if kind == "health":
-            return self.health
+            return health
         if self.openssl is None:
             return None
         if kind == "verify":
-            return 1 / (1 / self.health + 1 / self.openssl["rsa2048"]["verify"])
+            return 1 / (1 / health + 1 / self.openssl["rsa2048"]["verify"])
         if kind == "openssl-verify":
             return self.openssl["rsa2048"]["verify"]
         if kind.startswith("sign:"):
-            return 1 / (1 / self.health + 1 / self.openssl[OPENSSL_SIGN[kind[5:]]]["sign"])
+            return 1 / (1 / health + 1 / self.openssl[OPENSSL_SIGN[kind[5:]]]["sign"])
         if kind.startswith("openssl-sign:"):
             return self.openssl[OPENSSL_SIGN[kind[13:]]]["sign"]
         return None
+
+    def pairs_health(self, row: Row, profile: bool) -> bool:
+        """Whether the row is measured between two short /health runs: every HTTP row whose
+        ceiling involves /health, except in smoke runs and profiles."""
+        return (bool(self.paired_seconds) and not profile and row.id not in ("health", "health-end")
+                and (row.ceiling in ("health", "verify") or row.ceiling.startswith("sign:")))
 
     def token_count(self, row: Row) -> int:
         """Enough first-seen tokens for one row: the rate the in-process figure and /health allow,
@@ -575,10 +586,18 @@ class Benchmark:
                 started = time.monotonic()
                 world.lake_tokens(tokens_file, count, multi_use=request.tokens == "multi-use", batch=f"{row.id}-{attempt}-{time.time_ns()}")
                 say(f"  ({count} {request.tokens} RS256 tokens signed in {time.monotonic() - started:.1f} s)")
+            paired = []
+            if self.pairs_health(row, profile):
+                paired.append(run_wrk(world.url, Request("/health"), self.paired_seconds, workdir, server.pid).rate)
             recorder = self.start_profile(server, row) if profile else None
             measurement = run_wrk(world.url, request, self.seconds, workdir, server.pid, tokens_file)
             if recorder:
                 recorder.wait()
+            if paired:
+                paired.append(run_wrk(world.url, Request("/health"), self.paired_seconds, workdir, server.pid).rate)
+                # This shared machine's speed drifts over minutes: the /health next to the row
+                # (the higher of just before and just after) is its reference.
+                result["paired_health"] = max(paired)
             if not measurement.exhausted:
                 break
             say(f"  tokens ran out after {measurement.sent}: measuring again with more")
@@ -619,6 +638,8 @@ class Benchmark:
             row = table.get(result["id"])
             if row is None:
                 continue
+            if result.get("paired_health"):
+                continue  # measured against the /health next to it
             ceiling = None if row.id == "health" else self.ceiling(row)
             result["ceiling"] = ceiling
             rate = result.get("req_per_s")
@@ -626,7 +647,7 @@ class Benchmark:
             result["met"] = None if row.target is None or result["ratio"] is None else result["ratio"] >= row.target
 
     def finish(self, row: Row, result: dict):
-        ceiling = self.ceiling(row)
+        ceiling = self.ceiling(row, result.get("paired_health"))
         rate = result.get("req_per_s")
         result["ceiling"] = ceiling
         result["ratio"] = rate / ceiling if rate and ceiling else None
@@ -635,6 +656,7 @@ class Benchmark:
             self.errors.append(f"{row.id}: {result['error']}")
         self.results.append(result)
         say(f"  {row.id:<34} {fmt(rate):>9} /s  ceiling {fmt(ceiling):>9}  ratio {ratio(result['ratio'])}"
+            + (f"  (/health next to it {fmt(result['paired_health'])})" if result.get("paired_health") else "")
             + (f"  rss {result.get('rss_mib_after')} MiB" if result.get("rss_mib_after") else "")
             + (f"  others {busy(result)}" if result.get("server_core_others") is not None else "")
             + (f"  ERROR {result['error']}" if "error" in result else ""))
@@ -831,7 +853,11 @@ def summarise(bench: Benchmark, options, sampler: MemorySampler, started_rss: in
             f"ecdsap256 {fmt(o['ecdsap256']['sign'])} sign/s; ed25519 {fmt(o['ed25519']['sign'])} sign/s")
     say(f"others: the share of the server's core {SERVER_CORE} that other processes took during the row / the share of the row wrk "
         f"waited for its core {LOAD_CORE} (over {BUSY:.0%}, marked busy: the figure may be low, measure again on a quiet machine)")
-    say(f"/health ceiling: {fmt(bench.health)} /s, the higher of the first and the last /health row")
+    if bench.paired_seconds:
+        say(f"/health ceiling of each HTTP row: the higher of {bench.paired_seconds:g} s of /health just before and just after it "
+            f"(this shared machine's speed drifts over minutes); of the table: {fmt(bench.health)} /s, the higher of the first and last /health row")
+    else:
+        say(f"/health ceiling: {fmt(bench.health)} /s, the higher of the first and the last /health row")
     say("ceilings: 1 /health; 2, 3 1/(1/health + 1/openssl rsa2048 verify); 4 1/(1/health + 1/openssl sign of the server key's algorithm)")
     import textwrap
     say(textwrap.fill("rss after each row (MiB): " + ", ".join(f"{name} {value}" for name, value in bench.rss_after), width=118,
