@@ -1,4 +1,5 @@
 import SQLKit
+import TesseraCore
 
 /// The schema, as an ordered list of migrations. Types are chosen to mean the same on SQLite
 /// and PostgreSQL: TEXT, BIGINT (times in whole seconds, booleans as 0/1).
@@ -242,7 +243,16 @@ enum Migrations {
         (11, [
             "ALTER TABLE applications ADD COLUMN key_id TEXT",
         ]),
+        // Usernames are unique whatever their letter case (they are ASCII: `lower` folds the
+        // same on both databases); the spelling given is kept. `UsernameClashes` runs first.
+        (12, [
+            "CREATE UNIQUE INDEX users_username_case_folded ON users (lower(username))",
+        ]),
     ]
+
+    /// What must hold before a migration runs, checked in its transaction: it throws a message
+    /// that says what to change instead of the database's constraint error.
+    static let preconditions: [Int: @Sendable (any SQLDatabase) async throws -> Void] = [12: UsernameClashes.refuse]
 
     /// Applies every migration not yet recorded, each in its own transaction, holding the
     /// backend's migration lock so concurrent starts apply each migration once.
@@ -258,6 +268,7 @@ enum Migrations {
             try await backend.transaction { db in
                 let applied = try await db.raw("SELECT version FROM tessera_migrations WHERE version = \(bind: Int64(migration.version))").all()
                 guard applied.isEmpty else { return }
+                try await preconditions[migration.version]?(db)
                 for statement in migration.statements {
                     try await db.raw(SQLQueryString(statement)).run()
                 }
@@ -269,3 +280,31 @@ enum Migrations {
 }
 
 import Foundation
+
+/// Users whose names differ only in letter case, which migration 12 cannot make unique.
+enum UsernameClashes {
+    static func refuse(_ db: any SQLDatabase) async throws {
+        let rows = try await db.raw("""
+            SELECT id, username FROM users WHERE lower(username) IN
+                (SELECT lower(username) FROM users GROUP BY lower(username) HAVING COUNT(*) > 1)
+            ORDER BY lower(username), username
+            """).all()
+        guard !rows.isEmpty else { return }
+        var groups: [(folded: String, users: [String])] = []
+        for row in rows {
+            let username = try row.decode(column: "username", as: String.self)
+            let id = try row.decode(column: "id", as: String.self)
+            if groups.last?.folded == username.lowercased() {
+                groups[groups.count - 1].users.append("'\(username)' (id \(id))")
+            } else {
+                groups.append((username.lowercased(), ["'\(username)' (id \(id))"]))
+            }
+        }
+        let listed = groups.map { $0.users.joined(separator: " and ") }.joined(separator: "; ")
+        throw TesseraError(
+            .internalFailure, "usernames_clash",
+            "usernames must now be unique whatever their letter case, and these differ only in case: \(listed). "
+                + "Rename all but one of each (UPDATE users SET username = '…' WHERE id = '…'), then start Tessera again; nothing was changed"
+        )
+    }
+}

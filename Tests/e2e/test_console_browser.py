@@ -30,7 +30,9 @@ def browser(workdir: Path):
     downloads.mkdir()
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
+    # tessera.test reaches the server by a host name over plain HTTP: not a secure context.
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900",
+                     "--host-resolver-rules=MAP tessera.test 127.0.0.1"):
         options.add_argument(argument)
     options.add_experimental_option("prefs", {
         "download.default_directory": str(downloads), "download.prompt_for_download": False,

@@ -65,8 +65,10 @@ public struct DirectoryManager: Sendable {
         let user = try makeUser(organizationID: organization.id, username: username, password: password, isAdmin: isAdmin)
         do {
             try await store.createUser(user)
-        } catch let duplicate as DuplicateRecordError {
-            throw TesseraError(.conflict, "already_exists", "\(duplicate.what) already exists")
+        } catch is DuplicateRecordError {
+            throw TesseraError(
+                .conflict, "already_exists", "user '\(user.username)' already exists (usernames are unique whatever their letter case)"
+            )
         }
         return user
     }

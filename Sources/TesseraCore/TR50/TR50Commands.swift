@@ -204,6 +204,10 @@ extension TR50Service {
             organizationID: call.organization.id, key: try arguments.requiredString("key"), commands: arguments.strings("commands") ?? [],
             viewTags: arguments.strings("viewTags") ?? [], updateTags: arguments.strings("updateTags") ?? []
         )
+        try TR50Limits.checkKey(role.key, of: "role")
+        try TR50Limits.checkCommands(role.commands, known: Self.commandTable.map(\.name))
+        try TR50Limits.checkTags(role.viewTags, "viewTags")
+        try TR50Limits.checkTags(role.updateTags, "updateTags")
         guard try await store.upsertRole(role, create: create) else {
             throw create ? TR50Failure(.alreadyExists, "role '\(role.key)' already exists") : TR50Failure(.notFound, "no role '\(role.key)'")
         }
@@ -218,6 +222,10 @@ extension TR50Service {
             name: arguments.string("name") ?? "", tags: arguments.strings("tags") ?? [], securityTags: arguments.strings("secTags") ?? [],
             createdAt: now, updatedAt: now
         )
+        try TR50Limits.checkKey(thing.key, of: "thing")
+        try TR50Limits.checkName(thing.name)
+        try TR50Limits.checkTags(thing.tags, "tags")
+        try TR50Limits.checkTags(thing.securityTags, "secTags")
         if let grant = call.grant {
             guard !grant.restrictedToThings || grant.thingKeys.contains(thing.key) else {
                 throw TR50Failure(.thingNotPermitted, "this JWT may not act on thing '\(thing.key)'")
@@ -244,9 +252,16 @@ extension TR50Service {
 
     fileprivate func updateThing(_ call: TR50Call) async throws -> TR50Result {
         var thing = try await reachableThing(call, toUpdate: true)
-        if let name = call.arguments.string("name") { thing.name = name }
-        if let tags = call.arguments.strings("tags") { thing.tags = tags }
+        if let name = call.arguments.string("name") {
+            try TR50Limits.checkName(name)
+            thing.name = name
+        }
+        if let tags = call.arguments.strings("tags") {
+            try TR50Limits.checkTags(tags, "tags")
+            thing.tags = tags
+        }
         if let securityTags = call.arguments.strings("secTags") {
+            try TR50Limits.checkTags(securityTags, "secTags")
             if let grant = call.grant, !grant.mayUpdate(securityTags: securityTags) { throw TR50Failure(.accessDenied, "Access Denied") }
             thing.securityTags = securityTags
         }
@@ -258,6 +273,7 @@ extension TR50Service {
     fileprivate func changeTags(_ call: TR50Call, _ change: ([String], [String]) -> [String]) async throws -> TR50Result {
         var thing = try await reachableThing(call, toUpdate: true)
         thing.tags = change(thing.tags, call.arguments.strings("tags") ?? [])
+        try TR50Limits.checkTags(thing.tags, "tags")
         thing.updatedAt = clock.now()
         try await store.updateThing(thing)
         return .done

@@ -57,24 +57,31 @@ struct ConsoleAdminPages {
             try await tr50Command(visitor, "role.create", [
                 "key": .string(form.text("key") ?? ""), "commands": Self.list(form.words("commands")),
                 "viewTags": Self.list(form.words("view_tags")), "updateTags": Self.list(form.words("update_tags")),
-            ], done: "Role “\(form.text("key") ?? "")” added.")
+            ], done: "Role “\(form.text("key") ?? "")” added.", form: Self.kept(form, "role", ["key", "commands", "view_tags", "update_tags"]))
         } }
         group.post("admin/tr50/things") { request, context in try await adminForm(request, context) { visitor, form in
             var params: [String: JSONValue] = [
                 "key": .string(form.text("key") ?? ""), "tags": Self.list(form.words("tags")), "secTags": Self.list(form.words("sec_tags")),
             ]
             if let name = form.text("name") { params["name"] = .string(name) }
-            return try await tr50Command(visitor, "thing.create", params, done: "Thing “\(form.text("key") ?? "")” added.")
+            return try await tr50Command(visitor, "thing.create", params, done: "Thing “\(form.text("key") ?? "")” added.",
+                                         form: Self.kept(form, "thing", ["key", "name", "tags", "sec_tags"]))
         } }
+        // The role or thing is named in the query (confirmation page) and in a form field (the
+        // deletion), never in the path: a key may contain "/".
         for (kind, command, field) in [("roles", "role.delete", "key"), ("things", "thing.delete", "id")] {
-            group.get("admin/tr50/\(kind)/:name/delete") { request, context in try await adminPage(request) { visitor in
-                let name = try context.parameters.require("name")
-                return console.confirm(visitor, heading: "Delete \(kind.dropLast())", question: "Delete \(kind.dropLast()) “\(name)”?",
-                                       verb: "Delete", action: "/console/admin/tr50/\(kind)/\(name)/delete", back: "/console/admin/tr50")
+            let noun = String(kind.dropLast())
+            group.get("admin/tr50/\(kind)/delete") { request, context in try await adminPage(request) { visitor in
+                guard let name = request.uri.queryParameters.get(field).flatMap({ $0.isEmpty ? nil : $0 }) else {
+                    return try await tr50(visitor, error: "Choose the \(noun) to delete from the list below.")
+                }
+                return console.confirm(visitor, heading: "Delete \(noun)", question: "Delete \(noun) “\(name)”?",
+                                       verb: "Delete", action: "/console/admin/tr50/\(kind)/delete", back: "/console/admin/tr50",
+                                       fields: [(field, name)])
             } }
-            group.post("admin/tr50/\(kind)/:name/delete") { request, context in try await adminForm(request, context) { visitor, _ in
-                let name = try context.parameters.require("name")
-                return try await tr50Command(visitor, command, [field: .string(name)], done: "Deleted \(kind.dropLast()) “\(name)”.")
+            group.post("admin/tr50/\(kind)/delete") { request, context in try await adminForm(request, context) { visitor, form in
+                let name = form[field] ?? ""
+                return try await tr50Command(visitor, command, [field: .string(name)], done: "Deleted \(noun) “\(name)”.")
             } }
         }
         group.get("admin/signing-keys") { request, _ in try await adminPage(request) { visitor in try await signingKeys(visitor) } }
@@ -152,13 +159,24 @@ struct ConsoleAdminPages {
         return console.render("admin-providers", visitor, Self.values(["providers": providers], notice: notice))
     }
 
-    private func tr50(_ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil) async throws -> Response {
+    /// The fields of a form that failed, to fill it in again: `<prefix>_<field>` → what was sent.
+    static func kept(_ form: ConsoleForm, _ prefix: String, _ fields: [String]) -> [String: Any] {
+        var kept: [String: Any] = [:]
+        for field in fields {
+            let value: String = form[field] ?? ""
+            kept["\(prefix)_\(field)"] = value
+        }
+        return kept
+    }
+
+    private func tr50(_ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:]) async throws -> Response {
         let principal = TR50Principal.user(visitor.user, visitor.organization, sessionHash: "")
         var roles: [[String: Any]] = []
         if case .success(.roles(let found)) = await services.tr50.perform("role.list", params: [:], as: principal) {
             roles = found.map { role in
                 [
-                    "key": role.key, "commands": role.commands.joined(separator: " "), "viewTags": role.viewTags.joined(separator: " "),
+                    "key": role.key, "keyQuery": Self.queryValue(role.key),
+                    "commands": role.commands.joined(separator: " "), "viewTags": role.viewTags.joined(separator: " "),
                     "updateTags": role.updateTags.joined(separator: " "),
                 ]
             }
@@ -172,15 +190,35 @@ struct ConsoleAdminPages {
                 ]
             }
         }
-        return console.render("admin-tr50", visitor, Self.values(["roles": roles, "things": things], notice: notice, error: error),
+        var values: [String: Any] = ["roles": roles, "things": things, "keyLength": TR50Limits.keyLength, "nameLength": TR50Limits.nameLength]
+        values.merge(form) { $1 }
+        return console.render("admin-tr50", visitor, Self.values(values, notice: notice, error: error),
                               status: error == nil ? .ok : .badRequest)
     }
 
-    private func tr50Command(_ visitor: ConsoleVisitor, _ command: String, _ params: [String: JSONValue], done: String) async throws -> Response {
+    /// Runs a TR50 command as the admin; a refusal is shown in plain words above the page, with
+    /// the form's input (`form`) kept.
+    private func tr50Command(
+        _ visitor: ConsoleVisitor, _ command: String, _ params: [String: JSONValue], done: String, form: [String: Any] = [:]
+    ) async throws -> Response {
         switch await services.tr50.perform(command, params: params, as: .user(visitor.user, visitor.organization, sessionHash: "")) {
         case .success: return try await tr50(visitor, notice: done)
-        case .failure(let failure): return try await tr50(visitor, error: "\(command) failed (\(failure.code.rawValue)): \(failure.message)")
+        case .failure(let failure): return try await tr50(visitor, error: Self.sentence(failure.message), form: form)
         }
+    }
+
+    /// `value` percent-encoded for a query string: every byte but unreserved ASCII (RFC 3986).
+    static func queryValue(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+    }
+
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    /// A core message as a sentence: capitalized, ending with a full stop.
+    static func sentence(_ message: String) -> String {
+        guard let first = message.first else { return message }
+        let text = first.uppercased() + message.dropFirst()
+        return text.hasSuffix(".") ? text : text + "."
     }
 
     private func signingKeys(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {

@@ -39,6 +39,8 @@ enum ConsoleAssets {
         .error { background: #fef3f2; border: 1px solid #fecdca; color: var(--danger); padding: .6rem .9rem; border-radius: 6px; }
         .warning { background: #fffaeb; border: 1px solid #fedf89; padding: .6rem .9rem; border-radius: 6px; }
         .secret-row { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+        .copy-status { color: #067647; font-size: .9rem; }
+        .copy-status.failed { color: var(--danger); }
         .secret-row code { padding: .5rem .7rem; background: #f2f4f7; border-radius: 6px; word-break: break-all; font-size: 1rem; }
         .status { padding: .1rem .5rem; border-radius: 99px; font-size: .8rem; background: #f2f4f7; }
         .status.active, .status.success, .status.signing { background: #ecfdf3; color: var(--ok); }
@@ -58,19 +60,55 @@ enum ConsoleAssets {
         <path d="M8 9h16v4h-6v12h-4V13H8z" fill="#fff"/></svg>
         """
 
-    /// Copy buttons: `<button data-copy="element-id">` copies that element's text.
+    /// Copy buttons (`data-copy` names the element whose text is copied). The clipboard API
+    /// exists only in a secure context (HTTPS or localhost); elsewhere, or if it refuses, the text
+    /// is selected and copied the old way, and the button's status always says what happened:
+    /// "Copied", or that the text is selected for Ctrl+C / ⌘C.
     static let script = """
         "use strict";
+        function selectText(element) {
+          var range = document.createRange();
+          range.selectNodeContents(element);
+          var selection = window.getSelection();
+          selection.removeAllRanges();
+          selection.addRange(range);
+        }
+        function copyStatus(button, text, failed) {
+          var status = button.parentNode.querySelector(".copy-status");
+          if (!status) {
+            status = document.createElement("span");
+            status.className = "copy-status";
+            status.setAttribute("role", "status");
+            status.id = button.getAttribute("data-copy") + "-status";
+            button.insertAdjacentElement("afterend", status);
+          }
+          status.textContent = text;
+          status.classList.toggle("failed", failed);
+        }
+        function copyBySelection(button, source) {
+          selectText(source);
+          var copied = false;
+          try { copied = document.execCommand("copy"); } catch (error) { copied = false; }
+          if (copied) {
+            copyStatus(button, "Copied", false);
+          } else {
+            copyStatus(button, "Copy failed: the text is selected, press Ctrl+C (⌘C on a Mac)", true);
+          }
+        }
         document.addEventListener("click", function (event) {
           var button = event.target.closest("[data-copy]");
           if (!button) { return; }
           var source = document.getElementById(button.getAttribute("data-copy"));
-          if (!source || !navigator.clipboard) { return; }
-          navigator.clipboard.writeText(source.textContent.trim()).then(function () {
-            var label = button.textContent;
-            button.textContent = "Copied";
-            setTimeout(function () { button.textContent = label; }, 1500);
-          });
+          if (!source) { return; }
+          if (window.isSecureContext && navigator.clipboard) {
+            navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+              copyStatus(button, "Copied", false);
+            }, function () {
+              copyBySelection(button, source);
+            });
+          } else {
+            copyBySelection(button, source);
+          }
         });
         """
 }

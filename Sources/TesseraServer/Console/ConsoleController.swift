@@ -57,8 +57,8 @@ struct ConsoleController {
             await audit.record(context, visitor.principal, action: "pat.revoke", target: token.id.uuidString.lowercased())
             return try await account(visitor, notice: "Access token “\(token.name)” revoked.")
         } }
-        console.get("keys/new") { request, _ in try await page(request) { visitor in newKey(visitor, error: nil, name: nil) } }
-        console.post("keys/generate") { request, context in try await form(request, context) { visitor, form in try generateKey(visitor, form) } }
+        console.get("keys/new") { request, _ in try await page(request) { visitor in newKey(visitor) } }
+        console.post("keys/generate") { request, context in try await form(request, context) { visitor, form in try await generateKey(visitor, form) } }
         console.post("keys") { request, context in try await form(request, context) { visitor, form in try await saveKey(visitor, form, context) } }
         console.get("keys/:name/delete") { request, context in try await page(request) { visitor in
             let name = try context.parameters.require("name")
@@ -72,7 +72,20 @@ struct ConsoleController {
             return try await account(visitor, notice: "Key “\(name)” deleted.")
         } }
         ConsoleAdminPages(console: self).addRoutes(to: console)
+        // Any other path under /console: the console's own "Not found" page, not the API's JSON.
+        console.get("**") { request, _ in try await pageNotFound(request) }
+        console.post("**") { request, _ in try await pageNotFound(request) }
         return console
+    }
+
+    /// 404 as a console page: with the navigation for a signed-on visitor, else with a link to
+    /// sign on.
+    func pageNotFound(_ request: Request) async throws -> Response {
+        let text = "There is no console page at \(request.uri.path)."
+        if let visitor = try await visitor(request) { return notFound(visitor, text) }
+        return pages.render(
+            "message", ["heading": "Not found", "text": text, "back": "/console/sign-in", "backLabel": "Sign on", "error": text], status: .notFound
+        )
     }
 
     // MARK: Sessions
@@ -203,8 +216,15 @@ struct ConsoleController {
         message(visitor, heading: "Not found", text: text, status: .notFound)
     }
 
-    func confirm(_ visitor: ConsoleVisitor, heading: String, question: String, verb: String, action: String, back: String = "/console/account") -> Response {
-        render("confirm", visitor, ["heading": heading, "question": question, "verb": verb, "action": action, "back": back])
+    /// A confirmation page whose form posts `fields` (hidden) to `action`.
+    func confirm(
+        _ visitor: ConsoleVisitor, heading: String, question: String, verb: String, action: String, back: String = "/console/account",
+        fields: [(String, String)] = []
+    ) -> Response {
+        render("confirm", visitor, [
+            "heading": heading, "question": question, "verb": verb, "action": action, "back": back,
+            "fields": fields.map { ["name": $0.0, "value": $0.1] },
+        ])
     }
 
     // MARK: Account
@@ -283,22 +303,46 @@ struct ConsoleController {
 
     // MARK: Keys
 
-    func newKey(_ visitor: ConsoleVisitor, error: String?, name: String?) -> Response {
-        var values: [String: Any] = ["name": name ?? ""]
-        if let error { values["error"] = error }
-        return render("key-new", visitor, values, status: error == nil ? .ok : .badRequest)
+    /// What the two forms of "Create key" were sent with, to show them again after a refusal.
+    struct KeyFormInput {
+        var name = ""
+        var algorithm = SignatureAlgorithm.rs256.rawValue
+        var pasteName = ""
+        var pastePEM = ""
     }
 
-    /// Makes a pair and shows it; nothing is stored until the visitor saves the public half.
-    func generateKey(_ visitor: ConsoleVisitor, _ form: ConsoleForm) throws -> Response {
+    static let keyAlgorithms: [(value: String, label: String)] = [
+        ("RS256", "RS256 (RSA 2048)"), ("ES256", "ES256 (P-256)"), ("PS256", "PS256 (RSA-PSS 2048)"), ("EdDSA", "EdDSA (Ed25519)"),
+    ]
+
+    /// "Create key": a refusal shows next to the form it concerns, every input kept.
+    func newKey(_ visitor: ConsoleVisitor, generateError: String? = nil, pasteError: String? = nil, input: KeyFormInput = KeyFormInput()) -> Response {
+        var values: [String: Any] = [
+            "name": input.name, "pasteName": input.pasteName, "pastePEM": input.pastePEM,
+            "algorithms": Self.keyAlgorithms.map { ["value": $0.value, "label": $0.label, "selected": $0.value == input.algorithm] as [String: Any] },
+        ]
+        if let generateError { values["generateError"] = generateError }
+        if let pasteError { values["pasteError"] = pasteError }
+        return render("key-new", visitor, values, status: generateError == nil && pasteError == nil ? .ok : .badRequest)
+    }
+
+    /// Makes a pair and shows it; nothing is stored until the visitor saves the public half. The
+    /// name is checked first (form and uniqueness), so a pair is never made for a name that
+    /// cannot be saved.
+    func generateKey(_ visitor: ConsoleVisitor, _ form: ConsoleForm) async throws -> Response {
+        var input = KeyFormInput(name: form.text("name") ?? "", algorithm: form.text("algorithm") ?? SignatureAlgorithm.rs256.rawValue)
+        guard let algorithm = SignatureAlgorithm(rawValue: input.algorithm) else {
+            input.algorithm = SignatureAlgorithm.rs256.rawValue
+            return newKey(visitor, generateError: "Choose RS256, PS256, ES256 or EdDSA.", input: input)
+        }
         let name: String
         do {
-            name = try Validation.keyName(form.text("name") ?? "")
+            name = try Validation.keyName(input.name)
         } catch {
-            return newKey(visitor, error: error.message, name: form.text("name"))
+            return newKey(visitor, generateError: error.message, input: input)
         }
-        guard let algorithm = SignatureAlgorithm(rawValue: form.text("algorithm") ?? "RS256") else {
-            return newKey(visitor, error: "Choose RS256, PS256, ES256 or EdDSA.", name: name)
+        if try await services.keys.list(for: visitor.user).contains(where: { $0.name == name }) {
+            return newKey(visitor, generateError: "You already have a key named “\(name)”. Choose another name, or delete that key first.", input: input)
         }
         let (privatePEM, publicPEM) = try services.keys.makePair(algorithm: algorithm)
         return render("key-generated", visitor, [
@@ -310,6 +354,7 @@ struct ConsoleController {
     /// Saves a public key: one this console generated (attested), or one the visitor pasted.
     func saveKey(_ visitor: ConsoleVisitor, _ form: ConsoleForm, _ context: TesseraRequestContext) async throws -> Response {
         // A generated key comes back base64-encoded (an HTML hidden field drops line breaks).
+        let pasted = form["public_key_base64"] == nil
         let pem = form["public_key_base64"].flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? form["public_key_pem"] ?? ""
         let generated = form["attestation"].map {
             constantTimeEqual($0, services.consoleSessions.generatedKeyAttestation(pem, sessionID: visitor.sessionID))
@@ -321,7 +366,10 @@ struct ConsoleController {
                 algorithm: form.text("algorithm").flatMap(SignatureAlgorithm.init(rawValue:)), origin: generated ? .generated : .uploaded
             )
         } catch let error as TesseraError where error.kind == .invalidRequest || error.kind == .conflict {
-            return newKey(visitor, error: error.message, name: form.text("name"))
+            if pasted {
+                return newKey(visitor, pasteError: error.message, input: KeyFormInput(pasteName: form.text("name") ?? "", pastePEM: form["public_key_pem"] ?? ""))
+            }
+            return newKey(visitor, generateError: error.message, input: KeyFormInput(name: form.text("name") ?? "", algorithm: form.text("algorithm") ?? "RS256"))
         }
         await audit.record(context, visitor.principal, action: generated ? "key.generate" : "key.upload", target: key.name)
         return render("key-saved", visitor, [

@@ -158,10 +158,10 @@ enum ConsoleTemplates {
           <h2>Generate key pair</h2>
           <form method="post" action="/console/keys/generate">
             <input type="hidden" name="csrf" value="{{csrf}}">
+            {{#generateError}}<p class="error" role="alert" id="error">{{generateError}}</p>{{/generateError}}
             <label>Name <input name="name" id="key-name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+" value="{{name}}"></label>
             <label>Algorithm <select name="algorithm" id="key-algorithm">
-              <option value="RS256">RS256 (RSA 2048)</option><option value="ES256">ES256 (P-256)</option>
-              <option value="PS256">PS256 (RSA-PSS 2048)</option><option value="EdDSA">EdDSA (Ed25519)</option></select></label>
+              {{#algorithms}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/algorithms}}</select></label>
             <button type="submit" id="generate">Generate private key</button>
           </form>
           <p class="hint">The name becomes the JWT <code>kid</code>. The private key is shown once, for you to download; Tessera keeps only the public key.</p>
@@ -170,9 +170,10 @@ enum ConsoleTemplates {
           <h2>Or paste a public key</h2>
           <form method="post" action="/console/keys">
             <input type="hidden" name="csrf" value="{{csrf}}">
-            <label>Name <input name="name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+"></label>
+            {{#pasteError}}<p class="error" role="alert" id="error">{{pasteError}}</p>{{/pasteError}}
+            <label>Name <input name="name" id="paste-name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+" value="{{pasteName}}"></label>
             <label>Public key (PEM) <textarea name="public_key_pem" id="public-key-pem" rows="7" required
-              placeholder="-----BEGIN PUBLIC KEY-----"></textarea></label>
+              placeholder="-----BEGIN PUBLIC KEY-----">{{pastePEM}}</textarea></label>
             <button type="submit" id="upload">Save</button>
           </form>
         </section>
@@ -252,6 +253,7 @@ enum ConsoleTemplates {
           <p>{{question}}</p>
           <form method="post" action="{{action}}">
             <input type="hidden" name="csrf" value="{{csrf}}">
+            {{#fields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/fields}}
             <div class="actions"><button type="submit" class="danger" id="confirm">{{verb}}</button> <a href="{{back}}" id="cancel">Cancel</a></div>
           </form>
         </section>
@@ -377,29 +379,29 @@ enum ConsoleTemplates {
         <h2>Roles</h2>
         <div class="scroll"><table id="roles"><thead><tr><th>Key</th><th>Commands</th><th>View tags</th><th>Update tags</th><th></th></tr></thead><tbody>
         {{#roles}}<tr><td>{{key}}</td><td>{{commands}}</td><td>{{viewTags}}</td><td>{{updateTags}}</td>
-          <td><a class="danger" href="/console/admin/tr50/roles/{{key}}/delete">Delete</a></td></tr>{{/roles}}
+          <td><a class="danger" href="/console/admin/tr50/roles/delete?key={{keyQuery}}">Delete</a></td></tr>{{/roles}}
         </tbody></table></div>
         <section class="card narrow"><h2>Add a role</h2>
           <form method="post" action="/console/admin/tr50/roles">
             <input type="hidden" name="csrf" value="{{csrf}}">
-            <label>Key <input name="key" required maxlength="64"></label>
-            <label>Commands (space-separated, wildcards like <code>thing.*</code>) <input name="commands" required></label>
-            <label>View tags (space-separated) <input name="view_tags"></label>
-            <label>Update tags (space-separated) <input name="update_tags"></label>
+            <label>Key <input name="key" required maxlength="{{keyLength}}" value="{{role_key}}"></label>
+            <label>Commands (space-separated, wildcards like <code>thing.*</code>) <input name="commands" required value="{{role_commands}}"></label>
+            <label>View tags (space-separated) <input name="view_tags" value="{{role_view_tags}}"></label>
+            <label>Update tags (space-separated) <input name="update_tags" value="{{role_update_tags}}"></label>
             <button type="submit">Add role</button>
           </form></section>
         <h2>Things</h2>
         <div class="scroll"><table id="things"><thead><tr><th>Key</th><th>Id</th><th>Name</th><th>Tags</th><th>Security tags</th><th></th></tr></thead><tbody>
         {{#things}}<tr><td>{{key}}</td><td><code>{{id}}</code></td><td>{{name}}</td><td>{{tags}}</td><td>{{secTags}}</td>
-          <td><a class="danger" href="/console/admin/tr50/things/{{id}}/delete">Delete</a></td></tr>{{/things}}
+          <td><a class="danger" href="/console/admin/tr50/things/delete?id={{id}}">Delete</a></td></tr>{{/things}}
         </tbody></table></div>
         <section class="card narrow"><h2>Add a thing</h2>
           <form method="post" action="/console/admin/tr50/things">
             <input type="hidden" name="csrf" value="{{csrf}}">
-            <label>Key <input name="key" required maxlength="64"></label>
-            <label>Name <input name="name" maxlength="200"></label>
-            <label>Tags (space-separated) <input name="tags"></label>
-            <label>Security tags (space-separated) <input name="sec_tags"></label>
+            <label>Key <input name="key" required maxlength="{{keyLength}}" value="{{thing_key}}"></label>
+            <label>Name <input name="name" maxlength="{{nameLength}}" value="{{thing_name}}"></label>
+            <label>Tags (space-separated) <input name="tags" value="{{thing_tags}}"></label>
+            <label>Security tags (space-separated) <input name="sec_tags" value="{{thing_sec_tags}}"></label>
             <button type="submit">Add thing</button>
           </form></section>
         {{/content}}

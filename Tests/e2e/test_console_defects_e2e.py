@@ -1,0 +1,208 @@
+"""Console defects found by trying it as a new user (issue 14), each reproduced here over HTTP:
+unknown console paths, TR50 keys containing "/", one set of TR50 limits enforced by the server
+and mirrored by the form, and plain-words form errors that keep the input."""
+import re
+
+import pytest
+import requests
+
+from conftest import PASSWORD, Server
+from test_console_browser import browser, navigate  # noqa: F401 (the browser fixture)
+from test_console_http import hidden, sign_on
+from tr50_client import login, ok, tr50
+
+
+@pytest.fixture
+def console(workdir):
+    server = Server(workdir)
+    yield server
+    server.stop()
+
+
+def test_unknown_console_paths_answer_the_consoles_own_404_page(console: Server):
+    for path in ("/console/no-such-page", "/console/admin/nope/deeper", "/console/access-tokens/x/y/z"):
+        reply = requests.get(console.url + path, timeout=10)
+        assert reply.status_code == 404, path
+        assert reply.headers["Content-Type"].startswith("text/html"), (path, reply.headers["Content-Type"])
+        assert "default-src 'none'" in reply.headers["Content-Security-Policy"]
+        assert "Not found" in reply.text and f"There is no console page at {path}." in reply.text
+        assert 'href="/console/sign-in"' in reply.text
+    session, csrf, _ = sign_on(console)
+    reply = session.get(console.url + "/console/no-such-page", timeout=10)
+    assert reply.status_code == 404 and reply.headers["Content-Type"].startswith("text/html")
+    assert 'id="sign-out"' in reply.text, "a signed-on visitor keeps the console's navigation"
+    posted = session.post(console.url + "/console/no-such-form", data={"csrf": csrf}, timeout=10)
+    assert posted.status_code == 404 and posted.headers["Content-Type"].startswith("text/html")
+    # The API keeps answering JSON.
+    api = requests.get(console.url + "/api/no-such-thing", timeout=10)
+    assert api.status_code == 404 and api.headers["Content-Type"].startswith("application/json")
+
+
+def test_a_role_key_containing_a_slash_is_deleted_from_the_console(console: Server):
+    session_id = login(console)
+    ok(tr50(console, {"cmd": {"command": "role.create", "params": {"key": "ops/eu-west", "commands": ["thing.find"]}}}, session=session_id))
+    session, csrf, _ = sign_on(console)
+    page = session.get(console.url + "/console/admin/tr50", timeout=10).text
+    link = re.search(r'href="(/console/admin/tr50/roles/delete\?key=[^"]+)"', page)
+    assert link and link.group(1).endswith("key=ops%2Feu-west"), page
+    confirm = session.get(console.url + link.group(1).replace("&amp;", "&"), timeout=10)
+    assert confirm.status_code == 200 and "Delete role “ops/eu-west”?" in confirm.text
+    assert hidden(confirm.text, "key") == "ops/eu-west"
+    deleted = session.post(console.url + "/console/admin/tr50/roles/delete", data={"csrf": hidden(confirm.text), "key": "ops/eu-west"}, timeout=10)
+    assert deleted.status_code == 200 and "Deleted role “ops/eu-west”." in deleted.text
+    listed = ok(tr50(console, {"cmd": {"command": "role.list"}}, session=session_id))
+    assert "ops/eu-west" not in str(listed)
+
+
+def test_the_server_enforces_one_set_of_tr50_limits(console: Server):
+    session_id = login(console)
+
+    def refused(command, params):
+        reply = tr50(console, {"cmd": {"command": command, "params": params}}, session=session_id)
+        assert reply["cmd"]["success"] is False, (command, params, reply)
+        assert reply["cmd"]["errorCodes"] == [-90003], reply
+        return reply["cmd"]["errorMessages"][0]
+
+    assert "at most 64" in refused("role.create", {"key": "r" * 300, "commands": ["thing.find"]})
+    assert "at most 64" in refused("thing.create", {"key": "t" * 300})
+    assert "at most 200" in refused("thing.create", {"key": "named", "name": "n" * 201})
+    assert "'no.such.command' is not a command" in refused("role.create", {"key": "bad", "commands": ["no.such.command"]})
+    assert "'nosuch.*' is not a command" in refused("role.create", {"key": "bad", "commands": ["nosuch.*"]})
+    assert "at most 64" in refused("thing.create", {"key": "tags", "tags": ["x" * 65]})
+    assert "parameter 'key' is required" in refused("role.create", {"key": "", "commands": ["*"]})
+    # Exactly at the limits, and every pattern form, are accepted.
+    ok(tr50(console, {"cmd": {"command": "role.create", "params": {"key": "r" * 64, "commands": ["thing.find", "thing.*", "*"]}}},
+            session=session_id))
+    ok(tr50(console, {"cmd": {"command": "thing.create", "params": {"key": "t" * 64, "name": "n" * 200, "tags": ["x" * 64]}}}, session=session_id))
+    # Nothing refused was stored.
+    roles = str(ok(tr50(console, {"cmd": {"command": "role.list"}}, session=session_id)))
+    assert "no.such.command" not in roles and "r" * 65 not in roles
+
+
+def test_a_refused_tr50_form_says_why_in_plain_words_and_keeps_the_input(console: Server):
+    session, csrf, _ = sign_on(console)
+    page = session.get(console.url + "/console/admin/tr50", timeout=10).text
+    assert page.count('maxlength="64"') >= 2 and 'maxlength="200"' in page, "the form mirrors the server's limits"
+    reply = session.post(console.url + "/console/admin/tr50/roles",
+                         data={"csrf": csrf, "key": "auditors", "commands": "thing.find no.such.command", "view_tags": "hr"}, timeout=10)
+    assert reply.status_code == 400
+    error = re.search(r'id="error">([^<]*)<', reply.text).group(1)
+    assert error.startswith("&#39;no.such.command&#39; is not a command") or error.startswith("'no.such.command' is not a command"), error
+    assert "-900" not in error and "role.create failed" not in error
+    assert 'value="auditors"' in reply.text and 'value="thing.find no.such.command"' in reply.text and 'value="hr"' in reply.text
+    duplicate = session.post(console.url + "/console/admin/tr50/roles", data={"csrf": csrf, "key": "auditors", "commands": "thing.find"},
+                             timeout=10)
+    assert duplicate.status_code == 200
+    again = session.post(console.url + "/console/admin/tr50/roles", data={"csrf": csrf, "key": "auditors", "commands": "thing.find"},
+                         timeout=10)
+    assert again.status_code == 400
+    assert "Role &#39;auditors&#39; already exists." in again.text or "Role 'auditors' already exists." in again.text, again.text
+
+
+@pytest.mark.parametrize("host", ["tessera.test", "127.0.0.1"])
+def test_copy_says_copied_or_selects_the_secret_for_ctrl_c(browser, console: Server, host):  # noqa: F811
+    """Under a host name over plain HTTP there is no clipboard API (no secure context): the
+    secret is selected and the page says so, instead of failing silently."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base = console.url.replace("127.0.0.1", host)
+    browser.get(base + "/console/sign-in")
+    browser.find_element(By.ID, "username").send_keys("demo")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    navigate(browser, browser.find_element(By.ID, "sign-on"))
+    assert browser.current_url.startswith(base + "/console/account"), browser.current_url
+    assert browser.execute_script("return window.isSecureContext") is (host == "127.0.0.1")
+    browser.get(base + "/console/access-tokens/new")
+    browser.find_element(By.ID, "pat-name").send_keys("copied")
+    navigate(browser, browser.find_element(By.ID, "save"))
+    secret = browser.find_element(By.ID, "pat-secret").text
+    browser.find_element(By.ID, "copy-pat").click()
+    status = WebDriverWait(browser, 5).until(lambda driver: driver.find_element(By.ID, "pat-secret-status").text)
+    if status != "Copied":
+        assert status == "Copy failed: the text is selected, press Ctrl+C (⌘C on a Mac)", status
+        assert "failed" in browser.find_element(By.ID, "pat-secret-status").get_attribute("class")
+    # Either way the secret is what is selected or copied, and nothing broke the CSP.
+    selected = browser.execute_script("return window.getSelection().toString()").strip()
+    assert status == "Copied" or selected == secret, (status, selected)
+
+
+def test_usernames_that_differ_only_in_case_are_one_name(server: Server):
+    """On both databases: `Alice` and `alice` cannot both exist; the spelling given is kept."""
+    created = server.post("/api/admin/users", {"username": "Alice", "password": "alice-password"})
+    assert created.status_code == 201, created.text
+    for spelling in ("alice", "ALICE", "aLiCe"):
+        clash = server.post("/api/admin/users", {"username": spelling, "password": "alice-password"})
+        assert clash.status_code == 409, (spelling, clash.text)
+        assert clash.json()["code"] == "already_exists", clash.text
+        assert clash.json()["message"] == f"user '{spelling}' already exists (usernames are unique whatever their letter case)"
+    names = [user["username"] for user in server.get("/api/admin/users").json()["items"]]
+    assert sorted(names) == ["Alice", "demo"], names
+
+
+def test_a_database_with_clashing_usernames_is_not_migrated_and_says_which(workdir):
+    """An existing database (before migration 12) where `Alice` and `alice` both exist: the
+    server refuses to start and names both, with their ids; after a rename it starts."""
+    import sqlite3
+    import subprocess
+
+    server = Server(workdir)
+    assert server.post("/api/admin/users", {"username": "Alice", "password": "alice-password"}).status_code == 201
+    assert server.stop() == 0
+    path = str(workdir / "tessera.sqlite")
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute("DROP INDEX users_username_case_folded")
+        connection.execute("DELETE FROM tessera_migrations WHERE version = 12")
+        connection.execute("INSERT INTO users (id, organization_id, username, password_hash, is_admin, created_at) "
+                           "SELECT '00000000-0000-4000-8000-00000000a11c', organization_id, 'alice', password_hash, 0, created_at FROM users WHERE username = 'Alice'")
+    alice_id = connection.execute("SELECT id FROM users WHERE username = 'Alice'").fetchone()[0]
+    connection.close()
+
+    refused = Server(workdir, wait=False)
+    try:
+        code = refused.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        refused.process.kill()
+        raise
+    output = refused.process.stdout.read()
+    assert code != 0, output
+    assert "usernames_clash" in output or "differ only in case" in output, output
+    assert f"'Alice' (id {alice_id}) and 'alice' (id 00000000-0000-4000-8000-00000000a11c)" in output, output
+    connection = sqlite3.connect(path)
+    with connection:
+        assert connection.execute("SELECT COUNT(*) FROM tessera_migrations WHERE version = 12").fetchone()[0] == 0, "nothing was changed"
+        connection.execute("UPDATE users SET username = 'alice2' WHERE id = '00000000-0000-4000-8000-00000000a11c'")
+    connection.close()
+    started = Server(workdir)
+    try:
+        names = sorted(user["username"] for user in started.get("/api/admin/users").json()["items"])
+        assert names == ["Alice", "alice2", "demo"], names
+    finally:
+        started.stop()
+
+
+def test_create_key_refuses_a_taken_name_before_generating_and_keeps_every_input(console: Server):
+    session, csrf, _ = sign_on(console)
+    generated = session.post(console.url + "/console/keys/generate", data={"csrf": csrf, "name": "primary", "algorithm": "ES256"}, timeout=10)
+    assert generated.status_code == 200 and "BEGIN PRIVATE KEY" in generated.text
+    saved = session.post(console.url + "/console/keys", data={
+        "csrf": csrf, "name": "primary", "algorithm": "ES256", "public_key_base64": hidden(generated.text, "public_key_base64"),
+        "attestation": hidden(generated.text, "attestation")}, timeout=10)
+    assert saved.status_code == 200, saved.text
+    # The same name again: refused before a pair is made, with the choices kept.
+    again = session.post(console.url + "/console/keys/generate", data={"csrf": csrf, "name": "primary", "algorithm": "EdDSA"}, timeout=10)
+    assert again.status_code == 400
+    assert "BEGIN PRIVATE KEY" not in again.text
+    assert "You already have a key named “primary”." in again.text
+    generate_form = again.text.split('action="/console/keys/generate"')[1].split("</form>")[0]
+    assert 'id="error"' in generate_form and 'value="primary"' in generate_form
+    assert '<option value="EdDSA" selected>' in generate_form and '<option value="RS256" selected>' not in generate_form
+    # A refused paste keeps its name and key in the paste form; the generate form stays empty.
+    pasted = session.post(console.url + "/console/keys", data={"csrf": csrf, "name": "laptop", "public_key_pem": "not a key"}, timeout=10)
+    assert pasted.status_code == 400
+    generate_form = pasted.text.split('action="/console/keys/generate"')[1].split("</form>")[0]
+    paste_form = pasted.text.split('action="/console/keys"')[1].split("</form>")[0]
+    assert 'id="error"' in paste_form and 'id="error"' not in generate_form
+    assert 'value="laptop"' in paste_form and ">not a key</textarea>" in paste_form
+    assert 'value="laptop"' not in generate_form
