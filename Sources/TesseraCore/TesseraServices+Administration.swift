@@ -35,6 +35,42 @@ extension DirectoryServices {
         return user
     }
 
+    /// `user.unlock` (target: the username): forgets the failed sign-ons that lock the user out
+    /// (the lockout TR50 and the console share), so the next correct password signs on.
+    public func unlockUser(username: String, organizationID: UUID, by requester: Requester) async throws -> User {
+        let user = try await directory.member(username, of: organizationID)
+        try await stores.tr50.clearLoginFailures(username: user.username)
+        await recordChange(organizationID: organizationID, action: "user.unlock", target: user.username, by: requester)
+        return user
+    }
+
+    /// `user.password_reset` (target: the username): a new generated password, returned once to
+    /// be handed over (Tessera keeps only its bcrypt hash); the old one stops working at once, and
+    /// the user is unlocked.
+    public func resetPassword(username: String, organizationID: UUID, by requester: Requester) async throws -> (user: User, password: String) {
+        let user = try await directory.member(username, of: organizationID)
+        let password = SecretGenerator.base62(length: 20)
+        let changed = try await directory.setPassword(of: user, to: password)
+        try await stores.tr50.clearLoginFailures(username: user.username)
+        await recordChange(organizationID: organizationID, action: "user.password_reset", target: user.username, by: requester)
+        return (changed, password)
+    }
+
+    /// `user.password_change` (target: the username): the user's own change, which needs the
+    /// current password (`password_incorrect` otherwise, recorded as a refusal).
+    public func changeOwnPassword(of user: User, current: String, new: String, by requester: Requester) async throws -> User {
+        guard directory.isPassword(current, of: user) else {
+            try? await auditLog.record(
+                organizationID: user.organizationID, actor: requester.actor, action: "user.password_change", target: user.username,
+                refusal: "password_incorrect", origin: requester.origin
+            )
+            throw TesseraError(.forbidden, "password_incorrect", "the current password is not correct")
+        }
+        let changed = try await directory.setPassword(of: user, to: new)
+        await recordChange(organizationID: user.organizationID, action: "user.password_change", target: user.username, by: requester)
+        return changed
+    }
+
     /// `master_key.rotate` (target: `data_key`), in every organization's log: the data key all of
     /// them depend on is now wrapped under another master key.
     public func rotateMasterKey(from currentKey: [UInt8], to newKey: [UInt8], store: any DataKeyStore, by requester: Requester) async throws {
@@ -63,6 +99,21 @@ extension TesseraServices {
         organizationDomain: String, username: String, password: String, isAdmin: Bool, by requester: Requester
     ) async throws -> User {
         try await base.createUser(organizationDomain: organizationDomain, username: username, password: password, isAdmin: isAdmin, by: requester)
+    }
+
+    /// `user.unlock` (target: the username).
+    public func unlockUser(username: String, organizationID: UUID, by requester: Requester) async throws -> User {
+        try await base.unlockUser(username: username, organizationID: organizationID, by: requester)
+    }
+
+    /// `user.password_reset` (target: the username): the generated password, shown once.
+    public func resetPassword(username: String, organizationID: UUID, by requester: Requester) async throws -> (user: User, password: String) {
+        try await base.resetPassword(username: username, organizationID: organizationID, by: requester)
+    }
+
+    /// `user.password_change` (target: the username).
+    public func changeOwnPassword(of user: User, current: String, new: String, by requester: Requester) async throws -> User {
+        try await base.changeOwnPassword(of: user, current: current, new: new, by: requester)
     }
 
     /// `signing_key.rotate` (target: the new key's kid).

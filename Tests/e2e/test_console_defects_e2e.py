@@ -206,3 +206,81 @@ def test_create_key_refuses_a_taken_name_before_generating_and_keeps_every_input
     assert 'id="error"' in paste_form and 'id="error"' not in generate_form
     assert 'value="laptop"' in paste_form and ">not a key</textarea>" in paste_form
     assert 'value="laptop"' not in generate_form
+
+
+def test_an_expired_session_says_so_and_signing_on_returns_to_the_page(console: Server):
+    session, csrf, _ = sign_on(console)
+    stale = session.cookies.get("tessera_console")
+    assert session.post(console.url + "/console/sign-out", data={"csrf": csrf}, timeout=10).status_code == 200
+    expired = requests.Session()
+    expired.cookies.set("tessera_console", stale, path="/console")
+    # A page: back to it after signing on.
+    reply = expired.get(console.url + "/console/admin/users?page=2", allow_redirects=False, timeout=10)
+    assert reply.status_code == 303
+    assert reply.headers["Location"] == "/console/sign-in?next=%2Fconsole%2Fadmin%2Fusers%3Fpage%3D2&expired=1"
+    page = expired.get(console.url + reply.headers["Location"], timeout=10)
+    assert "Your console session has expired, so nothing was changed." in page.text
+    assert hidden(page.text, "next") == "/console/admin/users?page=2"
+    signed = expired.post(console.url + "/console/sign-in", data={"csrf": hidden(page.text), "username": "demo", "password": PASSWORD,
+                                                                "next": hidden(page.text, "next")}, allow_redirects=False, timeout=10)
+    assert signed.status_code == 303 and signed.headers["Location"] == "/console/admin/users?page=2"
+    # A form: nothing is done; back to the page the form was on.
+    other, fresh_csrf, _ = sign_on(console)
+    stale = other.cookies.get("tessera_console")
+    other.post(console.url + "/console/sign-out", data={"csrf": fresh_csrf}, timeout=10)
+    late = requests.Session()
+    late.cookies.set("tessera_console", stale, path="/console")
+    reply = late.post(console.url + "/console/access-tokens", data={"csrf": fresh_csrf, "name": "late"},
+                      headers={"Referer": console.url + "/console/access-tokens/new"}, allow_redirects=False, timeout=10)
+    assert reply.status_code == 303 and reply.headers["Location"] == "/console/sign-in?next=%2Fconsole%2Faccess-tokens%2Fnew&expired=1"
+    assert console.get("/api/users/me/access-tokens").json()["items"] == []
+    # Without a session cookie at all: no "expired", still the way back.
+    reply = requests.get(console.url + "/console/organization", allow_redirects=False, timeout=10)
+    assert reply.headers["Location"] == "/console/sign-in?next=%2Fconsole%2Forganization"
+
+
+@pytest.mark.parametrize("next_path", ["//evil.example/", "https://evil.example/", "/\\evil.example", "/console/../api/admin/users",
+                                       "/elsewhere", "/console/sign-in?next=/console/x"])
+def test_signing_on_never_leaves_the_console(console: Server, next_path):
+    session = requests.Session()
+    page = session.get(console.url + "/console/sign-in", params={"next": next_path}, timeout=10)
+    assert 'name="next"' not in page.text
+    signed = session.post(console.url + "/console/sign-in", data={"csrf": hidden(page.text), "username": "demo", "password": PASSWORD,
+                                                                "next": next_path}, allow_redirects=False, timeout=10)
+    assert signed.status_code == 303 and signed.headers["Location"] == "/console/account", signed.headers["Location"]
+
+
+def test_phone_layout_stacks_tables_and_never_scrolls_sideways(browser, console: Server):  # noqa: F811
+    """At 390×844: the account tables become labelled cards with Revoke/Delete on screen, and
+    neither the account page nor "Key saved" scrolls sideways."""
+    from selenium.webdriver.common.by import By
+
+    session, csrf, _ = sign_on(console)
+    session.post(console.url + "/console/access-tokens", data={"csrf": csrf, "name": "a-rather-long-token-name-for-a-phone", "environment": "production"},
+                 timeout=10)
+    browser.set_window_size(390, 844)
+    browser.get(console.url + "/console/sign-in")
+    browser.find_element(By.ID, "username").send_keys("demo")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    navigate(browser, browser.find_element(By.ID, "sign-on"))
+    browser.get(console.url + "/console/keys/new")
+    browser.find_element(By.ID, "key-name").send_keys("a-long-key-name-that-is-the-jwt-kid-too")
+    navigate(browser, browser.find_element(By.ID, "generate"))
+    navigate(browser, browser.find_element(By.ID, "save-key"))
+    assert "saved" in browser.find_element(By.TAG_NAME, "h1").text
+
+    def sideways():
+        return browser.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+    assert sideways() <= 0, "the Key saved page scrolls sideways"
+    browser.get(console.url + "/console/account")
+    assert browser.execute_script("return window.innerWidth") <= 400
+    assert sideways() <= 0, "the account page scrolls sideways"
+    width = browser.execute_script("return document.documentElement.clientWidth")
+    for selector in ("#pats a.danger", "#keys a.danger"):
+        link = browser.find_element(By.CSS_SELECTOR, selector)
+        right = browser.execute_script("return arguments[0].getBoundingClientRect().right", link)
+        assert 0 < right <= width, (selector, right, width)
+    cell = browser.find_element(By.CSS_SELECTOR, "#pats tbody td")
+    assert cell.get_attribute("data-label") == "Name"
+    assert browser.execute_script("return getComputedStyle(arguments[0]).display", cell) == "block"

@@ -146,3 +146,27 @@ extension DirectoryManager {
         try await store.user(id: id)
     }
 }
+
+extension DirectoryManager {
+    /// The user `username` of `organizationID`, or `user_not_found` (a user of another
+    /// organization is not found either).
+    public func member(_ username: String, of organizationID: UUID) async throws -> User {
+        guard let user = try await store.user(username: username), user.organizationID == organizationID else {
+            throw TesseraError(.notFound, "user_not_found", "no user '\(username)' in this organization")
+        }
+        return user
+    }
+
+    /// Sets `user`'s password (checked by the password rules) and returns the user as stored.
+    public func setPassword(of user: User, to password: String) async throws -> User {
+        var changed = user
+        changed.passwordHash = passwords.hash(try Validation.password(password))
+        try await store.setPasswordHash(userID: user.id, passwordHash: changed.passwordHash)
+        return changed
+    }
+
+    /// Whether `password` is `user`'s (bcrypt; constant time in the hash).
+    public func isPassword(_ password: String, of user: User) -> Bool {
+        passwords.verify(password, hash: user.passwordHash)
+    }
+}

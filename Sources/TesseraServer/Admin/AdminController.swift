@@ -19,6 +19,8 @@ struct AdminController {
         routes.add(middleware: authenticator)
         routes.post("users", use: createUser)
         routes.get("users", use: listUsers)
+        routes.post("users/:username/unlock", use: unlockUser)
+        routes.post("users/:username/password-reset", use: resetPassword)
         routes.get("signing-keys", use: listSigningKeys)
         routes.post("signing-keys/rotate", use: rotateSigningKey)
         routes.post("applications", use: createApplication)
@@ -49,6 +51,25 @@ struct AdminController {
             password: try body.requiredString("password"), isAdmin: isAdmin, by: context.requester(admin)
         )
         return JSONResponse.make(Self.document(user), status: .created)
+    }
+
+    /// `POST /api/admin/users/{username}/unlock`: forgets the failed sign-ons that lock the user.
+    @Sendable func unlockUser(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let user = try await services.unlockUser(
+            username: try context.parameters.require("username"), organizationID: admin.organization.id, by: context.requester(admin)
+        )
+        return JSONResponse.make(.object([("username", .string(user.username)), ("status", .string("unlocked"))]))
+    }
+
+    /// `POST /api/admin/users/{username}/password-reset`: a generated password, in this answer
+    /// only; the old password stops working and the user is unlocked.
+    @Sendable func resetPassword(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let (user, password) = try await services.resetPassword(
+            username: try context.parameters.require("username"), organizationID: admin.organization.id, by: context.requester(admin)
+        )
+        return JSONResponse.make(.object([("username", .string(user.username)), ("password", .string(password))]))
     }
 
     @Sendable func listUsers(_ request: Request, context: TesseraRequestContext) async throws -> Response {

@@ -21,6 +21,29 @@ struct ConsoleAdminPages {
             )
             return try await users(visitor, notice: "User “\(user.username)” added.")
         } }
+        // Unlock and password reset: the user is named in the query (confirmation) and a form field.
+        for (path, verb, question) in [
+            ("unlock", "Unlock", "Unlock “%@”? Their failed sign-ons are forgotten, so their next correct password signs on."),
+            ("password-reset", "Reset password", "Reset the password of “%@”? Their current password stops working at once; a new one is shown to you once, for you to hand over."),
+        ] {
+            group.get("admin/users/\(path)") { request, _ in try await adminPage(request) { visitor in
+                guard let username = request.uri.queryParameters.get("username").flatMap({ $0.isEmpty ? nil : $0 }) else {
+                    return try await users(visitor, error: "Choose a user from the list below.")
+                }
+                return console.confirm(visitor, heading: "\(verb) \(username)", question: question.replacingOccurrences(of: "%@", with: username),
+                                       verb: verb, action: "/console/admin/users/\(path)", back: "/console/admin/users", fields: [("username", username)])
+            } }
+        }
+        group.post("admin/users/unlock") { request, context in try await adminForm(request, context) { visitor, form in
+            let user = try await services.unlockUser(username: form["username"] ?? "", organizationID: visitor.organization.id, by: context.requester(visitor.principal))
+            return try await users(visitor, notice: "User “\(user.username)” unlocked: their next correct password signs on.")
+        } }
+        group.post("admin/users/password-reset") { request, context in try await adminForm(request, context) { visitor, form in
+            let (user, password) = try await services.resetPassword(
+                username: form["username"] ?? "", organizationID: visitor.organization.id, by: context.requester(visitor.principal)
+            )
+            return console.render("admin-password-reset", visitor, ["username": user.username, "password": password])
+        } }
         group.get("admin/applications") { request, _ in try await adminPage(request) { visitor in try await applications(visitor) } }
         group.post("admin/applications") { request, context in try await adminForm(request, context) { visitor, form in
             let key = try form.text("public_key_pem").map { try PublicKeyMaterial(pem: $0, algorithm: nil) }
@@ -132,11 +155,11 @@ struct ConsoleAdminPages {
 
     // MARK: Pages
 
-    private func users(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {
+    private func users(_ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil) async throws -> Response {
         let users = try await services.directory.users(of: visitor.organization).map { user -> [String: Any] in
-            ["username": user.username, "isAdmin": user.isAdmin, "created": user.createdAt.consoleText]
+            ["username": user.username, "usernameQuery": Self.queryValue(user.username), "isAdmin": user.isAdmin, "created": user.createdAt.consoleText]
         }
-        return console.render("admin-users", visitor, Self.values(["users": users], notice: notice))
+        return console.render("admin-users", visitor, Self.values(["users": users], notice: notice, error: error), status: error == nil ? .ok : .badRequest)
     }
 
     private func applications(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {

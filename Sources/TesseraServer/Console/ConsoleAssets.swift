@@ -52,7 +52,19 @@ enum ConsoleAssets {
         .tiles { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: .75rem; }
         .tiles a { display: block; padding: 1rem; background: #fff; border: 1px solid var(--line); border-radius: 10px; text-decoration: none; color: var(--accent); font-weight: 600; }
         fieldset { border: 1px solid var(--line); border-radius: 6px; }
-        @media (max-width: 600px) { main { padding: .75rem; } h1 { font-size: 1.35rem; } th, td { padding: .45rem .5rem; } }
+        code { overflow-wrap: anywhere; }
+        pre { max-width: 100%; }
+        @media (max-width: 600px) {
+          main { padding: .75rem; } h1 { font-size: 1.35rem; }
+          /* Tables become stacked cards: each row a card, each cell labelled with its column
+             (console.js copies the header into data-label). */
+          .scroll { overflow-x: visible; border: 0; background: none; }
+          .scroll table, .scroll tbody, .scroll tr, .scroll td { display: block; }
+          .scroll thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+          .scroll tr { background: #fff; border: 1px solid var(--line); border-radius: 10px; margin-bottom: .6rem; padding: .35rem 0; }
+          .scroll td { border: 0; padding: .25rem .75rem; overflow-wrap: anywhere; }
+          .scroll td[data-label]::before { content: attr(data-label); display: block; color: var(--muted); font-size: .78rem; font-weight: 600; }
+        }
         """
 
     static let favicon = """
@@ -60,12 +72,22 @@ enum ConsoleAssets {
         <path d="M8 9h16v4h-6v12h-4V13H8z" fill="#fff"/></svg>
         """
 
-    /// Copy buttons (`data-copy` names the element whose text is copied). The clipboard API
+    /// Table cells get their column's name (`data-label`) for the narrow-screen layout. Copy
+    /// buttons (`data-copy` names the element whose text is copied): the clipboard API
     /// exists only in a secure context (HTTPS or localhost); elsewhere, or if it refuses, the text
     /// is selected and copied the old way, and the button's status always says what happened:
     /// "Copied", or that the text is selected for Ctrl+C / ⌘C.
     static let script = """
         "use strict";
+        // Each body cell is labelled with its column's header, for the stacked layout of narrow screens.
+        document.querySelectorAll("table").forEach(function (table) {
+          var headers = Array.prototype.map.call(table.querySelectorAll("thead th"), function (cell) { return cell.textContent.trim(); });
+          table.querySelectorAll("tbody tr").forEach(function (row) {
+            Array.prototype.forEach.call(row.children, function (cell, index) {
+              if (headers[index]) { cell.setAttribute("data-label", headers[index]); }
+            });
+          });
+        });
         function selectText(element) {
           var range = document.createRange();
           range.selectNodeContents(element);

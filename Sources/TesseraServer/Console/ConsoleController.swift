@@ -40,6 +40,21 @@ struct ConsoleController {
         } }
         console.get("account") { request, _ in try await page(request) { visitor in try await account(visitor) } }
         console.get("organization") { request, _ in try await page(request) { visitor in organization(visitor) } }
+        console.get("account/password") { request, _ in try await page(request) { visitor in render("change-password", visitor, [:]) } }
+        console.post("account/password") { request, context in try await form(request, context) { visitor, form in
+            guard form["new_password"] == form["repeat_password"] else {
+                return render("change-password", visitor, ["error": "The two new passwords differ. Type the same new password twice."], status: .badRequest)
+            }
+            do {
+                _ = try await services.changeOwnPassword(
+                    of: visitor.user, current: form["current_password"] ?? "", new: form["new_password"] ?? "", by: context.requester(visitor.principal)
+                )
+            } catch let error as TesseraError where error.kind == .forbidden || error.kind == .invalidRequest {
+                let text = error.code == "password_incorrect" ? "The current password is not correct. Nothing was changed." : ConsoleAdminPages.sentence(error.message)
+                return render("change-password", visitor, ["error": text], status: .badRequest)
+            }
+            return try await account(visitor, notice: "Password changed. Use the new one from your next sign-on.")
+        } }
         console.get("access-tokens/new") { request, _ in try await page(request) { visitor in try await newAccessToken(visitor, error: nil, form: nil) } }
         console.post("access-tokens") { request, context in try await form(request, context) { visitor, form in
             try await createAccessToken(visitor, form, context)
@@ -100,13 +115,13 @@ struct ConsoleController {
 
     /// A page for signed-on visitors; others are sent to sign on.
     func page(_ request: Request, _ body: (ConsoleVisitor) async throws -> Response) async throws -> Response {
-        guard let visitor = try await visitor(request) else { return ConsolePages.redirect("/console/sign-in") }
+        guard let visitor = try await visitor(request) else { return signOnFirst(request) }
         return try await handlingErrors(visitor) { try await body(visitor) }
     }
 
     /// A form post from a signed-on visitor, after the CSRF check.
     func form(_ request: Request, _ context: TesseraRequestContext, _ body: (ConsoleVisitor, ConsoleForm) async throws -> Response) async throws -> Response {
-        guard let visitor = try await visitor(request) else { return ConsolePages.redirect("/console/sign-in") }
+        guard let visitor = try await visitor(request) else { return signOnFirst(request) }
         return try await handlingErrors(visitor) {
             let form = try await ConsoleForm.read(request)
             guard services.consoleSessions.isValidCSRF(form["csrf"], for: visitor.sessionID) else {
@@ -129,18 +144,55 @@ struct ConsoleController {
         }
     }
 
+    /// Sends a visitor without a live session to sign on, remembering where they were: the page
+    /// asked for, or for a form the page it was sent from (the `Referer`'s path; only a path is
+    /// kept, so the way back stays on this origin). A session cookie that no longer resolves
+    /// means the session expired: the sign-on page says so.
+    func signOnFirst(_ request: Request) -> Response {
+        var back: String?
+        if request.method == .get {
+            back = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+        } else if let referer = request.headers[.referer], let url = URL(string: referer) {
+            back = url.path + (url.query.map { "?" + $0 } ?? "")
+        }
+        var query: [String] = []
+        // Account settings is where signing on leads anyway.
+        if let back = Self.returnPath(back), back != "/console/account" { query.append("next=" + ConsoleAdminPages.queryValue(back)) }
+        if !(request.cookies[Self.sessionCookie]?.value ?? "").isEmpty { query.append("expired=1") }
+        return ConsolePages.redirect("/console/sign-in" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+    }
+
+    /// `path` if it is a console page to return to after signing on: a path under `/console/`
+    /// (never another origin: no scheme, no `//`, no backslash, no `..`), not the sign-on page.
+    static func returnPath(_ path: String?) -> String? {
+        guard let path, path.hasPrefix("/console/"), !path.hasPrefix("/console/sign-in"), path.utf8.count <= 512,
+            !path.contains("//"), !path.contains("\\"), !path.contains(".."),
+            path.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
+        else { return nil }
+        return path
+    }
+
+    static let expiredNotice = "Your console session has expired, so nothing was changed. Sign on again to continue where you were."
+
     func signInPage(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        if try await visitor(request) != nil { return ConsolePages.redirect("/console/account") }
-        return signInForm(request, username: nil, error: nil, status: .ok)
+        let next = Self.returnPath(request.uri.queryParameters.get("next"))
+        if try await visitor(request) != nil { return ConsolePages.redirect(next ?? "/console/account") }
+        let expired = request.uri.queryParameters.get("expired") == "1"
+        return signInForm(request, username: nil, error: nil, status: .ok, next: next, notice: expired ? Self.expiredNotice : nil)
     }
 
     /// The sign-on form, protected by a double-submit token: a random cookie the form repeats.
-    private func signInForm(_ request: Request, username: String?, error: String?, status: HTTPResponse.Status) -> Response {
+    /// `next` (checked by `returnPath`) is where a successful sign-on goes.
+    private func signInForm(
+        _ request: Request, username: String?, error: String?, status: HTTPResponse.Status, next: String? = nil, notice: String? = nil
+    ) -> Response {
         let previous = request.cookies[Self.signOnCookie]?.value
         let token = previous.map { $0.count == 32 } == true ? previous ?? "" : SecretGenerator.base62(length: 32)
         var context: [String: Any] = ["signOnToken": token]
         if let username { context["username"] = username }
         if let error { context["error"] = error }
+        if let next { context["next"] = next }
+        if let notice { context["notice"] = notice }
         var response = pages.render("sign-in", context, status: status)
         response.setCookie(Self.cookie(Self.signOnCookie, token, request: request, issuerURL: issuerURL, maxAge: 3600, path: "/console/sign-in"))
         return response
@@ -159,14 +211,14 @@ struct ConsoleController {
                 refusal: "csrf_invalid"
             )
             return signInForm(request, username: form.text("username"), error: "The sign-on form expired or did not come from this console. Please sign on again.",
-                              status: .forbidden)
+                              status: .forbidden, next: Self.returnPath(form["next"]))
         }
         let username = form.text("username") ?? ""
         do {
             let (sessionID, user) = try await services.consoleSessions.signOn(username: username, password: form["password"] ?? "")
             let organization = try await services.directory.organization(of: user)
             await audit.record(context, organizationID: organization.id, actor: .user(user.username), action: "console.sign-on")
-            var response = ConsolePages.redirect("/console/account")
+            var response = ConsolePages.redirect(Self.returnPath(form["next"]) ?? "/console/account")
             response.setCookie(Self.cookie(Self.sessionCookie, sessionID, request: request, issuerURL: issuerURL, maxAge: Int(ConsoleSessionService.lifetime)))
             return response
         } catch let refusal as ConsoleSignOnError {
@@ -175,7 +227,7 @@ struct ConsoleController {
                 context, organizationID: claimed?.organizationID, actor: .user(String(username.prefix(64)), claimed: true), action: "console.sign-on",
                 refusal: "invalid_credentials"
             )
-            return signInForm(request, username: username, error: refusal.message, status: .unauthorized)
+            return signInForm(request, username: username, error: refusal.message, status: .unauthorized, next: Self.returnPath(form["next"]))
         }
     }
 

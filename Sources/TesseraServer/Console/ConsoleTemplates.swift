@@ -7,7 +7,7 @@ enum ConsoleTemplates {
         "key-new": keyNew, "key-generated": keyGenerated, "key-saved": keySaved, "confirm": confirm, "organization": organization,
         "admin": admin, "admin-users": adminUsers, "admin-applications": adminApplications, "admin-application-created": adminApplicationCreated,
         "admin-providers": adminProviders, "admin-tr50": adminTR50, "admin-audit": adminAudit, "admin-signing-keys": adminSigningKeys,
-        "how-to": howTo, "message": message,
+        "how-to": howTo, "message": message, "admin-password-reset": adminPasswordReset, "change-password": changePassword,
     ]
 
     static let layout = """
@@ -53,6 +53,7 @@ enum ConsoleTemplates {
           <h1>Sign on</h1>
           <form method="post" action="/console/sign-in">
             <input type="hidden" name="csrf" value="{{signOnToken}}">
+            {{#next}}<input type="hidden" name="next" value="{{next}}">{{/next}}
             <label>Username <input name="username" id="username" autocomplete="username" required value="{{username}}"></label>
             <label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
             <button type="submit" id="sign-on">Sign on</button>
@@ -68,7 +69,7 @@ enum ConsoleTemplates {
         {{$title}}Account settings{{/title}}
         {{$content}}
         <h1>Account settings</h1>
-        <p>Signed on as <strong>{{username}}</strong> in organization <strong>{{orgDomain}}</strong>.</p>
+        <p>Signed on as <strong>{{username}}</strong> in organization <strong>{{orgDomain}}</strong>. <a href="/console/account/password" id="change-password-link">Change password</a></p>
         <details class="menu">
           <summary id="create">Create</summary>
           <a href="/console/access-tokens/new" id="create-access-token">Access token</a>
@@ -296,8 +297,10 @@ enum ConsoleTemplates {
         {{$title}}Users{{/title}}
         {{$content}}
         <h1>Users</h1>
-        <div class="scroll"><table id="users"><thead><tr><th>Username</th><th>Admin</th><th>Created</th></tr></thead><tbody>
-        {{#users}}<tr><td>{{username}}</td><td>{{#isAdmin}}yes{{/isAdmin}}{{^isAdmin}}no{{/isAdmin}}</td><td>{{created}}</td></tr>{{/users}}
+        <div class="scroll"><table id="users"><thead><tr><th>Username</th><th>Admin</th><th>Created</th><th></th></tr></thead><tbody>
+        {{#users}}<tr data-name="{{username}}"><td>{{username}}</td><td>{{#isAdmin}}yes{{/isAdmin}}{{^isAdmin}}no{{/isAdmin}}</td><td>{{created}}</td>
+          <td><a href="/console/admin/users/unlock?username={{usernameQuery}}" class="unlock">Unlock</a> ·
+            <a href="/console/admin/users/password-reset?username={{usernameQuery}}" class="password-reset">Reset password</a></td></tr>{{/users}}
         </tbody></table></div>
         <section class="card narrow"><h2>Add a user</h2>
           <form method="post" action="/console/admin/users">
@@ -330,6 +333,39 @@ enum ConsoleTemplates {
             <label>Public key for private_key_jwt (PEM, optional) <textarea name="public_key_pem" rows="4"></textarea></label>
             <button type="submit">Register</button>
           </form></section>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let adminPasswordReset = """
+        {{<layout}}
+        {{$title}}Password reset{{/title}}
+        {{$content}}
+        <h1>New password for “{{username}}”</h1>
+        <section class="card secret">
+          <p class="warning"><strong>Hand this password to {{username}} now</strong>, over a channel only they read: it is shown this
+          once, and Tessera keeps only its hash. Their old password no longer works, and the account is unlocked.</p>
+          <div class="secret-row"><code id="new-password">{{password}}</code> <button type="button" data-copy="new-password">Copy</button></div>
+        </section>
+        <p><a href="/console/admin/users">Back to users</a></p>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let changePassword = """
+        {{<layout}}
+        {{$title}}Change password{{/title}}
+        {{$content}}
+        <section class="card narrow">
+          <h1>Change your password</h1>
+          <form method="post" action="/console/account/password">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>Current password <input name="current_password" id="current-password" type="password" required autocomplete="current-password"></label>
+            <label>New password (8 to 72 bytes) <input name="new_password" id="new-password" type="password" required minlength="8" autocomplete="new-password"></label>
+            <label>New password again <input name="repeat_password" id="repeat-password" type="password" required minlength="8" autocomplete="new-password"></label>
+            <div class="actions"><button type="submit" id="change-password">Change password</button> <a href="/console/account">Cancel</a></div>
+          </form>
+        </section>
         {{/content}}
         {{/layout}}
         """

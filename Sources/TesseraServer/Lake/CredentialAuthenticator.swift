@@ -78,7 +78,12 @@ struct CredentialAuthenticator: RouterMiddleware {
         case (.post, "admin/applications"): return ("application.create", nil)
         case (.post, "admin/credential-providers"): return ("credential_provider.create", nil)
         case (.post, "admin/tr50/app-tokens"): return ("tr50.app_token.create", nil)
+        case (.post, "users/me/password"): return ("user.password_change", nil)
         default: break
+        }
+        if request.method == .post, route.hasPrefix("admin/users/"), parts.count == 5 {
+            if route.hasSuffix("/unlock") { return ("user.unlock", parts[3]) }
+            if route.hasSuffix("/password-reset") { return ("user.password_reset", parts[3]) }
         }
         if request.method == .delete {
             if route.hasPrefix("users/me/access-tokens/") { return ("pat.revoke", last) }

@@ -8,6 +8,8 @@ import TesseraCore
 struct LakeController {
     let accessTokens: AccessTokenManager
     let keys: KeyManager
+    /// Changes one's own password (audited).
+    let passwords: TesseraServices
     let clock: any TesseraClock
     let authenticator: CredentialAuthenticator
     let audit: RequestAuditor
@@ -18,6 +20,7 @@ struct LakeController {
         routes.add(middleware: authenticator)
         routes.get("my-organization", use: myOrganization)
         routes.get("me", use: me)
+        routes.post("users/me/password", use: changePassword)
         routes.post("users/me/access-tokens", use: createAccessToken)
         routes.get("users/me/access-tokens", use: listAccessTokens)
         routes.delete("users/me/access-tokens/:id", use: revokeAccessToken)
@@ -29,6 +32,18 @@ struct LakeController {
 
     @Sendable func myOrganization(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         JSONResponse.make(LakeDocuments.organization(try context.requirePrincipal().organization))
+    }
+
+    /// `POST /api/users/me/password` `{"current_password", "new_password"}`: one's own password.
+    @Sendable func changePassword(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let body = try await JSONBody.read(request, limit: bodyLimit)
+        try body.allowOnly(["current_password", "new_password"])
+        let user = try await passwords.changeOwnPassword(
+            of: principal.user, current: try body.requiredString("current_password"), new: try body.requiredString("new_password"),
+            by: context.requester(principal)
+        )
+        return JSONResponse.make(.object([("username", .string(user.username)), ("status", .string("changed"))]))
     }
 
     @Sendable func me(_ request: Request, context: TesseraRequestContext) async throws -> Response {

@@ -88,8 +88,8 @@ struct FrontDoors {
         let authenticator = CredentialAuthenticator(lakeVerifier: services.lakeVerifier, directory: services.directory, audit: audit)
         health = HealthController(directory: services.stores.directory)
         lake = LakeController(
-            accessTokens: services.accessTokens, keys: services.keys, clock: services.clock, authenticator: authenticator, audit: audit,
-            bodyLimit: bodyLimit
+            accessTokens: services.accessTokens, keys: services.keys, passwords: services, clock: services.clock, authenticator: authenticator,
+            audit: audit, bodyLimit: bodyLimit
         )
         admin = AdminController(services: services, authenticator: authenticator, bodyLimit: bodyLimit, leeway: configuration.lake.leeway)
         oauth = OAuthController(

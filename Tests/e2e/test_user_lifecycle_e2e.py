@@ -1,0 +1,122 @@
+"""The user lifecycle an administrator needs (issue 14): unlock a locked-out user, reset a
+password (a generated one, shown once), and each user's own password change, over the management
+API (both databases) and in the console (a browser: lockout → admin unlock → sign-on, and
+password reset → first sign-on with the new password). Each change is audited."""
+import requests
+
+from conftest import PASSWORD, Server
+from test_console_browser import browser, navigate  # noqa: F401 (the browser fixture)
+from test_console_http import hidden
+
+
+def lock_out(server: Server, username: str):
+    """Eight wrong passwords at the console: the shared lockout (console and TR50) locks the user."""
+    session = requests.Session()
+    token = hidden(session.get(server.url + "/console/sign-in", timeout=10).text)
+    for _ in range(8):
+        session.post(server.url + "/console/sign-in", data={"csrf": token, "username": username, "password": "wrong-password"}, timeout=10)
+    return session, token
+
+
+def can_sign_on(server: Server, username: str, password: str) -> bool:
+    return requests.get(server.url + "/api/me", headers=server.basic(username, password), timeout=10).status_code == 200
+
+
+def tr50_signs_on(server: Server, username: str, password: str) -> bool:
+    reply = requests.post(server.url + "/api", json={"auth": {"command": "api.authenticate",
+                                                              "params": {"username": username, "password": password}}}, timeout=10)
+    return reply.json()["auth"]["success"] is True
+
+
+def actions(server: Server, action: str):
+    return [(event["actor"], event["target"], event["reason"]) for event in server.get(f"/api/admin/audit?action={action}").json()["items"]]
+
+
+def test_unlock_reset_and_change_password_over_the_api(server: Server):
+    assert server.post("/api/admin/users", {"username": "alice", "password": "alice-password"}).status_code == 201
+    lock_out(server, "alice")
+    assert not tr50_signs_on(server, "alice", "alice-password"), "locked out"
+    unlocked = server.post("/api/admin/users/alice/unlock", {})
+    assert unlocked.status_code == 200 and unlocked.json() == {"username": "alice", "status": "unlocked"}
+    assert tr50_signs_on(server, "alice", "alice-password")
+    assert ("user:demo", "alice", None) in actions(server, "user.unlock")
+
+    reset = server.post("/api/admin/users/alice/password-reset", {})
+    assert reset.status_code == 200 and reset.json()["username"] == "alice"
+    new_password = reset.json()["password"]
+    assert len(new_password) == 20
+    assert not can_sign_on(server, "alice", "alice-password") and can_sign_on(server, "alice", new_password)
+    assert ("user:demo", "alice", None) in actions(server, "user.password_reset")
+    assert new_password not in server.dump(), "only the password's hash is kept"
+
+    wrong = requests.post(server.url + "/api/users/me/password", json={"current_password": "nope-nope", "new_password": "alice-chosen"},
+                          headers=server.basic("alice", new_password), timeout=10)
+    assert wrong.status_code == 403 and wrong.json()["code"] == "password_incorrect"
+    short = requests.post(server.url + "/api/users/me/password", json={"current_password": new_password, "new_password": "short"},
+                          headers=server.basic("alice", new_password), timeout=10)
+    assert short.status_code == 400 and short.json()["code"] == "password_invalid"
+    changed = requests.post(server.url + "/api/users/me/password", json={"current_password": new_password, "new_password": "alice-chosen"},
+                            headers=server.basic("alice", new_password), timeout=10)
+    assert changed.status_code == 200 and changed.json() == {"username": "alice", "status": "changed"}
+    assert can_sign_on(server, "alice", "alice-chosen") and not can_sign_on(server, "alice", new_password)
+    assert ("user:alice", "alice", None) in actions(server, "user.password_change")
+    assert ("user:alice", "alice", "password_incorrect") in actions(server, "user.password_change")
+
+    # Only admins, only their own organization's users.
+    plain = requests.post(server.url + "/api/admin/users/demo/password-reset", json={}, headers=server.basic("alice", "alice-chosen"), timeout=10)
+    assert plain.status_code == 403 and plain.json()["code"] == "admin_required"
+    missing = server.post("/api/admin/users/nobody/unlock", {})
+    assert missing.status_code == 404 and missing.json()["code"] == "user_not_found"
+
+
+def test_in_the_console_lockout_then_unlock_and_reset_then_first_sign_on(browser, workdir):  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    server = Server(workdir)
+    try:
+        assert server.post("/api/admin/users", {"username": "bob", "password": "bob-password"}).status_code == 201
+        lock_out(server, "bob")
+
+        def sign_on(username, password):
+            browser.delete_all_cookies()
+            browser.get(server.url + "/console/sign-in")
+            browser.find_element(By.ID, "username").send_keys(username)
+            browser.find_element(By.ID, "password").send_keys(password)
+            navigate(browser, browser.find_element(By.ID, "sign-on"))
+
+        sign_on("bob", "bob-password")
+        assert "locked until" in browser.find_element(By.ID, "error").text
+
+        # The admin unlocks bob from the Users page.
+        sign_on("demo", PASSWORD)
+        browser.get(server.url + "/console/admin/users")
+        navigate(browser, browser.find_element(By.CSS_SELECTOR, "tr[data-name='bob'] a.unlock"))
+        assert "Unlock “bob”?" in browser.page_source
+        navigate(browser, browser.find_element(By.ID, "confirm"))
+        assert "User “bob” unlocked" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+        sign_on("bob", "bob-password")
+        assert browser.current_url.endswith("/console/account"), browser.current_url
+
+        # The admin resets bob's password; bob signs on with it, then chooses his own.
+        sign_on("demo", PASSWORD)
+        browser.get(server.url + "/console/admin/users")
+        navigate(browser, browser.find_element(By.CSS_SELECTOR, "tr[data-name='bob'] a.password-reset"))
+        navigate(browser, browser.find_element(By.ID, "confirm"))
+        password = browser.find_element(By.ID, "new-password").text
+        assert len(password) == 20
+        sign_on("bob", "bob-password")
+        assert "incorrect" in browser.find_element(By.ID, "error").text, "the old password stopped working"
+        sign_on("bob", password)
+        assert browser.current_url.endswith("/console/account")
+        navigate(browser, browser.find_element(By.ID, "change-password-link"))
+        browser.find_element(By.ID, "current-password").send_keys(password)
+        browser.find_element(By.ID, "new-password").send_keys("bob-chosen-password")
+        browser.find_element(By.ID, "repeat-password").send_keys("bob-chosen-password")
+        navigate(browser, browser.find_element(By.ID, "change-password"))
+        assert "Password changed" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+        assert can_sign_on(server, "bob", "bob-chosen-password") and not can_sign_on(server, "bob", password)
+        events = server.get("/api/admin/audit").json()["items"]
+        for action in ("user.unlock", "user.password_reset", "user.password_change"):
+            assert any(event["action"] == action and event["target"] == "bob" for event in events), action
+    finally:
+        server.stop()
