@@ -284,3 +284,27 @@ def test_phone_layout_stacks_tables_and_never_scrolls_sideways(browser, console:
     cell = browser.find_element(By.CSS_SELECTOR, "#pats tbody td")
     assert cell.get_attribute("data-label") == "Name"
     assert browser.execute_script("return getComputedStyle(arguments[0]).display", cell) == "block"
+
+
+def test_sign_on_refusals_are_audited_by_what_happened(console: Server):
+    """The page says only "incorrect" (no username enumeration); the audit log tells unknown
+    usernames and attempts during a lockout apart from wrong passwords."""
+    session = requests.Session()
+    token = hidden(session.get(console.url + "/console/sign-in", timeout=10).text)
+
+    def attempt(username, password):
+        return session.post(console.url + "/console/sign-in", data={"csrf": token, "username": username, "password": password},
+                            allow_redirects=False, timeout=10)
+
+    unknown = attempt("nobody-here", "whatever-password")
+    assert unknown.status_code == 401 and "The username or password is incorrect." in unknown.text
+    for _ in range(8):
+        attempt("demo", "wrong-password")
+    locked = attempt("demo", PASSWORD)
+    assert locked.status_code == 401 and "locked until" in locked.text and "ask an administrator to unlock it" in locked.text
+    reasons = [(event["actor"], event["reason"]) for event in console.get("/api/admin/audit?action=console.sign-on").json()["items"]]
+    assert reasons.count(("user:demo", "invalid_credentials")) == 8, reasons
+    assert reasons.count(("user:demo", "locked_out")) == 1, reasons
+    # An unknown username belongs to no organization: it is in the log, not in this organization's view.
+    assert not any(reason == "unknown_user" for _, reason in reasons)
+    assert "unknown_user" in console.dump() and "nobody-here" in console.dump()

@@ -15,9 +15,11 @@ public struct ConsoleSession: Sendable, Equatable {
     }
 }
 
-/// Why the console refused a sign-on, in words for the page.
+/// Why the console refused a sign-on: in words for the page, and as the audit reason
+/// (`invalid_credentials`, or `locked_out` for an attempt while the account is locked).
 public struct ConsoleSignOnError: Error, Sendable, Equatable {
     public let message: String
+    public let reason: String
 }
 
 /// Web console sessions: password sign-on (with the shared lockout), a random session id that
@@ -47,17 +49,22 @@ public struct ConsoleSessionService: Sendable {
         let user: User
         do {
             (user, _) = try await lockout.authenticate(username: username, password: password)
-        } catch SignOnRefusal.locked(let until), SignOnRefusal.invalidCredentials(lockedUntil: .some(let until)) {
-            throw ConsoleSignOnError(
-                message: "Too many failed sign-ons: this account is locked until \(until.iso8601). Try again then, or ask an administrator."
-            )
+        } catch SignOnRefusal.locked(let until) {
+            throw ConsoleSignOnError(message: Self.lockedMessage(until), reason: "locked_out")
+        } catch SignOnRefusal.invalidCredentials(lockedUntil: .some(let until)) {
+            // This failure locked the account: it was itself a wrong password.
+            throw ConsoleSignOnError(message: Self.lockedMessage(until), reason: "invalid_credentials")
         } catch SignOnRefusal.invalidCredentials {
-            throw ConsoleSignOnError(message: "The username or password is incorrect.")
+            throw ConsoleSignOnError(message: "The username or password is incorrect.", reason: "invalid_credentials")
         }
         let sessionID = SecretGenerator.base62(length: 43)
         let now = clock.now()
         try await store.insert(ConsoleSession(idHash: hasher.hash(sessionID), userID: user.id, createdAt: now, expiresAt: now.addingTimeInterval(Self.lifetime)))
         return (sessionID, user)
+    }
+
+    static func lockedMessage(_ until: Date) -> String {
+        "Too many failed sign-ons: this account is locked until \(until.iso8601). Try again then, or ask an administrator to unlock it."
     }
 
     /// The signed-on user and organization of a live session, or nil.

@@ -222,10 +222,11 @@ struct ConsoleController {
             response.setCookie(Self.cookie(Self.sessionCookie, sessionID, request: request, issuerURL: issuerURL, maxAge: Int(ConsoleSessionService.lifetime)))
             return response
         } catch let refusal as ConsoleSignOnError {
+            // The audit tells apart what the page does not (no username enumeration there).
             let claimed = try? await services.directory.user(username: username)
             await audit.record(
                 context, organizationID: claimed?.organizationID, actor: .user(String(username.prefix(64)), claimed: true), action: "console.sign-on",
-                refusal: "invalid_credentials"
+                refusal: claimed == nil ? "unknown_user" : refusal.reason
             )
             return signInForm(request, username: username, error: refusal.message, status: .unauthorized, next: Self.returnPath(form["next"]))
         }
