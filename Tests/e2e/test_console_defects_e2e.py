@@ -308,3 +308,38 @@ def test_sign_on_refusals_are_audited_by_what_happened(console: Server):
     # An unknown username belongs to no organization: it is in the log, not in this organization's view.
     assert not any(reason == "unknown_user" for _, reason in reasons)
     assert "unknown_user" in console.dump() and "nobody-here" in console.dump()
+
+
+def test_admin_forms_refuse_on_the_same_page_and_keep_the_input(console: Server):
+    """Users, Applications and Credential providers: a refusal is explained on the page the form
+    is on (not a dead end with the message twice), in plain words, with the input kept (but never
+    a password)."""
+    session, csrf, _ = sign_on(console)
+
+    def form_of(html, action):
+        return html.split(f'action="{action}"')[1].split("</form>")[0]
+
+    users = session.post(console.url + "/console/admin/users",
+                         data={"csrf": csrf, "username": "DEMO", "password": "secret-password", "is_admin": "true"}, timeout=10)
+    assert users.status_code == 400, users.status_code
+    assert "<h1>Users</h1>" in users.text and users.text.count("already exists") == 1
+    assert "User &#39;DEMO&#39; already exists" in users.text or "User 'DEMO' already exists" in users.text
+    kept = form_of(users.text, "/console/admin/users")
+    assert 'value="DEMO"' in kept and 'value="true" checked' in kept and "secret-password" not in users.text
+
+    scope = "urn:cloud:idaas:pam|.all"
+    apps = session.post(console.url + "/console/admin/applications",
+                        data={"csrf": csrf, "name": "billing", "scope": scope, "public_key_pem": "not a key"}, timeout=10)
+    assert apps.status_code == 400 and "<h1>Applications</h1>" in apps.text
+    kept = form_of(apps.text, "/console/admin/applications")
+    assert 'value="billing"' in kept and ">not a key</textarea>" in kept
+    assert re.search(r'value="urn:cloud:idaas:pam\|\.all" checked', kept), kept
+
+    providers = session.post(console.url + "/console/admin/credential-providers",
+                             data={"csrf": csrf, "name": "pam", "issuer": "https://pam.example", "issuer_whitelist": "https://other.example",
+                                   "default_validity": "soon", "maximum_validity": "86400"}, timeout=10)
+    assert providers.status_code == 400 and "<h1>Credential providers</h1>" in providers.text
+    assert "The validities are whole numbers of seconds." in providers.text
+    kept = form_of(providers.text, "/console/admin/credential-providers")
+    assert 'value="pam"' in kept and 'value="https://pam.example"' in kept and ">https://other.example</textarea>" in kept
+    assert 'value="soon"' in kept and 'value="86400"' in kept

@@ -15,11 +15,16 @@ struct ConsoleAdminPages {
         group.get("admin") { request, _ in try await adminPage(request) { visitor in console.render("admin", visitor, [:]) } }
         group.get("admin/users") { request, _ in try await adminPage(request) { visitor in try await users(visitor) } }
         group.post("admin/users") { request, context in try await adminForm(request, context) { visitor, form in
-            let user = try await services.createUser(
-                organizationDomain: visitor.organization.domainName, username: form.text("username") ?? "", password: form["password"] ?? "",
-                isAdmin: form["is_admin"] == "true", by: context.requester(visitor.principal)
-            )
-            return try await users(visitor, notice: "User “\(user.username)” added.")
+            try await refusalsOnTheForm {
+                let user = try await services.createUser(
+                    organizationDomain: visitor.organization.domainName, username: form.text("username") ?? "", password: form["password"] ?? "",
+                    isAdmin: form["is_admin"] == "true", by: context.requester(visitor.principal)
+                )
+                return try await users(visitor, notice: "User “\(user.username)” added.")
+            } refused: { message in
+                // The password is not sent back into the page.
+                try await users(visitor, error: message, form: Self.kept(form, "user", ["username"]).merging(["user_is_admin": form["is_admin"] == "true"]) { $1 })
+            }
         } }
         // Unlock and password reset: the user is named in the query (confirmation) and a form field.
         for (path, verb, question) in [
@@ -46,12 +51,16 @@ struct ConsoleAdminPages {
         } }
         group.get("admin/applications") { request, _ in try await adminPage(request) { visitor in try await applications(visitor) } }
         group.post("admin/applications") { request, context in try await adminForm(request, context) { visitor, form in
-            let key = try form.text("public_key_pem").map { try PublicKeyMaterial(pem: $0, algorithm: nil) }
-            let (application, secret) = try await services.createApplication(
-                organizationID: visitor.organization.id, name: form.text("name") ?? "", scopes: form.all("scope"), key: key,
-                by: context.requester(visitor.principal)
-            )
-            return console.render("admin-application-created", visitor, ["name": application.name, "id": application.id, "secret": secret])
+            try await refusalsOnTheForm {
+                let key = try form.text("public_key_pem").map { try PublicKeyMaterial(pem: $0, algorithm: nil) }
+                let (application, secret) = try await services.createApplication(
+                    organizationID: visitor.organization.id, name: form.text("name") ?? "", scopes: form.all("scope"), key: key,
+                    by: context.requester(visitor.principal)
+                )
+                return console.render("admin-application-created", visitor, ["name": application.name, "id": application.id, "secret": secret])
+            } refused: { message in
+                try await applications(visitor, error: message, form: Self.kept(form, "application", ["name", "public_key_pem"]), scopes: form.all("scope"))
+            }
         } }
         group.get("admin/applications/:id/delete") { request, context in try await adminPage(request) { visitor in
             let id = try context.parameters.require("id")
@@ -65,15 +74,19 @@ struct ConsoleAdminPages {
         } }
         group.get("admin/credential-providers") { request, _ in try await adminPage(request) { visitor in try await providers(visitor) } }
         group.post("admin/credential-providers") { request, context in try await adminForm(request, context) { visitor, form in
-            guard let defaultValidity = Int(form.text("default_validity") ?? "3600"), let maximumValidity = Int(form.text("maximum_validity") ?? "86400") else {
-                throw TesseraError(.invalidRequest, "field_invalid", "validities are whole numbers of seconds")
+            try await refusalsOnTheForm {
+                guard let defaultValidity = Int(form.text("default_validity") ?? "3600"), let maximumValidity = Int(form.text("maximum_validity") ?? "86400") else {
+                    throw TesseraError(.invalidRequest, "field_invalid", "the validities are whole numbers of seconds")
+                }
+                let provider = try await services.createCredentialProvider(
+                    organizationID: visitor.organization.id, name: form.text("name") ?? "", issuer: form.text("issuer") ?? "",
+                    issuerWhitelist: form.words("issuer_whitelist"), defaultValidity: defaultValidity, maximumValidity: maximumValidity,
+                    by: context.requester(visitor.principal)
+                )
+                return try await providers(visitor, notice: "Credential provider “\(provider.name)” (\(provider.id)) added.")
+            } refused: { message in
+                try await providers(visitor, error: message, form: Self.kept(form, "provider", ["name", "issuer", "issuer_whitelist", "default_validity", "maximum_validity"]))
             }
-            let provider = try await services.createCredentialProvider(
-                organizationID: visitor.organization.id, name: form.text("name") ?? "", issuer: form.text("issuer") ?? "",
-                issuerWhitelist: form.words("issuer_whitelist"), defaultValidity: defaultValidity, maximumValidity: maximumValidity,
-                by: context.requester(visitor.principal)
-            )
-            return try await providers(visitor, notice: "Credential provider “\(provider.name)” (\(provider.id)) added.")
         } }
         group.get("admin/tr50") { request, _ in try await adminPage(request) { visitor in try await tr50(visitor) } }
         group.post("admin/tr50/roles") { request, context in try await adminForm(request, context) { visitor, form in
@@ -155,31 +168,49 @@ struct ConsoleAdminPages {
 
     // MARK: Pages
 
-    private func users(_ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil) async throws -> Response {
+    /// Runs a form's change; a refusal of the input (invalid, taken, not found) is shown on the
+    /// same page next to the form, in plain words, by `refused` (which keeps the input), instead
+    /// of a page that loses it.
+    private func refusalsOnTheForm(_ change: () async throws -> Response, refused: (String) async throws -> Response) async throws -> Response {
+        do {
+            return try await change()
+        } catch let error as TesseraError where [.invalidRequest, .conflict, .notFound].contains(error.kind) {
+            return try await refused(Self.sentence(error.message))
+        }
+    }
+
+    private func users(_ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:]) async throws -> Response {
         let users = try await services.directory.users(of: visitor.organization).map { user -> [String: Any] in
             ["username": user.username, "usernameQuery": Self.queryValue(user.username), "isAdmin": user.isAdmin, "created": user.createdAt.consoleText]
         }
-        return console.render("admin-users", visitor, Self.values(["users": users], notice: notice, error: error), status: error == nil ? .ok : .badRequest)
+        return console.render("admin-users", visitor, Self.values(["users": users].merging(form) { $1 }, notice: notice, error: error),
+                              status: error == nil ? .ok : .badRequest)
     }
 
-    private func applications(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {
+    private func applications(
+        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:], scopes: [String] = []
+    ) async throws -> Response {
         let applications = try await services.applications.list(organizationID: visitor.organization.id).map { application -> [String: Any] in
             [
                 "name": application.name, "id": application.id, "scopes": application.allowedScopes.joined(separator: " "),
                 "key": application.keyAlgorithm?.rawValue ?? "—", "created": application.createdAt.consoleText,
             ]
         }
-        return console.render("admin-applications", visitor, Self.values(["applications": applications, "knownScopes": PAMScope.known], notice: notice))
+        let known = PAMScope.known.map { ["scope": $0, "checked": scopes.contains($0)] as [String: Any] }
+        return console.render("admin-applications", visitor, Self.values(["applications": applications, "knownScopes": known].merging(form) { $1 },
+                                                                         notice: notice, error: error), status: error == nil ? .ok : .badRequest)
     }
 
-    private func providers(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {
+    private func providers(_ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:]) async throws -> Response {
         let providers = try await services.authenticationTokens.providers(organizationID: visitor.organization.id).map { provider -> [String: Any] in
             [
                 "name": provider.name, "id": provider.id, "issuer": provider.issuer, "whitelist": provider.issuerWhitelist.joined(separator: " "),
                 "defaultValidity": provider.defaultValidity, "maximumValidity": provider.maximumValidity,
             ]
         }
-        return console.render("admin-providers", visitor, Self.values(["providers": providers], notice: notice))
+        var values: [String: Any] = ["providers": providers, "provider_default_validity": "3600", "provider_maximum_validity": "86400"]
+        values.merge(form) { $1 }
+        return console.render("admin-providers", visitor, Self.values(values, notice: notice, error: error), status: error == nil ? .ok : .badRequest)
     }
 
     /// The fields of a form that failed, to fill it in again: `<prefix>_<field>` → what was sent.

@@ -305,9 +305,9 @@ enum ConsoleTemplates {
         <section class="card narrow"><h2>Add a user</h2>
           <form method="post" action="/console/admin/users">
             <input type="hidden" name="csrf" value="{{csrf}}">
-            <label>Username <input name="username" required maxlength="64"></label>
+            <label>Username <input name="username" required maxlength="64" value="{{user_username}}"></label>
             <label>Password <input name="password" type="password" required minlength="8" autocomplete="new-password"></label>
-            <label class="check"><input type="checkbox" name="is_admin" value="true"> Administrator</label>
+            <label class="check"><input type="checkbox" name="is_admin" value="true"{{#user_is_admin}} checked{{/user_is_admin}}> Administrator</label>
             <button type="submit">Add user</button>
           </form></section>
         {{/content}}
@@ -326,11 +326,11 @@ enum ConsoleTemplates {
         <section class="card narrow"><h2>Register an application</h2>
           <form method="post" action="/console/admin/applications">
             <input type="hidden" name="csrf" value="{{csrf}}">
-            <label>Name <input name="name" required maxlength="64"></label>
+            <label>Name <input name="name" required maxlength="64" value="{{application_name}}"></label>
             <fieldset><legend>Scopes</legend>
-            {{#knownScopes}}<label class="check"><input type="checkbox" name="scope" value="{{.}}"> <code>{{.}}</code></label>{{/knownScopes}}
+            {{#knownScopes}}<label class="check"><input type="checkbox" name="scope" value="{{scope}}"{{#checked}} checked{{/checked}}> <code>{{scope}}</code></label>{{/knownScopes}}
             </fieldset>
-            <label>Public key for private_key_jwt (PEM, optional) <textarea name="public_key_pem" rows="4"></textarea></label>
+            <label>Public key for private_key_jwt (PEM, optional) <textarea name="public_key_pem" rows="4">{{application_public_key_pem}}</textarea></label>
             <button type="submit">Register</button>
           </form></section>
         {{/content}}
@@ -396,11 +396,11 @@ enum ConsoleTemplates {
         <section class="card narrow"><h2>Add a credential provider</h2>
           <form method="post" action="/console/admin/credential-providers">
             <input type="hidden" name="csrf" value="{{csrf}}">
-            <label>Name <input name="name" required maxlength="64"></label>
-            <label>Issuer <input name="issuer" required maxlength="256" placeholder="https://pam.example.com"></label>
-            <label>Other allowed issuers (one per line) <textarea name="issuer_whitelist" rows="2"></textarea></label>
-            <label>Default validity (s) <input name="default_validity" type="number" min="60" value="3600"></label>
-            <label>Maximum validity (s) <input name="maximum_validity" type="number" min="60" value="86400"></label>
+            <label>Name <input name="name" required maxlength="64" value="{{provider_name}}"></label>
+            <label>Issuer <input name="issuer" required maxlength="256" placeholder="https://pam.example.com" value="{{provider_issuer}}"></label>
+            <label>Other allowed issuers (one per line) <textarea name="issuer_whitelist" rows="2">{{provider_issuer_whitelist}}</textarea></label>
+            <label>Default validity (s) <input name="default_validity" type="number" min="60" value="{{provider_default_validity}}"></label>
+            <label>Maximum validity (s) <input name="maximum_validity" type="number" min="60" value="{{provider_maximum_validity}}"></label>
             <button type="submit">Add</button>
           </form></section>
         {{/content}}
