@@ -105,7 +105,7 @@ public struct TesseraServices: Sendable {
         )
         self.consoleSessions = ConsoleSessionService(
             store: stores.consoleSessions, lockout: SignOnLockout(failures: stores.tr50, directory: directory, clock: clock), directory: directory,
-            hasher: hasher, clock: clock
+            hasher: hasher, clock: clock, submissions: stores.replay
         )
         self.forwardAuthenticator = ForwardAuthenticator(
             lake: lakeVerifier, serverTokens: accessTokenVerifier, authenticationTokens: authenticationTokens, tr50: tr50,

@@ -343,3 +343,28 @@ def test_admin_forms_refuse_on_the_same_page_and_keep_the_input(console: Server)
     kept = form_of(providers.text, "/console/admin/credential-providers")
     assert 'value="pam"' in kept and 'value="https://pam.example"' in kept and ">https://other.example</textarea>" in kept
     assert 'value="soon"' in kept and 'value="86400"' in kept
+
+
+def test_a_form_sent_again_changes_nothing(console: Server):
+    """Reload, Back or a second click sends a form again with the same one-time token: the
+    second sending does nothing and says so, and a secret is not shown again."""
+    session, _, _ = sign_on(console)
+    page = session.get(console.url + "/console/access-tokens/new", timeout=10).text
+    fields = {"csrf": hidden(page), "form_token": hidden(page, "form_token"), "name": "once"}
+    first = session.post(console.url + "/console/access-tokens", data=fields, timeout=10)
+    assert first.status_code == 200 and 'id="pat-secret"' in first.text
+    again = session.post(console.url + "/console/access-tokens", data=fields, timeout=10)
+    assert again.status_code == 409 and "This form was already sent" in again.text and 'id="pat-secret"' not in again.text
+    tokens = console.get("/api/users/me/access-tokens").json()["items"]
+    assert [token["name"] for token in tokens] == ["once"]
+    # A revocation sent twice: the second is not "That did not work".
+    confirm = session.get(console.url + f"/console/access-tokens/{tokens[0]['id']}/revoke", timeout=10).text
+    fields = {"csrf": hidden(confirm), "form_token": hidden(confirm, "form_token")}
+    assert session.post(console.url + f"/console/access-tokens/{tokens[0]['id']}/revoke", data=fields, timeout=10).status_code == 200
+    twice = session.post(console.url + f"/console/access-tokens/{tokens[0]['id']}/revoke", data=fields, timeout=10)
+    assert twice.status_code == 409 and "That did not work" not in twice.text
+    # Each page gets its own token: a new form page works.
+    page = session.get(console.url + "/console/access-tokens/new", timeout=10).text
+    assert hidden(page, "form_token") != fields["form_token"]
+    assert session.post(console.url + "/console/access-tokens", data={"csrf": hidden(page), "form_token": hidden(page, "form_token"),
+                                                                      "name": "second"}, timeout=10).status_code == 200

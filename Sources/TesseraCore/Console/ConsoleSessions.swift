@@ -35,13 +35,31 @@ public struct ConsoleSessionService: Sendable {
     private let directory: DirectoryManager
     private let hasher: SecretHasher
     private let clock: any TesseraClock
+    /// Where a form's one-time token is recorded when the form is sent (the atomic first-use
+    /// record single-use JWTs use, so it holds across replicas).
+    private let submissions: any ReplayStore
 
-    public init(store: any ConsoleSessionStore, lockout: SignOnLockout, directory: DirectoryManager, hasher: SecretHasher, clock: any TesseraClock) {
+    public init(
+        store: any ConsoleSessionStore, lockout: SignOnLockout, directory: DirectoryManager, hasher: SecretHasher, clock: any TesseraClock,
+        submissions: any ReplayStore
+    ) {
         self.store = store
         self.lockout = lockout
         self.directory = directory
         self.hasher = hasher
         self.clock = clock
+        self.submissions = submissions
+    }
+
+    /// A new one-time token for the forms of one page: sending it twice (reload, back,
+    /// double click) is caught by `isFirstSubmission`.
+    public func formToken() -> String { SecretGenerator.base62(length: 24) }
+
+    /// Whether this is the first time a form with `token` is sent in this session; records it.
+    public func isFirstSubmission(of token: String, sessionID: String) async throws -> Bool {
+        guard !token.isEmpty, token.count <= 64 else { return false }
+        let fingerprint = "console-form:" + hasher.hash(sessionID + ":" + token)
+        return try await submissions.recordFirstUse(fingerprint: fingerprint, expiresAt: clock.now().addingTimeInterval(Self.lifetime))
     }
 
     /// Checks the password and opens a session; returns the session id for the cookie.

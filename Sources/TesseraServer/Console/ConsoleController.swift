@@ -128,9 +128,16 @@ struct ConsoleController {
                 context.logger.notice("console form refused: CSRF token missing or wrong", metadata: ["path": "\(request.uri.path)"])
                 return message(visitor, heading: "Form refused", text: Self.csrfRefusal, status: .forbidden)
             }
+            // Every page's forms carry a one-time token: a form sent again (reload, back, a second
+            // click) changes nothing. (A scripted client that sends none is not checked.)
+            if let token = form["form_token"], !(try await services.consoleSessions.isFirstSubmission(of: token, sessionID: visitor.sessionID)) {
+                return message(visitor, heading: "Already sent", text: Self.repeatedForm, status: .conflict)
+            }
             return try await body(visitor, form)
         }
     }
+
+    static let repeatedForm = "This form was already sent (by a reload, the Back button or a second click), so nothing was done again. A secret is shown only once: one shown then is not shown again. Your account settings show where things stand."
 
     static let csrfRefusal = "This form did not come from your console session (its CSRF token is missing or wrong), so nothing was changed. Reload the page and try again."
 
@@ -254,6 +261,7 @@ struct ConsoleController {
         [
             "user": ["username": visitor.user.username, "isAdmin": visitor.user.isAdmin, "csrf": visitor.csrf] as [String: Any],
             "csrf": visitor.csrf, "username": visitor.user.username, "orgDomain": visitor.organization.domainName,
+            "formToken": services.consoleSessions.formToken(),
         ]
     }
 

@@ -30,7 +30,7 @@ enum ConsoleTemplates {
             <a href="/console/organization">Organization</a>
             {{#isAdmin}}<a href="/console/admin">Admin</a>{{/isAdmin}}
             <form method="post" action="/console/sign-out" class="inline">
-              <input type="hidden" name="csrf" value="{{csrf}}">
+              <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
               <button type="submit" class="link" id="sign-out">Sign out {{username}}</button>
             </form>
           </nav>
@@ -117,7 +117,7 @@ enum ConsoleTemplates {
         <section class="card narrow">
           <h1>Create access token</h1>
           <form method="post" action="/console/access-tokens">
-            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             <label>Name <input name="name" id="pat-name" required maxlength="64" value="{{name}}"></label>
             <label>Environment <input name="environment" id="pat-environment" list="environments" maxlength="64" value="{{environment}}"
               placeholder="the environment the token is for (optional)"></label>
@@ -158,7 +158,7 @@ enum ConsoleTemplates {
         <section class="card">
           <h2>Generate key pair</h2>
           <form method="post" action="/console/keys/generate">
-            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             {{#generateError}}<p class="error" role="alert" id="error">{{generateError}}</p>{{/generateError}}
             <label>Name <input name="name" id="key-name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+" value="{{name}}"></label>
             <label>Algorithm <select name="algorithm" id="key-algorithm">
@@ -170,7 +170,7 @@ enum ConsoleTemplates {
         <section class="card">
           <h2>Or paste a public key</h2>
           <form method="post" action="/console/keys">
-            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             {{#pasteError}}<p class="error" role="alert" id="error">{{pasteError}}</p>{{/pasteError}}
             <label>Name <input name="name" id="paste-name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+" value="{{pasteName}}"></label>
             <label>Public key (PEM) <textarea name="public_key_pem" id="public-key-pem" rows="7" required
@@ -195,7 +195,7 @@ enum ConsoleTemplates {
           <details><summary>Show the private key</summary><pre id="private-key">{{privateKeyPEM}}</pre></details>
           <details><summary>Show the public key Tessera will keep</summary><pre id="public-key">{{publicKeyPEM}}</pre></details>
           <form method="post" action="/console/keys">
-            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             <input type="hidden" name="name" value="{{name}}">
             <input type="hidden" name="algorithm" value="{{algorithm}}">
             <input type="hidden" name="public_key_base64" value="{{publicKeyBase64}}">
@@ -253,7 +253,7 @@ enum ConsoleTemplates {
           <h1>{{heading}}</h1>
           <p>{{question}}</p>
           <form method="post" action="{{action}}">
-            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             {{#fields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/fields}}
             <div class="actions"><button type="submit" class="danger" id="confirm">{{verb}}</button> <a href="{{back}}" id="cancel">Cancel</a></div>
           </form>
@@ -304,7 +304,7 @@ enum ConsoleTemplates {
         </tbody></table></div>
         <section class="card narrow"><h2>Add a user</h2>
           <form method="post" action="/console/admin/users">
-            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             <label>Username <input name="username" required maxlength="64" value="{{user_username}}"></label>
             <label>Password <input name="password" type="password" required minlength="8" autocomplete="new-password"></label>
             <label class="check"><input type="checkbox" name="is_admin" value="true"{{#user_is_admin}} checked{{/user_is_admin}}> Administrator</label>
@@ -325,7 +325,7 @@ enum ConsoleTemplates {
         </tbody></table></div>
         <section class="card narrow"><h2>Register an application</h2>
           <form method="post" action="/console/admin/applications">
-            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             <label>Name <input name="name" required maxlength="64" value="{{application_name}}"></label>
             <fieldset><legend>Scopes</legend>
             {{#knownScopes}}<label class="check"><input type="checkbox" name="scope" value="{{scope}}"{{#checked}} checked{{/checked}}> <code>{{scope}}</code></label>{{/knownScopes}}
@@ -359,7 +359,7 @@ enum ConsoleTemplates {
         <section class="card narrow">
           <h1>Change your password</h1>
           <form method="post" action="/console/account/password">
-            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             <label>Current password <input name="current_password" id="current-password" type="password" required autocomplete="current-password"></label>
             <label>New password (8 to 72 bytes) <input name="new_password" id="new-password" type="password" required minlength="8" autocomplete="new-password"></label>
             <label>New password again <input name="repeat_password" id="repeat-password" type="password" required minlength="8" autocomplete="new-password"></label>
@@ -395,7 +395,7 @@ enum ConsoleTemplates {
         </tbody></table></div>
         <section class="card narrow"><h2>Add a credential provider</h2>
           <form method="post" action="/console/admin/credential-providers">
-            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             <label>Name <input name="name" required maxlength="64" value="{{provider_name}}"></label>
             <label>Issuer <input name="issuer" required maxlength="256" placeholder="https://pam.example.com" value="{{provider_issuer}}"></label>
             <label>Other allowed issuers (one per line) <textarea name="issuer_whitelist" rows="2">{{provider_issuer_whitelist}}</textarea></label>
@@ -419,7 +419,7 @@ enum ConsoleTemplates {
         </tbody></table></div>
         <section class="card narrow"><h2>Add a role</h2>
           <form method="post" action="/console/admin/tr50/roles">
-            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             <label>Key <input name="key" required maxlength="{{keyLength}}" value="{{role_key}}"></label>
             <label>Commands (space-separated, wildcards like <code>thing.*</code>) <input name="commands" required value="{{role_commands}}"></label>
             <label>View tags (space-separated) <input name="view_tags" value="{{role_view_tags}}"></label>
@@ -433,7 +433,7 @@ enum ConsoleTemplates {
         </tbody></table></div>
         <section class="card narrow"><h2>Add a thing</h2>
           <form method="post" action="/console/admin/tr50/things">
-            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             <label>Key <input name="key" required maxlength="{{keyLength}}" value="{{thing_key}}"></label>
             <label>Name <input name="name" maxlength="{{nameLength}}" value="{{thing_name}}"></label>
             <label>Tags (space-separated) <input name="tags" value="{{thing_tags}}"></label>
@@ -469,7 +469,7 @@ enum ConsoleTemplates {
         {{#keys}}<tr><td><code>{{kid}}</code></td><td>{{algorithm}}</td><td><span class="status {{status}}">{{status}}</span></td><td>{{created}}</td><td>{{retired}}</td><td>{{verifyUntil}}</td></tr>{{/keys}}
         </tbody></table></div>
         <form method="post" action="/console/admin/signing-keys/rotate" class="card narrow">
-          <input type="hidden" name="csrf" value="{{csrf}}">
+          <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
           <label>Algorithm of the new key <select name="algorithm"><option>ES256</option><option>RS256</option><option>PS256</option><option>EdDSA</option></select></label>
           <button type="submit">Rotate now</button>
           <p class="hint">The current key keeps verifying the tokens it signed until they expire.</p>
