@@ -368,3 +368,23 @@ def test_a_form_sent_again_changes_nothing(console: Server):
     assert hidden(page, "form_token") != fields["form_token"]
     assert session.post(console.url + "/console/access-tokens", data={"csrf": hidden(page), "form_token": hidden(page, "form_token"),
                                                                       "name": "second"}, timeout=10).status_code == 200
+
+
+def test_a_change_answers_with_a_redirect_and_its_notice_shows_once(console: Server):
+    """Post/redirect/get: after a change the browser is on a GET page, so a reload repeats
+    nothing; the notice is shown on that page once."""
+    session, csrf, _ = sign_on(console)
+    token = console.create_pat("to-revoke")
+    confirm = session.get(console.url + f"/console/access-tokens/{token['id']}/revoke", timeout=10).text
+    posted = session.post(console.url + f"/console/access-tokens/{token['id']}/revoke",
+                          data={"csrf": hidden(confirm), "form_token": hidden(confirm, "form_token")}, allow_redirects=False, timeout=10)
+    assert posted.status_code == 303 and posted.headers["Location"] == "/console/account"
+    shown = session.get(console.url + "/console/account", timeout=10)
+    assert "Access token “to-revoke” revoked." in shown.text
+    reloaded = session.get(console.url + "/console/account", timeout=10)
+    assert "revoked." not in reloaded.text.split("<main>")[1].split("</p>")[0], "the notice is shown once"
+    # The admin pages too.
+    added = session.post(console.url + "/console/admin/tr50/roles", data={"csrf": csrf, "key": "viewer", "commands": "thing.find"},
+                         allow_redirects=False, timeout=10)
+    assert added.status_code == 303 and added.headers["Location"] == "/console/admin/tr50"
+    assert "Role “viewer” added." in session.get(console.url + "/console/admin/tr50", timeout=10).text

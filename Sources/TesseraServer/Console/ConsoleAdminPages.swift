@@ -20,7 +20,7 @@ struct ConsoleAdminPages {
                     organizationDomain: visitor.organization.domainName, username: form.text("username") ?? "", password: form["password"] ?? "",
                     isAdmin: form["is_admin"] == "true", by: context.requester(visitor.principal)
                 )
-                return try await users(visitor, notice: "User “\(user.username)” added.")
+                return console.done(request, "/console/admin/users", notice: "User “\(user.username)” added.")
             } refused: { message in
                 // The password is not sent back into the page.
                 try await users(visitor, error: message, form: Self.kept(form, "user", ["username"]).merging(["user_is_admin": form["is_admin"] == "true"]) { $1 })
@@ -41,7 +41,7 @@ struct ConsoleAdminPages {
         }
         group.post("admin/users/unlock") { request, context in try await adminForm(request, context) { visitor, form in
             let user = try await services.unlockUser(username: form["username"] ?? "", organizationID: visitor.organization.id, by: context.requester(visitor.principal))
-            return try await users(visitor, notice: "User “\(user.username)” unlocked: their next correct password signs on.")
+            return console.done(request, "/console/admin/users", notice: "User “\(user.username)” unlocked: their next correct password signs on.")
         } }
         group.post("admin/users/password-reset") { request, context in try await adminForm(request, context) { visitor, form in
             let (user, password) = try await services.resetPassword(
@@ -70,7 +70,7 @@ struct ConsoleAdminPages {
         group.post("admin/applications/:id/delete") { request, context in try await adminForm(request, context) { visitor, _ in
             let id = try context.parameters.require("id")
             try await services.deleteApplication(id: id, organizationID: visitor.organization.id, by: context.requester(visitor.principal))
-            return try await applications(visitor, notice: "Application \(id) deleted.")
+            return console.done(request, "/console/admin/applications", notice: "Application \(id) deleted.")
         } }
         group.get("admin/credential-providers") { request, _ in try await adminPage(request) { visitor in try await providers(visitor) } }
         group.post("admin/credential-providers") { request, context in try await adminForm(request, context) { visitor, form in
@@ -83,14 +83,14 @@ struct ConsoleAdminPages {
                     issuerWhitelist: form.words("issuer_whitelist"), defaultValidity: defaultValidity, maximumValidity: maximumValidity,
                     by: context.requester(visitor.principal)
                 )
-                return try await providers(visitor, notice: "Credential provider “\(provider.name)” (\(provider.id)) added.")
+                return console.done(request, "/console/admin/credential-providers", notice: "Credential provider “\(provider.name)” (\(provider.id)) added.")
             } refused: { message in
                 try await providers(visitor, error: message, form: Self.kept(form, "provider", ["name", "issuer", "issuer_whitelist", "default_validity", "maximum_validity"]))
             }
         } }
         group.get("admin/tr50") { request, _ in try await adminPage(request) { visitor in try await tr50(visitor) } }
         group.post("admin/tr50/roles") { request, context in try await adminForm(request, context) { visitor, form in
-            try await tr50Command(visitor, "role.create", [
+            try await tr50Command(request, visitor, "role.create", [
                 "key": .string(form.text("key") ?? ""), "commands": Self.list(form.words("commands")),
                 "viewTags": Self.list(form.words("view_tags")), "updateTags": Self.list(form.words("update_tags")),
             ], done: "Role “\(form.text("key") ?? "")” added.", form: Self.kept(form, "role", ["key", "commands", "view_tags", "update_tags"]))
@@ -100,7 +100,7 @@ struct ConsoleAdminPages {
                 "key": .string(form.text("key") ?? ""), "tags": Self.list(form.words("tags")), "secTags": Self.list(form.words("sec_tags")),
             ]
             if let name = form.text("name") { params["name"] = .string(name) }
-            return try await tr50Command(visitor, "thing.create", params, done: "Thing “\(form.text("key") ?? "")” added.",
+            return try await tr50Command(request, visitor, "thing.create", params, done: "Thing “\(form.text("key") ?? "")” added.",
                                          form: Self.kept(form, "thing", ["key", "name", "tags", "sec_tags"]))
         } }
         // The role or thing is named in the query (confirmation page) and in a form field (the
@@ -117,7 +117,7 @@ struct ConsoleAdminPages {
             } }
             group.post("admin/tr50/\(kind)/delete") { request, context in try await adminForm(request, context) { visitor, form in
                 let name = form[field] ?? ""
-                return try await tr50Command(visitor, command, [field: .string(name)], done: "Deleted \(noun) “\(name)”.")
+                return try await tr50Command(request, visitor, command, [field: .string(name)], done: "Deleted \(noun) “\(name)”.")
             } }
         }
         group.get("admin/signing-keys") { request, _ in try await adminPage(request) { visitor in try await signingKeys(visitor) } }
@@ -131,7 +131,7 @@ struct ConsoleAdminPages {
             let key = try await services.rotateSigningKey(
                 organizationID: visitor.organization.id, algorithm: algorithm, leeway: console.lake.leeway, by: context.requester(visitor.principal)
             )
-            return try await signingKeys(visitor, notice: "New signing key \(key.id) (\(key.algorithm.rawValue)) is signing now.")
+            return console.done(request, "/console/admin/signing-keys", notice: "New signing key \(key.id) (\(key.algorithm.rawValue)) is signing now.")
         } }
         group.get("admin/audit") { request, _ in try await adminPage(request) { visitor in try await audit(visitor, request) } }
     }
@@ -253,10 +253,10 @@ struct ConsoleAdminPages {
     /// Runs a TR50 command as the admin; a refusal is shown in plain words above the page, with
     /// the form's input (`form`) kept.
     private func tr50Command(
-        _ visitor: ConsoleVisitor, _ command: String, _ params: [String: JSONValue], done: String, form: [String: Any] = [:]
+        _ request: Request, _ visitor: ConsoleVisitor, _ command: String, _ params: [String: JSONValue], done: String, form: [String: Any] = [:]
     ) async throws -> Response {
         switch await services.tr50.perform(command, params: params, as: .user(visitor.user, visitor.organization, sessionHash: "")) {
-        case .success: return try await tr50(visitor, notice: done)
+        case .success: return console.done(request, "/console/admin/tr50", notice: done)
         case .failure(let failure): return try await tr50(visitor, error: Self.sentence(failure.message), form: form)
         }
     }

@@ -19,6 +19,7 @@ struct ConsoleController {
     let pages: ConsolePages
 
     static let sessionCookie = "tessera_console"
+    static let noticeCookie = "tessera_notice"
     static let signOnCookie = "tessera_signon"
 
     /// Mounted at `/console`; `/console` itself redirects, every other page carries the
@@ -53,7 +54,7 @@ struct ConsoleController {
                 let text = error.code == "password_incorrect" ? "The current password is not correct. Nothing was changed." : ConsoleAdminPages.sentence(error.message)
                 return render("change-password", visitor, ["error": text], status: .badRequest)
             }
-            return try await account(visitor, notice: "Password changed. Use the new one from your next sign-on.")
+            return done(request, "/console/account", notice: "Password changed. Use the new one from your next sign-on.")
         } }
         console.get("access-tokens/new") { request, _ in try await page(request) { visitor in try await newAccessToken(visitor, error: nil, form: nil) } }
         console.post("access-tokens") { request, context in try await form(request, context) { visitor, form in
@@ -70,7 +71,7 @@ struct ConsoleController {
         console.post("access-tokens/:id/revoke") { request, context in try await form(request, context) { visitor, _ in
             let token = try await services.accessTokens.revoke(id: try context.parameters.require("id"), for: visitor.user)
             await audit.record(context, visitor.principal, action: "pat.revoke", target: token.id.uuidString.lowercased())
-            return try await account(visitor, notice: "Access token “\(token.name)” revoked.")
+            return done(request, "/console/account", notice: "Access token “\(token.name)” revoked.")
         } }
         console.get("keys/new") { request, _ in try await page(request) { visitor in newKey(visitor) } }
         console.post("keys/generate") { request, context in try await form(request, context) { visitor, form in try await generateKey(visitor, form) } }
@@ -84,7 +85,7 @@ struct ConsoleController {
             let name = try context.parameters.require("name")
             try await services.keys.delete(for: visitor.user, name: name)
             await audit.record(context, visitor.principal, action: "key.delete", target: name)
-            return try await account(visitor, notice: "Key “\(name)” deleted.")
+            return done(request, "/console/account", notice: "Key “\(name)” deleted.")
         } }
         ConsoleAdminPages(console: self).addRoutes(to: console)
         // Any other path under /console: the console's own "Not found" page, not the API's JSON.
@@ -110,19 +111,40 @@ struct ConsoleController {
         guard let sessionID = request.cookies[Self.sessionCookie]?.value, !sessionID.isEmpty,
             let (user, organization) = try await services.consoleSessions.resolve(sessionID)
         else { return nil }
-        return ConsoleVisitor(user: user, organization: organization, sessionID: sessionID, csrf: services.consoleSessions.csrfToken(for: sessionID))
+        let notice = request.cookies[Self.noticeCookie].flatMap { Base64URL.decodeStrict($0.value) }.map { String(decoding: $0, as: UTF8.self) }
+        return ConsoleVisitor(
+            user: user, organization: organization, sessionID: sessionID, csrf: services.consoleSessions.csrfToken(for: sessionID), notice: notice
+        )
     }
 
     /// A page for signed-on visitors; others are sent to sign on.
     func page(_ request: Request, _ body: (ConsoleVisitor) async throws -> Response) async throws -> Response {
         guard let visitor = try await visitor(request) else { return signOnFirst(request) }
-        return try await handlingErrors(visitor) { try await body(visitor) }
+        return clearingNotice(request, try await handlingErrors(visitor) { try await body(visitor) })
+    }
+
+    /// Post/redirect/get: a change that succeeded answers `303` to the page that shows where
+    /// things stand, so reloading that page repeats nothing; `notice` rides along in a
+    /// short-lived cookie, shown once there.
+    func done(_ request: Request, _ path: String, notice: String) -> Response {
+        var response = ConsolePages.redirect(path)
+        response.setCookie(Self.cookie(Self.noticeCookie, Base64URL.encode(Array(notice.utf8)), request: request, issuerURL: issuerURL, maxAge: 60))
+        return response
+    }
+
+    /// `response`, clearing the notice cookie once a page has shown it.
+    private func clearingNotice(_ request: Request, _ response: Response) -> Response {
+        let settingNotice = response.headers[values: .setCookie].contains { $0.hasPrefix(Self.noticeCookie + "=") }
+        guard request.cookies[Self.noticeCookie] != nil, !settingNotice else { return response }
+        var response = response
+        response.setCookie(Self.cookie(Self.noticeCookie, "", request: request, issuerURL: issuerURL, maxAge: 0))
+        return response
     }
 
     /// A form post from a signed-on visitor, after the CSRF check.
     func form(_ request: Request, _ context: TesseraRequestContext, _ body: (ConsoleVisitor, ConsoleForm) async throws -> Response) async throws -> Response {
         guard let visitor = try await visitor(request) else { return signOnFirst(request) }
-        return try await handlingErrors(visitor) {
+        return clearingNotice(request, try await handlingErrors(visitor) {
             let form = try await ConsoleForm.read(request)
             guard services.consoleSessions.isValidCSRF(form["csrf"], for: visitor.sessionID) else {
                 context.logger.notice("console form refused: CSRF token missing or wrong", metadata: ["path": "\(request.uri.path)"])
@@ -134,7 +156,7 @@ struct ConsoleController {
                 return message(visitor, heading: "Already sent", text: Self.repeatedForm, status: .conflict)
             }
             return try await body(visitor, form)
-        }
+        })
     }
 
     static let repeatedForm = "This form was already sent (by a reload, the Back button or a second click), so nothing was done again. A secret is shown only once: one shown then is not shown again. Your account settings show where things stand."
@@ -258,11 +280,13 @@ struct ConsoleController {
 
     /// What every page of a signed-on visitor shows in its header.
     func base(_ visitor: ConsoleVisitor) -> [String: Any] {
-        [
+        var values: [String: Any] = [
             "user": ["username": visitor.user.username, "isAdmin": visitor.user.isAdmin, "csrf": visitor.csrf] as [String: Any],
             "csrf": visitor.csrf, "username": visitor.user.username, "orgDomain": visitor.organization.domainName,
             "formToken": services.consoleSessions.formToken(),
         ]
+        if let notice = visitor.notice { values["notice"] = notice }
+        return values
     }
 
     func render(_ template: String, _ visitor: ConsoleVisitor, _ values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {

@@ -10,6 +10,8 @@ struct ConsoleVisitor: Sendable {
     let organization: Organization
     let sessionID: String
     let csrf: String
+    /// What the change that led here did (post/redirect/get), shown once on this page.
+    var notice: String? = nil
 
     var principal: Principal { .password(user, organization) }
 }
