@@ -116,6 +116,38 @@ extension TesseraServices {
         try await base.changeOwnPassword(of: user, current: current, new: new, by: requester)
     }
 
+    /// What deleting a user did to what was theirs.
+    public struct DeletedUser: Sendable {
+        public let user: User
+        /// Their PATs that were still active, now revoked (JWTs carrying them are refused at once).
+        public let revokedTokens: Int
+        /// Their keys, now deleted (JWTs signed with them are refused at once).
+        public let deletedKeys: Int
+    }
+
+    /// `user.delete` (target: the username). Their active PATs are revoked and their keys deleted
+    /// first, through the same calls as one by one (so every replica's caches forget them at
+    /// once), then the user with their console sessions. An admin cannot delete themselves (so
+    /// an organization always keeps the admin who deletes).
+    public func deleteUser(username: String, organizationID: UUID, by requester: Requester, requesterID: UUID?) async throws -> DeletedUser {
+        let user = try await directory.member(username, of: organizationID)
+        if user.id == requesterID {
+            throw TesseraError(.conflict, "user_is_you", "you cannot delete yourself; another administrator can")
+        }
+        var revoked = 0
+        for token in try await accessTokens.list(for: user) where token.revokedAt == nil {
+            _ = try await accessTokens.revoke(id: token.id.uuidString, for: user)
+            revoked += 1
+        }
+        let keys = try await keys.list(for: user)
+        for key in keys { try await self.keys.delete(for: user, name: key.name) }
+        guard try await stores.directory.deleteUser(id: user.id) else {
+            throw TesseraError(.notFound, "user_not_found", "no user '\(username)' in this organization")
+        }
+        await base.recordChange(organizationID: organizationID, action: "user.delete", target: user.username, by: requester)
+        return DeletedUser(user: user, revokedTokens: revoked, deletedKeys: keys.count)
+    }
+
     /// `signing_key.rotate` (target: the new key's kid).
     public func rotateSigningKey(
         organizationID: UUID, algorithm: SignatureAlgorithm?, leeway: TimeInterval? = nil, by requester: Requester

@@ -78,6 +78,7 @@ def test_every_form_needs_this_sessions_csrf_token(console: Server):
         ("/console/admin/tr50/things", {"key": "t"}),
         ("/console/admin/signing-keys/rotate", {}),
         ("/console/admin/users/unlock", {"username": "demo"}),
+        ("/console/admin/users/delete", {"username": "demo"}),
         ("/console/admin/users/password-reset", {"username": "demo"}),
         ("/console/account/password", {"current_password": PASSWORD, "new_password": "changed-password", "repeat_password": "changed-password"}),
         ("/console/access-tokens/00000000-0000-0000-0000-000000000000/revoke", {}),

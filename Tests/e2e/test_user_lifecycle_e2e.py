@@ -2,6 +2,7 @@
 password (a generated one, shown once), and each user's own password change, over the management
 API (both databases) and in the console (a browser: lockout → admin unlock → sign-on, and
 password reset → first sign-on with the new password). Each change is audited."""
+import pytest
 import requests
 
 from conftest import PASSWORD, Server
@@ -120,3 +121,47 @@ def test_in_the_console_lockout_then_unlock_and_reset_then_first_sign_on(browser
             assert any(event["action"] == action and event["target"] == "bob" for event in events), action
     finally:
         server.stop()
+
+
+def test_deleting_a_user_revokes_what_is_theirs_at_once(server: Server):
+    from conftest import bearer, lake_token
+
+    assert server.post("/api/admin/users", {"username": "carol", "password": "carol-password"}).status_code == 201
+    carol = server.basic("carol", "carol-password")
+    pat = requests.post(server.url + "/api/users/me/access-tokens", json={"name": "laptop"}, headers=carol, timeout=10).json()["token"]
+    key = requests.post(server.url + "/api/users/me/keys", json={"name": "primary", "algorithm": "ES256"}, headers=carol, timeout=10).json()
+    token = lake_token(key["private_key_pem"], pat, subject="carol")
+    assert requests.get(server.url + "/api/my-organization", headers=bearer(token), timeout=10).status_code == 200  # caches warm
+
+    yourself = server.delete("/api/admin/users/demo")
+    assert yourself.status_code == 409 and yourself.json()["code"] == "user_is_you"
+    deleted = server.delete("/api/admin/users/carol")
+    assert deleted.status_code == 200
+    assert deleted.json() == {"username": "carol", "status": "deleted", "revoked_access_tokens": 1, "deleted_keys": 1}
+    refused = requests.get(server.url + "/api/my-organization", headers=bearer(token), timeout=10)
+    assert refused.status_code == 401, "the very next request with carol's JWT is refused"
+    assert not can_sign_on(server, "carol", "carol-password")
+    assert "carol" not in [user["username"] for user in server.get("/api/admin/users").json()["items"]]
+    assert ("user:demo", "carol", None) in actions(server, "user.delete")
+    assert server.delete("/api/admin/users/carol").json()["code"] == "user_not_found"
+
+
+def test_the_console_says_what_deleting_a_user_does(console_server):
+    from test_console_http import sign_on as console_sign_on
+
+    server = console_server
+    assert server.post("/api/admin/users", {"username": "dave", "password": "dave-password"}).status_code == 201
+    requests.post(server.url + "/api/users/me/access-tokens", json={"name": "ci"}, headers=server.basic("dave", "dave-password"), timeout=10)
+    session, _, _ = console_sign_on(server)
+    confirm = session.get(server.url + "/console/admin/users/delete", params={"username": "dave"}, timeout=10).text
+    assert "Their 1 active access token is revoked and their 0 keys are deleted at once" in confirm
+    done = session.post(server.url + "/console/admin/users/delete", data={"csrf": hidden(confirm), "form_token": hidden(confirm, "form_token"),
+                                                                        "username": "dave"}, timeout=10)
+    assert done.status_code == 200 and "User “dave” deleted: 1 access token(s) revoked, 0 key(s) deleted." in done.text
+
+
+@pytest.fixture
+def console_server(workdir):
+    server = Server(workdir)
+    yield server
+    server.stop()

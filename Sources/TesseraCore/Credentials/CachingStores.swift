@@ -87,6 +87,7 @@ struct CachingDirectoryStore: DirectoryStore {
     func user(id: UUID) async throws -> User? { try await base.user(id: id) }
     func listUsers(organizationID: UUID) async throws -> [User] { try await base.listUsers(organizationID: organizationID) }
     func setPasswordHash(userID: UUID, passwordHash: String) async throws { try await base.setPasswordHash(userID: userID, passwordHash: passwordHash) }
+    func deleteUser(id: UUID) async throws -> Bool { try await base.deleteUser(id: id) }
 }
 
 /// Caches whether a revocation mark (`RevocationMark`) is recorded, absent ones included;

@@ -13,6 +13,9 @@ public protocol DirectoryStore: Sendable {
     func user(id: UUID) async throws -> User?
     func listUsers(organizationID: UUID) async throws -> [User]
     func setPasswordHash(userID: UUID, passwordHash: String) async throws
+    /// Deletes the user and, by cascade, what is theirs (PAT and key rows, console sessions);
+    /// false if there was no such user.
+    func deleteUser(id: UUID) async throws -> Bool
 }
 
 /// Failed password sign-ons per username, kept until they age out of the lockout window.

@@ -21,6 +21,7 @@ struct AdminController {
         routes.get("users", use: listUsers)
         routes.post("users/:username/unlock", use: unlockUser)
         routes.post("users/:username/password-reset", use: resetPassword)
+        routes.delete("users/:username", use: deleteUser)
         routes.get("signing-keys", use: listSigningKeys)
         routes.post("signing-keys/rotate", use: rotateSigningKey)
         routes.post("applications", use: createApplication)
@@ -70,6 +71,20 @@ struct AdminController {
             username: try context.parameters.require("username"), organizationID: admin.organization.id, by: context.requester(admin)
         )
         return JSONResponse.make(.object([("username", .string(user.username)), ("password", .string(password))]))
+    }
+
+    /// `DELETE /api/admin/users/{username}`: revokes the user's active PATs, deletes their keys,
+    /// then the user; answers what was done.
+    @Sendable func deleteUser(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let deleted = try await services.deleteUser(
+            username: try context.parameters.require("username"), organizationID: admin.organization.id, by: context.requester(admin),
+            requesterID: admin.user.id
+        )
+        return JSONResponse.make(.object([
+            ("username", .string(deleted.user.username)), ("status", .string("deleted")),
+            ("revoked_access_tokens", .integer(Int64(deleted.revokedTokens))), ("deleted_keys", .integer(Int64(deleted.deletedKeys))),
+        ]))
     }
 
     @Sendable func listUsers(_ request: Request, context: TesseraRequestContext) async throws -> Response {

@@ -39,6 +39,25 @@ struct ConsoleAdminPages {
                                        verb: verb, action: "/console/admin/users/\(path)", back: "/console/admin/users", fields: [("username", username)])
             } }
         }
+        group.get("admin/users/delete") { request, _ in try await adminPage(request) { visitor in
+            guard let username = request.uri.queryParameters.get("username").flatMap({ $0.isEmpty ? nil : $0 }) else {
+                return try await users(visitor, error: "Choose a user from the list below.")
+            }
+            let user = try await services.directory.member(username, of: visitor.organization.id)
+            let tokens = try await services.accessTokens.list(for: user).filter { $0.revokedAt == nil }.count
+            let keys = try await services.keys.list(for: user).count
+            let question = "Delete user “\(user.username)”? Their \(tokens) active access token\(tokens == 1 ? " is" : "s are") revoked and their \(keys) key\(keys == 1 ? " is" : "s are") deleted at once, so JWTs they sign are refused from the next request on; their console sessions end. This cannot be undone."
+            return console.confirm(visitor, heading: "Delete \(user.username)", question: question, verb: "Delete user",
+                                   action: "/console/admin/users/delete", back: "/console/admin/users", fields: [("username", user.username)])
+        } }
+        group.post("admin/users/delete") { request, context in try await adminForm(request, context) { visitor, form in
+            let deleted = try await services.deleteUser(
+                username: form["username"] ?? "", organizationID: visitor.organization.id, by: context.requester(visitor.principal),
+                requesterID: visitor.user.id
+            )
+            return console.done(request, "/console/admin/users",
+                                notice: "User “\(deleted.user.username)” deleted: \(deleted.revokedTokens) access token(s) revoked, \(deleted.deletedKeys) key(s) deleted.")
+        } }
         group.post("admin/users/unlock") { request, context in try await adminForm(request, context) { visitor, form in
             let user = try await services.unlockUser(username: form["username"] ?? "", organizationID: visitor.organization.id, by: context.requester(visitor.principal))
             return console.done(request, "/console/admin/users", notice: "User “\(user.username)” unlocked: their next correct password signs on.")

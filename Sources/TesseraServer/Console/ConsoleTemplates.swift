@@ -300,7 +300,8 @@ enum ConsoleTemplates {
         <div class="scroll"><table id="users"><thead><tr><th>Username</th><th>Admin</th><th>Created</th><th></th></tr></thead><tbody>
         {{#users}}<tr data-name="{{username}}"><td>{{username}}</td><td>{{#isAdmin}}yes{{/isAdmin}}{{^isAdmin}}no{{/isAdmin}}</td><td>{{created}}</td>
           <td><a href="/console/admin/users/unlock?username={{usernameQuery}}" class="unlock">Unlock</a> ·
-            <a href="/console/admin/users/password-reset?username={{usernameQuery}}" class="password-reset">Reset password</a></td></tr>{{/users}}
+            <a href="/console/admin/users/password-reset?username={{usernameQuery}}" class="password-reset">Reset password</a> ·
+            <a href="/console/admin/users/delete?username={{usernameQuery}}" class="danger delete">Delete</a></td></tr>{{/users}}
         </tbody></table></div>
         <section class="card narrow"><h2>Add a user</h2>
           <form method="post" action="/console/admin/users">

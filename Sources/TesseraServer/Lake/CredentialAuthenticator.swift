@@ -89,6 +89,7 @@ struct CredentialAuthenticator: RouterMiddleware {
             if route.hasPrefix("users/me/access-tokens/") { return ("pat.revoke", last) }
             if route.hasPrefix("users/me/keys/") { return ("key.delete", last) }
             if route.hasPrefix("admin/applications/") { return ("application.delete", last) }
+            if route.hasPrefix("admin/users/") { return ("user.delete", last) }
         }
         return ("api.read", request.uri.path)
     }

@@ -81,6 +81,12 @@ struct SQLDirectoryStore: DirectoryStore {
         }
     }
 
+    func deleteUser(id: UUID) async throws -> Bool {
+        try await backend.transaction { db in
+            try await !db.raw("DELETE FROM users WHERE id = \(bind: id.uuidString) RETURNING id").all().isEmpty
+        }
+    }
+
     func setPasswordHash(userID: UUID, passwordHash: String) async throws {
         try await backend.transaction { db in
             try await db.raw("UPDATE users SET password_hash = \(bind: passwordHash) WHERE id = \(bind: userID.uuidString)").run()
