@@ -106,14 +106,20 @@ extension TesseraServices {
         try await base.unlockUser(username: username, organizationID: organizationID, by: requester)
     }
 
-    /// `user.password_reset` (target: the username): the generated password, shown once.
+    /// `user.password_reset` (target: the username): the generated password, shown once. The
+    /// user's console sessions end.
     public func resetPassword(username: String, organizationID: UUID, by requester: Requester) async throws -> (user: User, password: String) {
-        try await base.resetPassword(username: username, organizationID: organizationID, by: requester)
+        let reset = try await base.resetPassword(username: username, organizationID: organizationID, by: requester)
+        try await consoleSessions.signOffAll(userID: reset.user.id)
+        return reset
     }
 
-    /// `user.password_change` (target: the username).
-    public func changeOwnPassword(of user: User, current: String, new: String, by requester: Requester) async throws -> User {
-        try await base.changeOwnPassword(of: user, current: current, new: new, by: requester)
+    /// `user.password_change` (target: the username). Every other console session of the user
+    /// ends (`keepingSession`: the one making the change, if it is a console session).
+    public func changeOwnPassword(of user: User, current: String, new: String, by requester: Requester, keepingSession: String? = nil) async throws -> User {
+        let changed = try await base.changeOwnPassword(of: user, current: current, new: new, by: requester)
+        try await consoleSessions.signOffAll(userID: user.id, keeping: keepingSession)
+        return changed
     }
 
     /// What deleting a user did to what was theirs.

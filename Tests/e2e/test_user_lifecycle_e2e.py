@@ -165,3 +165,24 @@ def console_server(workdir):
     server = Server(workdir)
     yield server
     server.stop()
+
+
+def test_password_changes_end_the_other_console_sessions(server: Server):
+    from test_console_http import sign_on as console_sign_on
+
+    assert server.post("/api/admin/users", {"username": "erin", "password": "erin-password"}).status_code == 201
+
+    def signed_on(session):
+        return session.get(server.url + "/console/account", allow_redirects=False, timeout=10).status_code == 200
+
+    first, _, _ = console_sign_on(server, "erin", "erin-password")
+    second, _, _ = console_sign_on(server, "erin", "erin-password")
+    page = first.get(server.url + "/console/account/password", timeout=10).text
+    changed = first.post(server.url + "/console/account/password", data={
+        "csrf": hidden(page), "form_token": hidden(page, "form_token"), "current_password": "erin-password",
+        "new_password": "erin-new-password", "repeat_password": "erin-new-password"}, timeout=10)
+    assert changed.status_code == 200 and "Your other console sessions have ended" in changed.text
+    assert signed_on(first) and not signed_on(second)
+    # A reset by an admin ends every session of the user.
+    assert server.post("/api/admin/users/erin/password-reset", {}).status_code == 200
+    assert not signed_on(first)

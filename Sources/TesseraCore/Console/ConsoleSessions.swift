@@ -97,6 +97,11 @@ public struct ConsoleSessionService: Sendable {
         try await store.delete(idHash: hasher.hash(sessionID))
     }
 
+    /// Ends the user's console sessions, but `keeping` (the one making the change) if given.
+    public func signOffAll(userID: UUID, keeping sessionID: String? = nil) async throws {
+        try await store.deleteSessions(userID: userID, keeping: sessionID.map(hasher.hash))
+    }
+
     /// The CSRF token forms of this session must carry.
     public func csrfToken(for sessionID: String) -> String {
         hasher.hash("console-csrf:" + sessionID)

@@ -48,13 +48,14 @@ struct ConsoleController {
             }
             do {
                 _ = try await services.changeOwnPassword(
-                    of: visitor.user, current: form["current_password"] ?? "", new: form["new_password"] ?? "", by: context.requester(visitor.principal)
+                    of: visitor.user, current: form["current_password"] ?? "", new: form["new_password"] ?? "", by: context.requester(visitor.principal),
+                    keepingSession: visitor.sessionID
                 )
             } catch let error as TesseraError where error.kind == .forbidden || error.kind == .invalidRequest {
                 let text = error.code == "password_incorrect" ? "The current password is not correct. Nothing was changed." : ConsoleAdminPages.sentence(error.message)
                 return render("change-password", visitor, ["error": text], status: .badRequest)
             }
-            return done(request, "/console/account", notice: "Password changed. Use the new one from your next sign-on.")
+            return done(request, "/console/account", notice: "Password changed. Your other console sessions have ended; this one goes on.")
         } }
         console.get("access-tokens/new") { request, _ in try await page(request) { visitor in try await newAccessToken(visitor, error: nil, form: nil) } }
         console.post("access-tokens") { request, context in try await form(request, context) { visitor, form in

@@ -32,6 +32,14 @@ struct SQLConsoleSessionStore: ConsoleSessionStore {
         }
     }
 
+    func deleteSessions(userID: UUID, keeping idHash: String?) async throws {
+        try await backend.transaction { db in
+            try await db.raw("""
+                DELETE FROM console_sessions WHERE user_id = \(bind: userID.uuidString) AND id_hash <> \(bind: idHash ?? "")
+                """).run()
+        }
+    }
+
     func purgeExpired(before date: Date) async throws {
         try await backend.transaction { db in
             try await db.raw("DELETE FROM console_sessions WHERE expires_at <= \(bind: date.seconds)").run()
