@@ -27,6 +27,20 @@ extension StorageConformanceTests {
             #expect(rest.first?.reason == "pat_revoked")
             let creations = try await storage.stores.audit.events(organizationID: organization.id, after: nil, action: "pat.create", limit: 10)
             #expect(creations.map(\.id) == ["evt_2", "evt_4"])
+
+            // The console's view: newest first by a `before` cursor, outcome, actor and a text search.
+            let audit = storage.stores.audit
+            func ids(_ query: AuditQuery) async throws -> [String] { try await audit.events(query).map(\.id) }
+            #expect(try await ids(AuditQuery(organizationID: organization.id, limit: 2, newestFirst: true)) == ["evt_4", "evt_3"])
+            #expect(try await ids(AuditQuery(organizationID: organization.id, limit: 5, before: "evt_3", newestFirst: true)) == ["evt_2", "evt_1"])
+            #expect(try await ids(AuditQuery(organizationID: organization.id, newestFirst: true, outcome: "refused")) == ["evt_4"])
+            #expect(try await ids(AuditQuery(organizationID: organization.id, newestFirst: true, actor: "user:nobody")) == [])
+            #expect(try await ids(AuditQuery(organizationID: organization.id, newestFirst: true, search: "PAT_REV")) == ["evt_4"], "reason, any case")
+            #expect(try await ids(AuditQuery(organizationID: organization.id, newestFirst: true, search: "t3")) == ["evt_3"], "target")
+            #expect(try await ids(AuditQuery(organizationID: organization.id, newestFirst: true, search: "pat_")).count == 1, "'_' is a character, not a wildcard")
+            #expect(try await ids(AuditQuery(organizationID: organization.id, newestFirst: true, search: "%")) == [], "'%' too")
+            let choices = try await audit.choices(organizationID: organization.id, limit: 10)
+            #expect(choices.actions == ["key.delete", "pat.create"] && choices.actors == ["user:wile"])
         }
     }
 }

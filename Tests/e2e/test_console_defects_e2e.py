@@ -388,3 +388,38 @@ def test_a_change_answers_with_a_redirect_and_its_notice_shows_once(console: Ser
                          allow_redirects=False, timeout=10)
     assert added.status_code == 303 and added.headers["Location"] == "/console/admin/tr50"
     assert "Role “viewer” added." in session.get(console.url + "/console/admin/tr50", timeout=10).text
+
+
+def test_the_audit_view_is_newest_first_with_names_choices_search_and_paging(console: Server):
+    session, csrf, _ = sign_on(console)
+    pat = console.create_pat("deploy-bot")
+    console.delete(f"/api/users/me/access-tokens/{pat['id']}")
+    requests.get(console.url + "/api/me", headers=console.basic("demo", "wrong-password"), timeout=10)
+    page = session.get(console.url + "/console/admin/audit", timeout=10).text
+    rows = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)</td><td>([^<]*)</td><td>([^<]*)</td><td>(.*?)</td>", page)
+    assert rows, page
+    times = [row[0] for row in rows]
+    assert times == sorted(times, reverse=True), "newest first"
+    revoke = next(row for row in rows if row[2] == "pat.revoke")
+    assert pat["id"] in revoke[3] and "access token “deploy-bot” of demo" in revoke[3], "the token's name beside its id"
+    # Filters are choices taken from the log itself, and a text search.
+    assert '<option value="pat.revoke">' in page and '<option value="user:demo">' in page and '<option value="refused">' in page
+    refused = session.get(console.url + "/console/admin/audit", params={"outcome": "refused"}, timeout=10).text
+    refused_rows = re.findall(r'<span class="status ([a-z]+)">', refused.split('id="audit"')[1])
+    assert refused_rows and set(refused_rows) == {"refused"}
+    assert '<option value="refused" selected>' in refused and 'id="clear-filters"' in refused
+    searched = session.get(console.url + "/console/admin/audit", params={"q": pat["id"][:8]}, timeout=10).text.split('id="audit"')[1]
+    assert {"pat.create", "pat.revoke"} <= set(re.findall(r"<td>(pat\.[a-z]+)</td>", searched))
+    nothing = session.get(console.url + "/console/admin/audit", params={"q": "no such text %_"}, timeout=10).text
+    assert "No events match." in nothing
+    # Paging: 50 a page, then the next older ones (repeated refusals fold into one event, so: changes).
+    for index in range(55):
+        console.create_pat(f"bulk-{index}")
+    first = session.get(console.url + "/console/admin/audit", timeout=10).text
+    more = re.search(r'href="(/console/admin/audit\?before=[^"]+)"', first)
+    assert more and first.split('id="audit"')[1].count("<tr><td>") == 50
+    older = session.get(console.url + more.group(1).replace("&amp;", "&"), timeout=10).text
+    assert older.split('id="audit"')[1].count("<tr><td>") >= 1
+    last_first = re.findall(r"<tr><td>([^<]+)</td>", first)[-1]
+    first_older = re.findall(r"<tr><td>([^<]+)</td>", older)[0]
+    assert first_older <= last_first

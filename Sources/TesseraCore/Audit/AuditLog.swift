@@ -50,15 +50,32 @@ public struct AuditQuery: Sendable, Equatable {
     /// Whose events: one organization's, or those filed under none (`nil`: refusals whose
     /// credential claimed no existing organization).
     public var organizationID: UUID?
-    /// Events after this id (a cursor).
+    /// Events after this id (a cursor), oldest first.
     public var after: String?
+    /// Events before this id, newest first (the console's view); takes precedence over `after`.
+    public var before: String?
+    /// Newest first (with `before` as the cursor), instead of oldest first.
+    public var newestFirst: Bool
     public var action: String?
+    /// `success` or `refused`.
+    public var outcome: String?
+    public var actor: String?
+    /// Text the actor, action, target or reason contains (case-insensitively for ASCII).
+    public var search: String?
     public var limit: Int
 
-    public init(organizationID: UUID?, after: String? = nil, action: String? = nil, limit: Int = 100) {
+    public init(
+        organizationID: UUID?, after: String? = nil, action: String? = nil, limit: Int = 100, before: String? = nil, newestFirst: Bool = false,
+        outcome: String? = nil, actor: String? = nil, search: String? = nil
+    ) {
         self.organizationID = organizationID
         self.after = after
+        self.before = before
+        self.newestFirst = newestFirst
         self.action = action
+        self.outcome = outcome
+        self.actor = actor
+        self.search = search
         self.limit = limit
     }
 }
@@ -146,6 +163,11 @@ public struct AuditLog: Sendable {
 
     public func events(_ query: AuditQuery) async throws -> [AuditEvent] {
         try await store.events(query)
+    }
+
+    /// The actions and actors an organization's events name, to filter by.
+    public func choices(organizationID: UUID, limit: Int = 200) async throws -> (actions: [String], actors: [String]) {
+        try await store.choices(organizationID: organizationID, limit: limit)
     }
 
     public func events(organizationID: UUID, after cursor: String?, action: String?, limit: Int) async throws -> [AuditEvent] {

@@ -306,24 +306,56 @@ struct ConsoleAdminPages {
         return console.render("admin-signing-keys", visitor, Self.values(["keys": keys], notice: notice))
     }
 
+    /// The audit log, newest first: times to the second in UTC, names beside ids (access tokens
+    /// and applications), filters as choices (action, outcome, actor) and a text search, paged.
     private func audit(_ visitor: ConsoleVisitor, _ request: Request) async throws -> Response {
         let pageSize = 50
-        let action = request.uri.queryParameters.get("action").flatMap { $0.isEmpty ? nil : $0 }
-        let events = try await services.auditLog.events(
-            organizationID: visitor.organization.id, after: request.uri.queryParameters.get("after"), action: action, limit: pageSize + 1
-        )
+        let parameters = request.uri.queryParameters
+        func filter(_ name: String) -> String? { parameters.get(name).flatMap { $0.isEmpty ? nil : $0 } }
+        let (action, outcome, actor, search) = (filter("action"), filter("outcome"), filter("actor"), filter("q"))
+        let events = try await services.auditLog.events(AuditQuery(
+            organizationID: visitor.organization.id, action: action, limit: pageSize + 1, before: filter("before"), newestFirst: true,
+            outcome: outcome.flatMap { ["success", "refused"].contains($0) ? $0 : nil }, actor: actor, search: search.map { String($0.prefix(100)) }
+        ))
+        let names = try await targetNames(visitor)
         let shown = events.prefix(pageSize).map { event -> [String: Any] in
-            [
-                "when": Date(timeIntervalSince1970: Double(event.occurredAt) / 1000).consoleText, "actor": event.actor, "action": event.action,
-                "target": event.target ?? "", "outcome": event.outcome, "reason": event.reason ?? "",
+            let target = event.target ?? ""
+            return [
+                "when": Date(timeIntervalSince1970: Double(event.occurredAt) / 1000).consoleSeconds, "actor": event.actor, "action": event.action,
+                "target": target, "targetName": names[target.lowercased()] ?? "", "outcome": event.outcome, "reason": event.reason ?? "",
+                "count": event.count > 1 ? "×\(event.count)" : "",
             ]
         }
-        var values: [String: Any] = ["events": Array(shown), "action": action ?? ""]
+        let (actions, actors) = try await services.auditLog.choices(organizationID: visitor.organization.id)
+        func options(_ values: [String], selected: String?) -> [[String: Any]] {
+            values.map { ["value": $0, "selected": $0 == selected] as [String: Any] }
+        }
+        var values: [String: Any] = [
+            "events": Array(shown), "actions": options(actions, selected: action), "actors": options(actors, selected: actor),
+            "outcomes": options(["success", "refused"], selected: outcome), "q": search ?? "", "filtered": action != nil || outcome != nil || actor != nil || search != nil,
+        ]
         if events.count > pageSize, let last = events.prefix(pageSize).last {
-            var next = "/console/admin/audit?after=\(last.id)"
-            if let action, let encoded = action.addingPercentEncoding(withAllowedCharacters: .alphanumerics) { next += "&action=\(encoded)" }
-            values["next"] = next
+            var query = [("before", last.id)]
+            for (name, value) in [("action", action), ("outcome", outcome), ("actor", actor), ("q", search)] {
+                if let value { query.append((name, value)) }
+            }
+            values["next"] = "/console/admin/audit?" + query.map { "\($0.0)=\(Self.queryValue($0.1))" }.joined(separator: "&")
         }
         return console.render("admin-audit", visitor, values)
+    }
+
+    /// Names to show beside the ids audit targets hold: access tokens (by id) and applications
+    /// (by client id) of the organization.
+    private func targetNames(_ visitor: ConsoleVisitor) async throws -> [String: String] {
+        var names: [String: String] = [:]
+        for user in try await services.directory.users(of: visitor.organization) {
+            for token in try await services.accessTokens.list(for: user) {
+                names[token.id.uuidString.lowercased()] = "access token “\(token.name)” of \(user.username)"
+            }
+        }
+        for application in try await services.applications.list(organizationID: visitor.organization.id) {
+            names[application.id.lowercased()] = "application “\(application.name)”"
+        }
+        return names
     }
 }

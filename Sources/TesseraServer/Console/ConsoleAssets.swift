@@ -27,7 +27,7 @@ enum ConsoleAssets {
         form .actions button.danger { background: var(--danger); color: #fff; padding: .55rem 1.1rem; }
         button.link { background: none; padding: 0; font-weight: 400; }
         form.inline { display: inline; }
-        .inline-form { display: flex; gap: .5rem; align-items: end; } .inline-form label { margin: 0; }
+        .inline-form { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; } .inline-form label { margin: 0; }
         .scroll { overflow-x: auto; background: #fff; border: 1px solid var(--line); border-radius: 10px; }
         table { border-collapse: collapse; width: 100%; font-size: .92rem; }
         th, td { text-align: left; padding: .55rem .75rem; border-bottom: 1px solid var(--line); vertical-align: top; }

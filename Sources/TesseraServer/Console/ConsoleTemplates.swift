@@ -450,13 +450,22 @@ enum ConsoleTemplates {
         {{$title}}Audit log{{/title}}
         {{$content}}
         <h1>Audit log</h1>
-        <form method="get" action="/console/admin/audit" class="inline-form">
-          <label>Action <input name="action" value="{{action}}" placeholder="e.g. pat.create"></label> <button type="submit">Filter</button>
+        <p class="hint">Newest first. Times are UTC, to the second.</p>
+        <form method="get" action="/console/admin/audit" class="inline-form filters" id="audit-filters">
+          <label>Action <select name="action"><option value="">any</option>
+            {{#actions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/actions}}</select></label>
+          <label>Outcome <select name="outcome"><option value="">any</option>
+            {{#outcomes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/outcomes}}</select></label>
+          <label>Actor <select name="actor"><option value="">anyone</option>
+            {{#actors}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/actors}}</select></label>
+          <label>Containing <input name="q" value="{{q}}" maxlength="100" placeholder="a name, an id, a reason"></label>
+          <button type="submit">Filter</button>{{#filtered}} <a href="/console/admin/audit" id="clear-filters">Clear</a>{{/filtered}}
         </form>
         <div class="scroll"><table id="audit"><thead><tr><th>When (UTC)</th><th>Actor</th><th>Action</th><th>Target</th><th>Outcome</th><th>Reason</th></tr></thead><tbody>
-        {{#events}}<tr><td>{{when}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{target}}</td><td><span class="status {{outcome}}">{{outcome}}</span></td><td>{{reason}}</td></tr>{{/events}}
+        {{#events}}<tr><td>{{when}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{target}}{{#targetName}} <span class="hint">({{targetName}})</span>{{/targetName}}</td><td><span class="status {{outcome}}">{{outcome}}</span> {{count}}</td><td>{{reason}}</td></tr>{{/events}}
         </tbody></table></div>
-        {{#next}}<p><a href="{{next}}" id="next-page">More events</a></p>{{/next}}
+        {{^events}}<p class="empty">No events match.</p>{{/events}}
+        {{#next}}<p><a href="{{next}}" id="next-page">Older events</a></p>{{/next}}
         {{/content}}
         {{/layout}}
         """
