@@ -423,3 +423,17 @@ def test_the_audit_view_is_newest_first_with_names_choices_search_and_paging(con
     last_first = re.findall(r"<tr><td>([^<]+)</td>", first)[-1]
     first_older = re.findall(r"<tr><td>([^<]+)</td>", older)[0]
     assert first_older <= last_first
+
+
+def test_the_admin_area_has_its_own_navigation_and_breadcrumbs(console: Server):
+    session, _, _ = sign_on(console)
+    sections = {"/console/admin/users": "Users", "/console/admin/applications": "Applications",
+                "/console/admin/credential-providers": "Credential providers", "/console/admin/tr50": "Roles and things",
+                "/console/admin/signing-keys": "Server signing keys", "/console/admin/audit": "Audit log"}
+    for path, title in sections.items():
+        page = session.get(console.url + path, timeout=10).text
+        nav = page.split('id="admin-nav"')[1].split("</nav>")[0]
+        assert all(f'href="{other}"' in nav for other in sections), path
+        assert f'<a href="{path}" aria-current="page" class="current">{title}</a>' in nav, path
+        assert f'<li><a href="/console/admin">Admin</a></li><li><a href="{path}" aria-current="page">{title}</a></li>' in nav, path
+    assert 'id="admin-nav"' not in session.get(console.url + "/console/account", timeout=10).text

@@ -12,7 +12,7 @@ struct ConsoleAdminPages {
     private var services: TesseraServices { console.services }
 
     func addRoutes(to group: RouteCollection<TesseraRequestContext>) {
-        group.get("admin") { request, _ in try await adminPage(request) { visitor in console.render("admin", visitor, [:]) } }
+        group.get("admin") { request, _ in try await adminPage(request) { visitor in adminRender("admin", visitor, [:]) } }
         group.get("admin/users") { request, _ in try await adminPage(request) { visitor in try await users(visitor) } }
         group.post("admin/users") { request, context in try await adminForm(request, context) { visitor, form in
             try await refusalsOnTheForm {
@@ -66,7 +66,7 @@ struct ConsoleAdminPages {
             let (user, password) = try await services.resetPassword(
                 username: form["username"] ?? "", organizationID: visitor.organization.id, by: context.requester(visitor.principal)
             )
-            return console.render("admin-password-reset", visitor, ["username": user.username, "password": password])
+            return adminRender("admin-password-reset", visitor, ["username": user.username, "password": password])
         } }
         group.get("admin/applications") { request, _ in try await adminPage(request) { visitor in try await applications(visitor) } }
         group.post("admin/applications") { request, context in try await adminForm(request, context) { visitor, form in
@@ -76,7 +76,7 @@ struct ConsoleAdminPages {
                     organizationID: visitor.organization.id, name: form.text("name") ?? "", scopes: form.all("scope"), key: key,
                     by: context.requester(visitor.principal)
                 )
-                return console.render("admin-application-created", visitor, ["name": application.name, "id": application.id, "secret": secret])
+                return adminRender("admin-application-created", visitor, ["name": application.name, "id": application.id, "secret": secret])
             } refused: { message in
                 try await applications(visitor, error: message, form: Self.kept(form, "application", ["name", "public_key_pem"]), scopes: form.all("scope"))
             }
@@ -158,6 +158,25 @@ struct ConsoleAdminPages {
     static func list(_ words: [String]) -> JSONValue { .array(words.map(JSONValue.string)) }
 
     /// `values` plus the notice and error banners, when there are any.
+    /// The admin area's sections, in its navigation's order: template, path, title.
+    static let sections: [(template: String, path: String, title: String)] = [
+        ("admin-users", "/console/admin/users", "Users"), ("admin-applications", "/console/admin/applications", "Applications"),
+        ("admin-providers", "/console/admin/credential-providers", "Credential providers"), ("admin-tr50", "/console/admin/tr50", "Roles and things"),
+        ("admin-signing-keys", "/console/admin/signing-keys", "Server signing keys"), ("admin-audit", "/console/admin/audit", "Audit log"),
+    ]
+
+    /// An admin page: the area's own navigation (the current section marked) and breadcrumbs
+    /// (Admin › section) above the page's content.
+    private func adminRender(_ template: String, _ visitor: ConsoleVisitor, _ values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let section = Self.sections.first { template.hasPrefix($0.template) }
+            ?? (template == "admin-password-reset" ? Self.sections[0] : template == "admin-application-created" ? Self.sections[1] : nil)
+        var values = values
+        values["inAdmin"] = true
+        values["adminNav"] = Self.sections.map { ["path": $0.path, "title": $0.title, "current": $0.path == section?.path] as [String: Any] }
+        if let section { values["breadcrumb"] = ["path": section.path, "title": section.title] }
+        return console.render(template, visitor, values, status: status)
+    }
+
     static func values(_ values: [String: Any], notice: String?, error: String? = nil) -> [String: Any] {
         var values = values
         if let notice { values["notice"] = notice }
@@ -202,7 +221,7 @@ struct ConsoleAdminPages {
         let users = try await services.directory.users(of: visitor.organization).map { user -> [String: Any] in
             ["username": user.username, "usernameQuery": Self.queryValue(user.username), "isAdmin": user.isAdmin, "created": user.createdAt.consoleText]
         }
-        return console.render("admin-users", visitor, Self.values(["users": users].merging(form) { $1 }, notice: notice, error: error),
+        return adminRender("admin-users", visitor, Self.values(["users": users].merging(form) { $1 }, notice: notice, error: error),
                               status: error == nil ? .ok : .badRequest)
     }
 
@@ -216,7 +235,7 @@ struct ConsoleAdminPages {
             ]
         }
         let known = PAMScope.known.map { ["scope": $0, "checked": scopes.contains($0)] as [String: Any] }
-        return console.render("admin-applications", visitor, Self.values(["applications": applications, "knownScopes": known].merging(form) { $1 },
+        return adminRender("admin-applications", visitor, Self.values(["applications": applications, "knownScopes": known].merging(form) { $1 },
                                                                          notice: notice, error: error), status: error == nil ? .ok : .badRequest)
     }
 
@@ -229,7 +248,7 @@ struct ConsoleAdminPages {
         }
         var values: [String: Any] = ["providers": providers, "provider_default_validity": "3600", "provider_maximum_validity": "86400"]
         values.merge(form) { $1 }
-        return console.render("admin-providers", visitor, Self.values(values, notice: notice, error: error), status: error == nil ? .ok : .badRequest)
+        return adminRender("admin-providers", visitor, Self.values(values, notice: notice, error: error), status: error == nil ? .ok : .badRequest)
     }
 
     /// The fields of a form that failed, to fill it in again: `<prefix>_<field>` → what was sent.
@@ -265,7 +284,7 @@ struct ConsoleAdminPages {
         }
         var values: [String: Any] = ["roles": roles, "things": things, "keyLength": TR50Limits.keyLength, "nameLength": TR50Limits.nameLength]
         values.merge(form) { $1 }
-        return console.render("admin-tr50", visitor, Self.values(values, notice: notice, error: error),
+        return adminRender("admin-tr50", visitor, Self.values(values, notice: notice, error: error),
                               status: error == nil ? .ok : .badRequest)
     }
 
@@ -303,7 +322,7 @@ struct ConsoleAdminPages {
                 "created": key.createdAt.consoleText, "retired": key.retiredAt?.consoleText ?? "—", "verifyUntil": key.verifyUntil?.consoleText ?? "—",
             ]
         }
-        return console.render("admin-signing-keys", visitor, Self.values(["keys": keys], notice: notice))
+        return adminRender("admin-signing-keys", visitor, Self.values(["keys": keys], notice: notice))
     }
 
     /// The audit log, newest first: times to the second in UTC, names beside ids (access tokens
@@ -341,7 +360,7 @@ struct ConsoleAdminPages {
             }
             values["next"] = "/console/admin/audit?" + query.map { "\($0.0)=\(Self.queryValue($0.1))" }.joined(separator: "&")
         }
-        return console.render("admin-audit", visitor, values)
+        return adminRender("admin-audit", visitor, values)
     }
 
     /// Names to show beside the ids audit targets hold: access tokens (by id) and applications

@@ -52,6 +52,11 @@ enum ConsoleAssets {
         .tiles { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: .75rem; }
         .tiles a { display: block; padding: 1rem; background: #fff; border: 1px solid var(--line); border-radius: 10px; text-decoration: none; color: var(--accent); font-weight: 600; }
         fieldset { border: 1px solid var(--line); border-radius: 6px; }
+        .subnav { margin-bottom: 1rem; border-bottom: 1px solid var(--line); padding-bottom: .5rem; }
+        .subnav ul, .breadcrumbs { list-style: none; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: .35rem 1rem; }
+        .breadcrumbs { font-size: .85rem; color: var(--muted); margin-bottom: .4rem; }
+        .breadcrumbs li + li::before { content: "›"; margin-right: .4rem; color: var(--muted); }
+        .subnav a.current { font-weight: 700; text-decoration: none; color: var(--ink); }
         code { overflow-wrap: anywhere; }
         pre { max-width: 100%; }
         @media (max-width: 600px) {

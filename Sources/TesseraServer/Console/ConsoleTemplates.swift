@@ -37,6 +37,10 @@ enum ConsoleTemplates {
           {{/user}}
         </header>
         <main>
+        {{#inAdmin}}<nav class="subnav" aria-label="Administration" id="admin-nav">
+          <ol class="breadcrumbs"><li><a href="/console/admin">Admin</a></li>{{#breadcrumb}}<li><a href="{{path}}" aria-current="page">{{title}}</a></li>{{/breadcrumb}}</ol>
+          <ul>{{#adminNav}}<li><a href="{{path}}"{{#current}} aria-current="page" class="current"{{/current}}>{{title}}</a></li>{{/adminNav}}</ul>
+        </nav>{{/inAdmin}}
         {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
         {{#error}}<p class="error" role="alert" id="error">{{error}}</p>{{/error}}
         {{$content}}{{/content}}
