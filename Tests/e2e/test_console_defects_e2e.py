@@ -402,6 +402,7 @@ def test_the_audit_view_is_newest_first_with_names_choices_search_and_paging(con
     assert times == sorted(times, reverse=True), "newest first"
     revoke = next(row for row in rows if row[2] == "pat.revoke")
     assert pat["id"] in revoke[3] and "access token “deploy-bot” of demo" in revoke[3], "the token's name beside its id"
+    assert "()" not in page, "no empty name beside an id nobody names"
     # Filters are choices taken from the log itself, and a text search.
     assert '<option value="pat.revoke">' in page and '<option value="user:demo">' in page and '<option value="refused">' in page
     refused = session.get(console.url + "/console/admin/audit", params={"outcome": "refused"}, timeout=10).text

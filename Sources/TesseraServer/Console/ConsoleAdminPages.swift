@@ -339,11 +339,13 @@ struct ConsoleAdminPages {
         let names = try await targetNames(visitor)
         let shown = events.prefix(pageSize).map { event -> [String: Any] in
             let target = event.target ?? ""
-            return [
+            var row: [String: Any] = [
                 "when": Date(timeIntervalSince1970: Double(event.occurredAt) / 1000).consoleSeconds, "actor": event.actor, "action": event.action,
-                "target": target, "targetName": names[target.lowercased()] ?? "", "outcome": event.outcome, "reason": event.reason ?? "",
-                "count": event.count > 1 ? "×\(event.count)" : "",
+                "target": target, "outcome": event.outcome, "reason": event.reason ?? "", "count": event.count > 1 ? "×\(event.count)" : "",
             ]
+            // Only when known: an empty string would still open the template's section.
+            if let name = names[target.lowercased()] { row["targetName"] = name }
+            return row
         }
         let (actions, actors) = try await services.auditLog.choices(organizationID: visitor.organization.id)
         func options(_ values: [String], selected: String?) -> [[String: Any]] {
