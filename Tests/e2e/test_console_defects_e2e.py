@@ -438,3 +438,12 @@ def test_the_admin_area_has_its_own_navigation_and_breadcrumbs(console: Server):
         assert f'<a href="{path}" aria-current="page" class="current">{title}</a>' in nav, path
         assert f'<li><a href="/console/admin">Admin</a></li><li><a href="{path}" aria-current="page">{title}</a></li>' in nav, path
     assert 'id="admin-nav"' not in session.get(console.url + "/console/account", timeout=10).text
+
+
+def test_a_refusal_page_says_it_once(console: Server):
+    session, _, _ = sign_on(console)
+    reply = session.post(console.url + "/console/access-tokens/00000000-0000-0000-0000-000000000000/revoke",
+                         data={"csrf": hidden(session.get(console.url + "/console/account", timeout=10).text)}, timeout=10)
+    assert reply.status_code == 404
+    text = re.search(r'id="error">([^<]+)<', reply.text).group(1)
+    assert reply.text.count(text) == 1, "the message once, not in a banner and again in the card"

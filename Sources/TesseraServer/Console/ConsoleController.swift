@@ -101,7 +101,7 @@ struct ConsoleController {
         let text = "There is no console page at \(request.uri.path)."
         if let visitor = try await visitor(request) { return notFound(visitor, text) }
         return pages.render(
-            "message", ["heading": "Not found", "text": text, "back": "/console/sign-in", "backLabel": "Sign on", "error": text], status: .notFound
+            "message", ["heading": "Not found", "text": text, "back": "/console/sign-in", "backLabel": "Sign on"], status: .notFound
         )
     }
 
@@ -295,7 +295,7 @@ struct ConsoleController {
     }
 
     func message(_ visitor: ConsoleVisitor, heading: String, text: String, status: HTTPResponse.Status) -> Response {
-        render("message", visitor, ["heading": heading, "text": text, "back": "/console/account", "backLabel": "Back to account settings", "error": text], status: status)
+        render("message", visitor, ["heading": heading, "text": text, "back": "/console/account", "backLabel": "Back to account settings"], status: status)
     }
 
     func notFound(_ visitor: ConsoleVisitor, _ text: String) -> Response {

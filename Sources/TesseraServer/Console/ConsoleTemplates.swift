@@ -496,7 +496,7 @@ enum ConsoleTemplates {
         {{<layout}}
         {{$title}}{{heading}}{{/title}}
         {{$content}}
-        <section class="card narrow"><h1>{{heading}}</h1><p>{{text}}</p><p><a href="{{back}}">{{backLabel}}</a></p></section>
+        <section class="card narrow"><h1>{{heading}}</h1><p class="error" role="alert" id="error">{{text}}</p><p><a href="{{back}}">{{backLabel}}</a></p></section>
         {{/content}}
         {{/layout}}
         """
