@@ -447,3 +447,24 @@ def test_a_refusal_page_says_it_once(console: Server):
     assert reply.status_code == 404
     text = re.search(r'id="error">([^<]+)<', reply.text).group(1)
     assert reply.text.count(text) == 1, "the message once, not in a banner and again in the card"
+
+
+def test_admin_lists_have_search_and_paging(console: Server):
+    for index in range(55):
+        assert console.post("/api/admin/users", {"username": f"member{index:02d}", "password": "member-password"}).status_code == 201
+    session, _, _ = sign_on(console)
+
+    def names(html):
+        return re.findall(r'<tr data-name="([^"]+)">', html)
+
+    first = session.get(console.url + "/console/admin/users", timeout=10).text
+    assert len(names(first)) == 50 and "50" in first and "56 of 56" in first
+    assert 'id="next-page"' in first and 'id="previous-page"' not in first
+    second = session.get(console.url + "/console/admin/users", params={"page": 2}, timeout=10).text
+    assert len(names(second)) == 6 and set(names(first)).isdisjoint(names(second)) and 'id="previous-page"' in second
+    found = session.get(console.url + "/console/admin/users", params={"q": "MEMBER1"}, timeout=10).text
+    assert names(found) == [f"member1{digit}" for digit in range(10)] and "10 of 56" in found and 'value="MEMBER1"' in found
+    assert names(session.get(console.url + "/console/admin/users", params={"q": "nobody"}, timeout=10).text) == []
+    console.post("/api/admin/applications", {"name": "billing-export", "scopes": ["urn:cloud:idaas:pam|.all"]})
+    apps = session.get(console.url + "/console/admin/applications", params={"q": "BILLING"}, timeout=10).text
+    assert "billing-export" in apps and "1 of 1" in apps

@@ -13,7 +13,7 @@ struct ConsoleAdminPages {
 
     func addRoutes(to group: RouteCollection<TesseraRequestContext>) {
         group.get("admin") { request, _ in try await adminPage(request) { visitor in adminRender("admin", visitor, [:]) } }
-        group.get("admin/users") { request, _ in try await adminPage(request) { visitor in try await users(visitor) } }
+        group.get("admin/users") { request, _ in try await adminPage(request) { visitor in try await users(visitor, listing: ListQuery(request)) } }
         group.post("admin/users") { request, context in try await adminForm(request, context) { visitor, form in
             try await refusalsOnTheForm {
                 let user = try await services.createUser(
@@ -68,7 +68,9 @@ struct ConsoleAdminPages {
             )
             return adminRender("admin-password-reset", visitor, ["username": user.username, "password": password])
         } }
-        group.get("admin/applications") { request, _ in try await adminPage(request) { visitor in try await applications(visitor) } }
+        group.get("admin/applications") { request, _ in try await adminPage(request) { visitor in
+            try await applications(visitor, listing: ListQuery(request))
+        } }
         group.post("admin/applications") { request, context in try await adminForm(request, context) { visitor, form in
             try await refusalsOnTheForm {
                 let key = try form.text("public_key_pem").map { try PublicKeyMaterial(pem: $0, algorithm: nil) }
@@ -217,25 +219,64 @@ struct ConsoleAdminPages {
         }
     }
 
-    private func users(_ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:]) async throws -> Response {
-        let users = try await services.directory.users(of: visitor.organization).map { user -> [String: Any] in
+    /// A list page's search (`q`, any part of the row's names, any case) and page (`page`, 1…).
+    struct ListQuery {
+        static let pageSize = 50
+        var search: String?
+        var page: Int
+
+        init(search: String? = nil, page: Int = 1) {
+            self.search = search
+            self.page = page
+        }
+
+        init(_ request: Request) {
+            search = request.uri.queryParameters.get("q").flatMap { $0.isEmpty ? nil : String($0.prefix(100)) }
+            page = max(1, request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 1)
+        }
+
+        /// The rows of this page among those matching, and the values the list's template shows
+        /// (`q`, `previous`, `next`, `matching`).
+        func apply<Row>(_ rows: [Row], path: String, text: (Row) -> String) -> (rows: [Row], values: [String: Any]) {
+            let matching = search.map { search in rows.filter { text($0).lowercased().contains(search.lowercased()) } } ?? rows
+            let start = min((page - 1) * Self.pageSize, matching.count)
+            let shown = Array(matching[start..<min(start + Self.pageSize, matching.count)])
+            func link(_ page: Int) -> String {
+                path + "?" + ((search.map { ["q=" + ConsoleAdminPages.queryValue($0)] } ?? []) + ["page=\(page)"]).joined(separator: "&")
+            }
+            var values: [String: Any] = ["q": search ?? "", "matching": "\(matching.count) of \(rows.count)"]
+            if page > 1 { values["previous"] = link(page - 1) }
+            if start + Self.pageSize < matching.count { values["next"] = link(page + 1) }
+            return (shown, values)
+        }
+    }
+
+    private func users(
+        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:], listing: ListQuery = ListQuery()
+    ) async throws -> Response {
+        let all = try await services.directory.users(of: visitor.organization)
+        let (shown, listValues) = listing.apply(all, path: "/console/admin/users") { $0.username }
+        let users = shown.map { user -> [String: Any] in
             ["username": user.username, "usernameQuery": Self.queryValue(user.username), "isAdmin": user.isAdmin, "created": user.createdAt.consoleText]
         }
-        return adminRender("admin-users", visitor, Self.values(["users": users].merging(form) { $1 }, notice: notice, error: error),
+        return adminRender("admin-users", visitor, Self.values(["users": users].merging(listValues) { $1 }.merging(form) { $1 }, notice: notice, error: error),
                               status: error == nil ? .ok : .badRequest)
     }
 
     private func applications(
-        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:], scopes: [String] = []
+        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:], scopes: [String] = [],
+        listing: ListQuery = ListQuery()
     ) async throws -> Response {
-        let applications = try await services.applications.list(organizationID: visitor.organization.id).map { application -> [String: Any] in
+        let all = try await services.applications.list(organizationID: visitor.organization.id)
+        let (shown, listValues) = listing.apply(all, path: "/console/admin/applications") { $0.name + " " + $0.id }
+        let applications = shown.map { application -> [String: Any] in
             [
                 "name": application.name, "id": application.id, "scopes": application.allowedScopes.joined(separator: " "),
                 "key": application.keyAlgorithm?.rawValue ?? "—", "created": application.createdAt.consoleText,
             ]
         }
         let known = PAMScope.known.map { ["scope": $0, "checked": scopes.contains($0)] as [String: Any] }
-        return adminRender("admin-applications", visitor, Self.values(["applications": applications, "knownScopes": known].merging(form) { $1 },
+        return adminRender("admin-applications", visitor, Self.values(["applications": applications, "knownScopes": known].merging(listValues) { $1 }.merging(form) { $1 },
                                                                          notice: notice, error: error), status: error == nil ? .ok : .badRequest)
     }
 

@@ -301,12 +301,16 @@ enum ConsoleTemplates {
         {{$title}}Users{{/title}}
         {{$content}}
         <h1>Users</h1>
+        <form method="get" action="/console/admin/users" class="inline-form" id="list-search">
+          <label>Search users <input name="q" value="{{q}}" maxlength="100"></label> <button type="submit">Search</button> <span class="hint">{{matching}}</span>
+        </form>
         <div class="scroll"><table id="users"><thead><tr><th>Username</th><th>Admin</th><th>Created</th><th></th></tr></thead><tbody>
         {{#users}}<tr data-name="{{username}}"><td>{{username}}</td><td>{{#isAdmin}}yes{{/isAdmin}}{{^isAdmin}}no{{/isAdmin}}</td><td>{{created}}</td>
           <td><a href="/console/admin/users/unlock?username={{usernameQuery}}" class="unlock">Unlock</a> ·
             <a href="/console/admin/users/password-reset?username={{usernameQuery}}" class="password-reset">Reset password</a> ·
             <a href="/console/admin/users/delete?username={{usernameQuery}}" class="danger delete">Delete</a></td></tr>{{/users}}
         </tbody></table></div>
+        <p class="pager">{{#previous}}<a href="{{previous}}" id="previous-page">Previous</a>{{/previous}} {{#next}}<a href="{{next}}" id="next-page">Next</a>{{/next}}</p>
         <section class="card narrow"><h2>Add a user</h2>
           <form method="post" action="/console/admin/users">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
@@ -324,10 +328,14 @@ enum ConsoleTemplates {
         {{$title}}Applications{{/title}}
         {{$content}}
         <h1>Applications</h1>
+        <form method="get" action="/console/admin/applications" class="inline-form" id="list-search">
+          <label>Search applications <input name="q" value="{{q}}" maxlength="100"></label> <button type="submit">Search</button> <span class="hint">{{matching}}</span>
+        </form>
         <div class="scroll"><table id="applications"><thead><tr><th>Name</th><th>Client id</th><th>Scopes</th><th>Key</th><th>Created</th><th></th></tr></thead><tbody>
         {{#applications}}<tr><td>{{name}}</td><td><code>{{id}}</code></td><td>{{scopes}}</td><td>{{key}}</td><td>{{created}}</td>
           <td><a class="danger" href="/console/admin/applications/{{id}}/delete">Delete</a></td></tr>{{/applications}}
         </tbody></table></div>
+        <p class="pager">{{#previous}}<a href="{{previous}}" id="previous-page">Previous</a>{{/previous}} {{#next}}<a href="{{next}}" id="next-page">Next</a>{{/next}}</p>
         <section class="card narrow"><h2>Register an application</h2>
           <form method="post" action="/console/admin/applications">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
