@@ -196,13 +196,13 @@ def test_seed_002_flow_in_a_browser_then_seed_000_uses_it(browser, workdir: Path
         driver.get(server.url + "/console/admin/users")
         driver.find_element(By.NAME, "username").send_keys("operator")
         driver.find_element(By.NAME, "password").send_keys("operator-password")
-        navigate(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/console/admin/users'] button"))
+        navigate(driver, driver.find_element(By.CSS_SELECTOR, "form[method='post'][action='/console/admin/users'] button"))
         assert "operator" in driver.find_element(By.ID, "users").text
         shoot(driver, "12-admin-users")
         driver.get(server.url + "/console/admin/applications")
         driver.find_element(By.NAME, "name").send_keys("backup-service")
         driver.find_element(By.CSS_SELECTOR, "input[name=scope][value='urn:cloud:idaas:pam|.all']").click()
-        navigate(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/console/admin/applications'] button"))
+        navigate(driver, driver.find_element(By.CSS_SELECTOR, "form[method='post'][action='/console/admin/applications'] button"))
         client_id = driver.find_element(By.ID, "client-id").text
         client_secret = driver.find_element(By.ID, "client-secret").text
         token_reply = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"},

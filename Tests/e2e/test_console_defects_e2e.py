@@ -317,7 +317,7 @@ def test_admin_forms_refuse_on_the_same_page_and_keep_the_input(console: Server)
     session, csrf, _ = sign_on(console)
 
     def form_of(html, action):
-        return html.split(f'action="{action}"')[1].split("</form>")[0]
+        return html.split(f'method="post" action="{action}"')[1].split("</form>")[0]
 
     users = session.post(console.url + "/console/admin/users",
                          data={"csrf": csrf, "username": "DEMO", "password": "secret-password", "is_admin": "true"}, timeout=10)
