@@ -213,7 +213,7 @@ def test_seed_002_flow_in_a_browser_then_seed_000_uses_it(browser, workdir: Path
         driver.get(server.url + "/console/admin/credential-providers")
         driver.find_element(By.NAME, "name").send_keys("pam-jwt")
         driver.find_element(By.NAME, "issuer").send_keys("https://pam.example")
-        navigate(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/console/admin/credential-providers'] button"))
+        navigate(driver, driver.find_element(By.CSS_SELECTOR, "form[method='post'][action='/console/admin/credential-providers'] button"))
         assert "pam-jwt" in driver.find_element(By.ID, "providers").text
         shoot(driver, "14-admin-credential-providers")
         driver.get(server.url + "/console/admin/tr50")

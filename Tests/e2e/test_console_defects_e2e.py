@@ -468,3 +468,7 @@ def test_admin_lists_have_search_and_paging(console: Server):
     console.post("/api/admin/applications", {"name": "billing-export", "scopes": ["urn:cloud:idaas:pam|.all"]})
     apps = session.get(console.url + "/console/admin/applications", params={"q": "BILLING"}, timeout=10).text
     assert "billing-export" in apps and "1 of 1" in apps
+    for name in ("pam-eu", "pam-us"):
+        console.post("/api/admin/credential-providers", {"name": name, "issuer": f"https://{name}.example"})
+    providers = session.get(console.url + "/console/admin/credential-providers", params={"q": "EU"}, timeout=10).text
+    assert "pam-eu" in providers and "pam-us" not in providers and "1 of 2" in providers

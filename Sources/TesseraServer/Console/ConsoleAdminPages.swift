@@ -93,7 +93,9 @@ struct ConsoleAdminPages {
             try await services.deleteApplication(id: id, organizationID: visitor.organization.id, by: context.requester(visitor.principal))
             return console.done(request, "/console/admin/applications", notice: "Application \(id) deleted.")
         } }
-        group.get("admin/credential-providers") { request, _ in try await adminPage(request) { visitor in try await providers(visitor) } }
+        group.get("admin/credential-providers") { request, _ in try await adminPage(request) { visitor in
+            try await providers(visitor, listing: ListQuery(request))
+        } }
         group.post("admin/credential-providers") { request, context in try await adminForm(request, context) { visitor, form in
             try await refusalsOnTheForm {
                 guard let defaultValidity = Int(form.text("default_validity") ?? "3600"), let maximumValidity = Int(form.text("maximum_validity") ?? "86400") else {
@@ -280,14 +282,19 @@ struct ConsoleAdminPages {
                                                                          notice: notice, error: error), status: error == nil ? .ok : .badRequest)
     }
 
-    private func providers(_ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:]) async throws -> Response {
-        let providers = try await services.authenticationTokens.providers(organizationID: visitor.organization.id).map { provider -> [String: Any] in
+    private func providers(
+        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:], listing: ListQuery = ListQuery()
+    ) async throws -> Response {
+        let all = try await services.authenticationTokens.providers(organizationID: visitor.organization.id)
+        let (shown, listValues) = listing.apply(all, path: "/console/admin/credential-providers") { $0.name + " " + $0.id + " " + $0.issuer }
+        let providers = shown.map { provider -> [String: Any] in
             [
                 "name": provider.name, "id": provider.id, "issuer": provider.issuer, "whitelist": provider.issuerWhitelist.joined(separator: " "),
                 "defaultValidity": provider.defaultValidity, "maximumValidity": provider.maximumValidity,
             ]
         }
         var values: [String: Any] = ["providers": providers, "provider_default_validity": "3600", "provider_maximum_validity": "86400"]
+        values.merge(listValues) { $1 }
         values.merge(form) { $1 }
         return adminRender("admin-providers", visitor, Self.values(values, notice: notice, error: error), status: error == nil ? .ok : .badRequest)
     }

@@ -403,9 +403,13 @@ enum ConsoleTemplates {
         {{$title}}Credential providers{{/title}}
         {{$content}}
         <h1>Credential providers</h1>
+        <form method="get" action="/console/admin/credential-providers" class="inline-form" id="list-search">
+          <label>Search providers <input name="q" value="{{q}}" maxlength="100"></label> <button type="submit">Search</button> <span class="hint">{{matching}}</span>
+        </form>
         <div class="scroll"><table id="providers"><thead><tr><th>Name</th><th>Id</th><th>Issuer</th><th>Also allowed</th><th>Default / maximum validity (s)</th></tr></thead><tbody>
         {{#providers}}<tr><td>{{name}}</td><td><code>{{id}}</code></td><td>{{issuer}}</td><td>{{whitelist}}</td><td>{{defaultValidity}} / {{maximumValidity}}</td></tr>{{/providers}}
         </tbody></table></div>
+        <p class="pager">{{#previous}}<a href="{{previous}}" id="previous-page">Previous</a>{{/previous}} {{#next}}<a href="{{next}}" id="next-page">Next</a>{{/next}}</p>
         <section class="card narrow"><h2>Add a credential provider</h2>
           <form method="post" action="/console/admin/credential-providers">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
