@@ -8,15 +8,8 @@ import requests
 
 from conftest import PASSWORD, Server
 from test_console_browser import browser, navigate  # noqa: F401 (the browser fixture)
-from test_console_http import hidden, sign_on
+from test_console_http import console, hidden, sign_on  # noqa: F401 (the console fixture)
 from tr50_client import login, ok, tr50
-
-
-@pytest.fixture
-def console(workdir):
-    server = Server(workdir)
-    yield server
-    server.stop()
 
 
 def test_unknown_console_paths_answer_the_consoles_own_404_page(console: Server):

@@ -2,12 +2,11 @@
 password (a generated one, shown once), and each user's own password change, over the management
 API (both databases) and in the console (a browser: lockout → admin unlock → sign-on, and
 password reset → first sign-on with the new password). Each change is audited."""
-import pytest
 import requests
 
 from conftest import PASSWORD, Server
 from test_console_browser import browser, navigate  # noqa: F401 (the browser fixture)
-from test_console_http import hidden
+from test_console_http import console, hidden  # noqa: F401 (the console fixture)
 
 
 def lock_out(server: Server, username: str):
@@ -146,10 +145,10 @@ def test_deleting_a_user_revokes_what_is_theirs_at_once(server: Server):
     assert server.delete("/api/admin/users/carol").json()["code"] == "user_not_found"
 
 
-def test_the_console_says_what_deleting_a_user_does(console_server):
+def test_the_console_says_what_deleting_a_user_does(console):  # noqa: F811
     from test_console_http import sign_on as console_sign_on
 
-    server = console_server
+    server = console
     assert server.post("/api/admin/users", {"username": "dave", "password": "dave-password"}).status_code == 201
     requests.post(server.url + "/api/users/me/access-tokens", json={"name": "ci"}, headers=server.basic("dave", "dave-password"), timeout=10)
     session, _, _ = console_sign_on(server)
@@ -159,12 +158,6 @@ def test_the_console_says_what_deleting_a_user_does(console_server):
                                                                         "username": "dave"}, timeout=10)
     assert done.status_code == 200 and "User “dave” deleted: 1 access token(s) revoked, 0 key(s) deleted." in done.text
 
-
-@pytest.fixture
-def console_server(workdir):
-    server = Server(workdir)
-    yield server
-    server.stop()
 
 
 def test_password_changes_end_the_other_console_sessions(server: Server):

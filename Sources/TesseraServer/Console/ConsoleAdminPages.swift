@@ -239,14 +239,14 @@ struct ConsoleAdminPages {
 
         /// The rows of this page among those matching, and the values the list's template shows
         /// (`q`, `previous`, `next`, `matching`).
-        func apply<Row>(_ rows: [Row], path: String, text: (Row) -> String) -> (rows: [Row], values: [String: Any]) {
+        func apply<Row>(_ rows: [Row], path: String, noun: String, text: (Row) -> String) -> (rows: [Row], values: [String: Any]) {
             let matching = search.map { search in rows.filter { text($0).lowercased().contains(search.lowercased()) } } ?? rows
             let start = min((page - 1) * Self.pageSize, matching.count)
             let shown = Array(matching[start..<min(start + Self.pageSize, matching.count)])
             func link(_ page: Int) -> String {
                 path + "?" + ((search.map { ["q=" + ConsoleAdminPages.queryValue($0)] } ?? []) + ["page=\(page)"]).joined(separator: "&")
             }
-            var values: [String: Any] = ["q": search ?? "", "matching": "\(matching.count) of \(rows.count)"]
+            var values: [String: Any] = ["q": search ?? "", "matching": "\(matching.count) of \(rows.count)", "listPath": path, "listNoun": noun]
             if page > 1 { values["previous"] = link(page - 1) }
             if start + Self.pageSize < matching.count { values["next"] = link(page + 1) }
             return (shown, values)
@@ -257,7 +257,7 @@ struct ConsoleAdminPages {
         _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:], listing: ListQuery = ListQuery()
     ) async throws -> Response {
         let all = try await services.directory.users(of: visitor.organization)
-        let (shown, listValues) = listing.apply(all, path: "/console/admin/users") { $0.username }
+        let (shown, listValues) = listing.apply(all, path: "/console/admin/users", noun: "users") { $0.username }
         let users = shown.map { user -> [String: Any] in
             ["username": user.username, "usernameQuery": Self.queryValue(user.username), "isAdmin": user.isAdmin, "created": user.createdAt.consoleText]
         }
@@ -270,7 +270,7 @@ struct ConsoleAdminPages {
         listing: ListQuery = ListQuery()
     ) async throws -> Response {
         let all = try await services.applications.list(organizationID: visitor.organization.id)
-        let (shown, listValues) = listing.apply(all, path: "/console/admin/applications") { $0.name + " " + $0.id }
+        let (shown, listValues) = listing.apply(all, path: "/console/admin/applications", noun: "applications") { $0.name + " " + $0.id }
         let applications = shown.map { application -> [String: Any] in
             [
                 "name": application.name, "id": application.id, "scopes": application.allowedScopes.joined(separator: " "),
@@ -286,7 +286,7 @@ struct ConsoleAdminPages {
         _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:], listing: ListQuery = ListQuery()
     ) async throws -> Response {
         let all = try await services.authenticationTokens.providers(organizationID: visitor.organization.id)
-        let (shown, listValues) = listing.apply(all, path: "/console/admin/credential-providers") { $0.name + " " + $0.id + " " + $0.issuer }
+        let (shown, listValues) = listing.apply(all, path: "/console/admin/credential-providers", noun: "providers") { $0.name + " " + $0.id + " " + $0.issuer }
         let providers = shown.map { provider -> [String: Any] in
             [
                 "name": provider.name, "id": provider.id, "issuer": provider.issuer, "whitelist": provider.issuerWhitelist.joined(separator: " "),

@@ -99,20 +99,16 @@ struct ConsolePages: Sendable {
 
 extension Date {
     /// `2026-11-23 14:22 UTC`, for tables.
-    /// `2026-11-23 14:22:05 UTC`, for the audit log.
-    var consoleSeconds: String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
-        return formatter.string(from: self)
-    }
+    var consoleText: String { consoleFormatted("yyyy-MM-dd HH:mm 'UTC'") }
 
-    var consoleText: String {
+    /// `2026-11-23 14:22:05 UTC`, for the audit log.
+    var consoleSeconds: String { consoleFormatted("yyyy-MM-dd HH:mm:ss 'UTC'") }
+
+    private func consoleFormatted(_ pattern: String) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        formatter.dateFormat = pattern
         return formatter.string(from: self)
     }
 }

@@ -8,6 +8,7 @@ enum ConsoleTemplates {
         "admin": admin, "admin-users": adminUsers, "admin-applications": adminApplications, "admin-application-created": adminApplicationCreated,
         "admin-providers": adminProviders, "admin-tr50": adminTR50, "admin-audit": adminAudit, "admin-signing-keys": adminSigningKeys,
         "how-to": howTo, "message": message, "admin-password-reset": adminPasswordReset, "change-password": changePassword,
+        "list-search": listSearch, "pager": pager,
     ]
 
     static let layout = """
@@ -301,16 +302,14 @@ enum ConsoleTemplates {
         {{$title}}Users{{/title}}
         {{$content}}
         <h1>Users</h1>
-        <form method="get" action="/console/admin/users" class="inline-form" id="list-search">
-          <label>Search users <input name="q" value="{{q}}" maxlength="100"></label> <button type="submit">Search</button> <span class="hint">{{matching}}</span>
-        </form>
+        {{>list-search}}
         <div class="scroll"><table id="users"><thead><tr><th>Username</th><th>Admin</th><th>Created</th><th></th></tr></thead><tbody>
         {{#users}}<tr data-name="{{username}}"><td>{{username}}</td><td>{{#isAdmin}}yes{{/isAdmin}}{{^isAdmin}}no{{/isAdmin}}</td><td>{{created}}</td>
           <td><a href="/console/admin/users/unlock?username={{usernameQuery}}" class="unlock">Unlock</a> ·
             <a href="/console/admin/users/password-reset?username={{usernameQuery}}" class="password-reset">Reset password</a> ·
             <a href="/console/admin/users/delete?username={{usernameQuery}}" class="danger delete">Delete</a></td></tr>{{/users}}
         </tbody></table></div>
-        <p class="pager">{{#previous}}<a href="{{previous}}" id="previous-page">Previous</a>{{/previous}} {{#next}}<a href="{{next}}" id="next-page">Next</a>{{/next}}</p>
+        {{>pager}}
         <section class="card narrow"><h2>Add a user</h2>
           <form method="post" action="/console/admin/users">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
@@ -328,14 +327,12 @@ enum ConsoleTemplates {
         {{$title}}Applications{{/title}}
         {{$content}}
         <h1>Applications</h1>
-        <form method="get" action="/console/admin/applications" class="inline-form" id="list-search">
-          <label>Search applications <input name="q" value="{{q}}" maxlength="100"></label> <button type="submit">Search</button> <span class="hint">{{matching}}</span>
-        </form>
+        {{>list-search}}
         <div class="scroll"><table id="applications"><thead><tr><th>Name</th><th>Client id</th><th>Scopes</th><th>Key</th><th>Created</th><th></th></tr></thead><tbody>
         {{#applications}}<tr><td>{{name}}</td><td><code>{{id}}</code></td><td>{{scopes}}</td><td>{{key}}</td><td>{{created}}</td>
           <td><a class="danger" href="/console/admin/applications/{{id}}/delete">Delete</a></td></tr>{{/applications}}
         </tbody></table></div>
-        <p class="pager">{{#previous}}<a href="{{previous}}" id="previous-page">Previous</a>{{/previous}} {{#next}}<a href="{{next}}" id="next-page">Next</a>{{/next}}</p>
+        {{>pager}}
         <section class="card narrow"><h2>Register an application</h2>
           <form method="post" action="/console/admin/applications">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
@@ -348,6 +345,18 @@ enum ConsoleTemplates {
           </form></section>
         {{/content}}
         {{/layout}}
+        """
+
+    /// A list page's search form and its page links (`ListQuery` gives `listPath`, `listNoun`,
+    /// `q`, `matching`, `previous`, `next`).
+    static let listSearch = """
+        <form method="get" action="{{listPath}}" class="inline-form" id="list-search">
+          <label>Search {{listNoun}} <input name="q" value="{{q}}" maxlength="100"></label> <button type="submit">Search</button> <span class="hint">{{matching}}</span>
+        </form>
+        """
+
+    static let pager = """
+        <p class="pager">{{#previous}}<a href="{{previous}}" id="previous-page">Previous</a>{{/previous}} {{#next}}<a href="{{next}}" id="next-page">Next</a>{{/next}}</p>
         """
 
     static let adminPasswordReset = """
@@ -403,13 +412,11 @@ enum ConsoleTemplates {
         {{$title}}Credential providers{{/title}}
         {{$content}}
         <h1>Credential providers</h1>
-        <form method="get" action="/console/admin/credential-providers" class="inline-form" id="list-search">
-          <label>Search providers <input name="q" value="{{q}}" maxlength="100"></label> <button type="submit">Search</button> <span class="hint">{{matching}}</span>
-        </form>
+        {{>list-search}}
         <div class="scroll"><table id="providers"><thead><tr><th>Name</th><th>Id</th><th>Issuer</th><th>Also allowed</th><th>Default / maximum validity (s)</th></tr></thead><tbody>
         {{#providers}}<tr><td>{{name}}</td><td><code>{{id}}</code></td><td>{{issuer}}</td><td>{{whitelist}}</td><td>{{defaultValidity}} / {{maximumValidity}}</td></tr>{{/providers}}
         </tbody></table></div>
-        <p class="pager">{{#previous}}<a href="{{previous}}" id="previous-page">Previous</a>{{/previous}} {{#next}}<a href="{{next}}" id="next-page">Next</a>{{/next}}</p>
+        {{>pager}}
         <section class="card narrow"><h2>Add a credential provider</h2>
           <form method="post" action="/console/admin/credential-providers">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
