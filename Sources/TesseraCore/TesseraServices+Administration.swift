@@ -122,6 +122,44 @@ extension TesseraServices {
         return changed
     }
 
+    /// `user.disable` (target: the username). From the next request on, on every replica: the
+    /// user cannot sign on (console, TR50, HTTP Basic); their console and TR50 sessions stop
+    /// working; Lake JWTs signed with their keys are refused (and so cannot be traded for access
+    /// tokens); the access tokens already minted from them are refused by forward-auth and
+    /// introspection (`user_disabled`). Their PATs and keys are kept, and work again once
+    /// enabled. An admin cannot disable themselves. Disabling a disabled user changes nothing.
+    public func disableUser(username: String, organizationID: UUID, by requester: Requester, requesterID: UUID?) async throws -> User {
+        let user = try await directory.member(username, of: organizationID)
+        if user.id == requesterID {
+            throw TesseraError(.conflict, "user_is_you", "you cannot disable yourself; another administrator can")
+        }
+        guard !user.isDisabled else { return user }
+        let disabled = try await directory.setDisabled(user, true)
+        try await refuseMintedAccessTokens(of: user)
+        try await consoleSessions.signOffAll(userID: user.id)
+        await base.recordChange(organizationID: organizationID, action: "user.disable", target: user.username, by: requester)
+        return disabled
+    }
+
+    /// `user.enable` (target: the username): undoes `disableUser`; the user's PATs, keys and
+    /// unexpired access tokens work again. Enabling an enabled user changes nothing.
+    public func enableUser(username: String, organizationID: UUID, by requester: Requester) async throws -> User {
+        let user = try await directory.member(username, of: organizationID)
+        guard user.isDisabled else { return user }
+        let enabled = try await directory.setDisabled(user, false)
+        try await stores.replay.forgetMark(RevocationMark.user(user.username))
+        await base.recordChange(organizationID: organizationID, action: "user.enable", target: user.username, by: requester)
+        return enabled
+    }
+
+    /// Records the mark under which forward-auth and introspection refuse the access tokens
+    /// minted from `user`'s Lake JWTs, until the last of them has expired (they live at most the
+    /// access-token lifetime, plus the leeway).
+    private func refuseMintedAccessTokens(of user: User) async throws {
+        let lastExpiry = clock.now().addingTimeInterval(base.settings.accessTokenLifetime + base.settings.lake.leeway)
+        _ = try await stores.replay.recordFirstUse(fingerprint: RevocationMark.user(user.username), expiresAt: lastExpiry)
+    }
+
     /// What deleting a user did to what was theirs.
     public struct DeletedUser: Sendable {
         public let user: User
@@ -133,7 +171,9 @@ extension TesseraServices {
 
     /// `user.delete` (target: the username). Their active PATs are revoked and their keys deleted
     /// first, through the same calls as one by one (so every replica's caches forget them at
-    /// once), then the user with their console sessions. An admin cannot delete themselves (so
+    /// once), and the access tokens minted from them are refused (as for a disabled user, until
+    /// the last has expired: a new user of the same name meanwhile gets access tokens that
+    /// forward-auth refuses too), then the user with their console sessions. An admin cannot delete themselves (so
     /// an organization always keeps the admin who deletes).
     public func deleteUser(username: String, organizationID: UUID, by requester: Requester, requesterID: UUID?) async throws -> DeletedUser {
         let user = try await directory.member(username, of: organizationID)
@@ -147,6 +187,7 @@ extension TesseraServices {
         }
         let keys = try await keys.list(for: user)
         for key in keys { try await self.keys.delete(for: user, name: key.name) }
+        try await refuseMintedAccessTokens(of: user)
         guard try await stores.directory.deleteUser(id: user.id) else {
             throw TesseraError(.notFound, "user_not_found", "no user '\(username)' in this organization")
         }
@@ -170,6 +211,16 @@ extension TesseraServices {
         let (application, secret) = try await applications.create(organizationID: organizationID, name: name, scopes: scopes, key: key, keyID: keyID)
         await base.recordChange(organizationID: organizationID, action: "application.create", target: application.id, by: requester)
         return (application, secret)
+    }
+
+    /// `application.secret_rotate` (target: the client id). The new secret is returned, never
+    /// recorded; the old one works for `overlap` more seconds.
+    public func rotateApplicationSecret(
+        id: String, organizationID: UUID, overlap: TimeInterval, by requester: Requester
+    ) async throws -> (ClientApplication, secret: String) {
+        let rotated = try await applications.rotateSecret(id: id, organizationID: organizationID, overlap: overlap)
+        await base.recordChange(organizationID: organizationID, action: "application.secret_rotate", target: id, by: requester)
+        return rotated
     }
 
     /// `application.delete` (target: the client id).

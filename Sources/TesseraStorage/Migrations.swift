@@ -248,6 +248,16 @@ enum Migrations {
         (12, [
             "CREATE UNIQUE INDEX users_username_case_folded ON users (lower(username))",
         ]),
+        // A disabled user (`disabled_at` set) cannot sign on and their credentials are refused
+        // until an administrator enables them again (docs/console.md, "The user lifecycle").
+        (13, [
+            "ALTER TABLE users ADD COLUMN disabled_at BIGINT",
+        ]),
+        // An application's secret before its last rotation, accepted until the overlap ends.
+        (14, [
+            "ALTER TABLE applications ADD COLUMN previous_secret_hash TEXT",
+            "ALTER TABLE applications ADD COLUMN previous_secret_expires_at BIGINT",
+        ]),
     ]
 
     /// What must hold before a migration runs, checked in its transaction: it throws a message

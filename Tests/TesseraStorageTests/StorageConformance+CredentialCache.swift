@@ -151,7 +151,7 @@ extension StorageConformanceTests {
                 #expect(try await seen(), "after \(change) the cache reads again")
             }
 
-            let (organization, _) = try await Self.seed(cached)
+            let (organization, user) = try await Self.seed(cached)
 
             // Organizations: found ones are cached, a missing one is read again.
             #expect(try await cached.directory.organization(id: organization.id) == organization)
@@ -195,6 +195,29 @@ extension StorageConformanceTests {
                 #expect(try await process.stores.replay.recordFirstUse(fingerprint: "single-use", expiresAt: Self.now.addingTimeInterval(60)))
             }
             #expect(try await cached.replay.contains(fingerprint: "single-use"), "a single-use record is never served from the cache")
+            // A mark forgotten (a disabled user enabled again) is announced like a recorded one.
+            try await elsewhere(.revocationMark(first)) { (stores: Stores) async throws in
+                try await stores.replay.forgetMark(first)
+            } seen: {
+                try await !cached.replay.contains(fingerprint: first)
+            }
+            try await cached.replay.forgetMark(second)
+            #expect(try await cached.replay.contains(fingerprint: second) == false, "a mark forgotten here is seen at once")
+
+            // Users: the signing-key lookup carries its user, so disabling them drops it.
+            let key = PublicKeyRecord(userID: user.id, name: "laptop", algorithm: .es256, publicKeyPEM: "pem", fingerprint: "f", origin: .uploaded, createdAt: Self.now)
+            try await cached.keys.insert(key)
+            let lookedUp = { try await cached.keys.signingKey(organization: "acme", username: user.username, keyName: "laptop")?.user.disabledAt }
+            #expect(try await lookedUp() == nil)
+            try await elsewhere(.user(id: user.id)) { (stores: Stores) async throws in
+                #expect(try await stores.directory.setDisabled(userID: user.id, at: Self.now))
+            } seen: {
+                try await lookedUp() == Self.now
+            }
+            #expect(try await cached.directory.setDisabled(userID: user.id, at: nil))
+            #expect(try await lookedUp() == nil, "enabling here is seen at once")
+            #expect(try await cached.directory.user(id: user.id)?.disabledAt == nil)
+            #expect(try await cached.directory.setDisabled(userID: UUID(), at: Self.now) == false, "no such user")
 
             // PAM authentication tokens, by id and by short-token hash.
             try await cached.pam.insert(

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import attack_catalogue as ac
 import jose_forge as jf
-from conftest import PASSWORD, EVENT_TIMEOUT, Server, record_result, tessera, wait_until
+from conftest import PASSWORD, EVENT_TIMEOUT, Server, lake_token, record_result, tessera, wait_until
 from pam_client import ALL, action, setup_instance
 
 READ = "urn:cloud:idaas:pam|authentication_token:read"
@@ -172,6 +172,18 @@ def test_every_lake_refusal_is_audited_once(world):
         connection.execute("UPDATE access_tokens SET expires_at = ? WHERE lower(id) = ?", (int(time.time()) - 3600, expired["id"].lower()))
     connection.close()
     refused("expired PAT", lake(server, m.lake_jwt("ES256", pat=expired["token"])), "pat_expired")
+
+    # A disabled user: their Lake JWT, and the right password over Basic.
+    hal = basic("hal", "hal-password-1")
+    assert server.post("/api/admin/users", {"username": "hal", "password": "hal-password-1"}).status_code == 201
+    hal_key = requests.post(server.url + "/api/users/me/keys", json={"name": "primary", "algorithm": "ES256"}, headers=hal, timeout=30).json()
+    hal_pat = requests.post(server.url + "/api/users/me/access-tokens", json={"name": "hal"}, headers=hal, timeout=30).json()["token"]
+    assert server.post("/api/admin/users/hal/disable", {}).status_code == 200
+    audit.fresh()
+    refused("disabled user's JWT", lake(server, lake_token(hal_key["private_key_pem"], hal_pat, subject="hal")), "user_disabled",
+            actor="user:hal", claimed=True, filed="dataresiliency")
+    refused("disabled user's password", lake(server, authorization=hal["Authorization"]), "user_disabled",
+            action="password.authenticate", actor="user:hal", claimed=True, filed="dataresiliency")
 
     # Refusals after authentication: the authenticated caller, the route's action and target.
     def management(what, reply, status, code, action, target=None, actor="user:demo"):
@@ -453,6 +465,11 @@ def test_every_tr50_refusal_is_audited_once(world):
     audit.one("an application login", "tr50.authenticate", None, actor="app:dev-1", claimed=False, outcome="success", target="device-1")
     refused("thing bound elsewhere", tr50(server, {"auth": {"command": "api.authenticate", "params": {**device, "appId": "dev-2"}}}), -90015,
             "tr50.authenticate", key="auth", actor="app:dev-2", claimed=True)
+    assert server.post("/api/admin/users", {"username": "offy", "password": "offy-password-1"}).status_code == 201
+    assert server.post("/api/admin/users/offy/disable", {}).status_code == 200
+    audit.fresh()
+    refused("disabled user", tr50(server, {"auth": {"command": "api.authenticate", "params": {"username": "offy", "password": "offy-password-1"}}}),
+            -90016, "tr50.authenticate", key="auth", actor="user:offy", claimed=True, filed="dataresiliency")
     refused("already exists", tr50(server, {"c": {"command": "role.create", "params": {"key": "ops", "commands": []}}}, session=session),
             -90020, "tr50.role.create", **demo)
     refused("not available to tokens", tr50(server, {"c": {"command": "session.end"}}, bearer=ops), -90021, "tr50.session.end", **jwt_svc)

@@ -2,6 +2,8 @@
 password (a generated one, shown once), and each user's own password change, over the management
 API (both databases) and in the console (a browser: lockout → admin unlock → sign-on, and
 password reset → first sign-on with the new password). Each change is audited."""
+import re
+
 import requests
 
 from conftest import PASSWORD, Server
@@ -179,3 +181,110 @@ def test_password_changes_end_the_other_console_sessions(server: Server):
     # A reset by an admin ends every session of the user.
     assert server.post("/api/admin/users/erin/password-reset", {}).status_code == 200
     assert not signed_on(first)
+
+
+def test_a_disabled_user_is_refused_everywhere_until_enabled(server: Server):
+    """Disable: no sign-on at any door (the reason said only to whoever knows the password), the
+    console and TR50 sessions end, the Lake JWT and the access token traded for it are refused;
+    nothing of theirs is deleted, so enabling restores it all. Both audited."""
+    from conftest import bearer, lake_token
+    from test_console_http import sign_on as console_sign_on
+
+    assert server.post("/api/admin/users", {"username": "frank", "password": "frank-password"}).status_code == 201
+    frank = server.basic("frank", "frank-password")
+    pat = requests.post(server.url + "/api/users/me/access-tokens", json={"name": "laptop"}, headers=frank, timeout=10).json()["token"]
+    key = requests.post(server.url + "/api/users/me/keys", json={"name": "primary", "algorithm": "ES256"}, headers=frank, timeout=10).json()
+    lake_jwt = lake_token(key["private_key_pem"], pat, subject="frank")
+    access_token = requests.post(server.url + "/oauth2/token", data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                                                                     "assertion": lake_jwt}, timeout=10).json()["access_token"]
+    console_session, _, _ = console_sign_on(server, "frank", "frank-password")
+    tr50_session = requests.post(server.url + "/api", json={"auth": {"command": "api.authenticate", "params": {
+        "username": "frank", "password": "frank-password"}}}, timeout=10).json()["auth"]["params"]["sessionId"]
+
+    def tr50_session_works():
+        reply = requests.post(server.url + "/api", json={"cmd": {"command": "session.info"}}, headers={"sessionId": tr50_session}, timeout=10)
+        return reply.json()["cmd"]["success"]
+
+    def verify(credential):
+        reply = requests.get(server.url + "/auth/verify", headers=bearer(credential), timeout=10)
+        return reply.status_code, reply.headers.get("X-Tessera-Error")
+
+    from pam_client import ALL
+    client = server.post("/api/admin/applications", {"name": "introspector", "scopes": [ALL]}).json()
+
+    def introspect(token):
+        return requests.post(server.url + "/oauth2/introspect", data={"token": token}, auth=(client["client_id"], client["client_secret"]),
+                             timeout=10)
+
+    assert verify(lake_jwt) == (200, None) and verify(access_token) == (200, None) and tr50_session_works()
+
+    yourself = server.post("/api/admin/users/demo/disable", {})
+    assert yourself.status_code == 409 and yourself.json()["code"] == "user_is_you"
+    plain = requests.post(server.url + "/api/admin/users/demo/disable", json={}, headers=frank, timeout=10)
+    assert plain.status_code == 403 and plain.json()["code"] == "admin_required"
+    assert server.post("/api/admin/users/nobody/disable", {}).json()["code"] == "user_not_found"
+
+    disabled = server.post("/api/admin/users/frank/disable", {})
+    assert disabled.status_code == 200, disabled.text
+    assert disabled.json()["username"] == "frank" and disabled.json()["disabled_at"].endswith("Z")
+    listed = {user["username"]: user for user in server.get("/api/admin/users").json()["items"]}
+    assert listed["frank"]["disabled_at"] == disabled.json()["disabled_at"] and listed["demo"]["disabled_at"] is None
+
+    basic = requests.get(server.url + "/api/me", headers=frank, timeout=10)
+    assert basic.status_code == 401 and basic.json()["code"] == "user_disabled"
+    assert basic.json()["message"] == "user 'frank' is disabled; an administrator can enable it"
+    wrong = requests.get(server.url + "/api/me", headers=server.basic("frank", "not-the-password"), timeout=10)
+    assert wrong.json()["code"] == "invalid_credentials", "only whoever knows the password learns that the user is disabled"
+    tr50 = requests.post(server.url + "/api", json={"auth": {"command": "api.authenticate", "params": {
+        "username": "frank", "password": "frank-password"}}}, timeout=10).json()["auth"]
+    assert tr50["success"] is False and tr50["errorCodes"] == [-90016]
+    assert tr50["errorMessages"] == ["user 'frank' is disabled; an administrator can enable it"]
+    assert not tr50_session_works(), "the TR50 session ended"
+    assert console_session.get(server.url + "/console/account", allow_redirects=False, timeout=10).status_code == 303, "the console session ended"
+    page = requests.Session()
+    form = page.get(server.url + "/console/sign-in", timeout=10).text
+    refused = page.post(server.url + "/console/sign-in", data={"csrf": hidden(form), "username": "frank", "password": "frank-password"}, timeout=10)
+    assert "This account is disabled. Ask an administrator to enable it." in refused.text
+    assert verify(lake_jwt) == (401, "user_disabled")
+    assert verify(access_token) == (401, "user_disabled")
+    assert requests.get(server.url + "/api/me", headers=bearer(lake_jwt), timeout=10).json()["code"] == "user_disabled"
+    assert introspect(access_token).json() == {"active": False}
+    traded = requests.post(server.url + "/oauth2/token", data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                                                               "assertion": lake_jwt}, timeout=10)
+    assert traded.status_code == 400 and traded.json()["error"] == "invalid_grant"
+    assert server.post("/api/admin/users/frank/disable", {}).json()["disabled_at"] == disabled.json()["disabled_at"], "no change"
+
+    enabled = server.post("/api/admin/users/frank/enable", {})
+    assert enabled.status_code == 200 and enabled.json()["disabled_at"] is None
+    assert can_sign_on(server, "frank", "frank-password") and tr50_signs_on(server, "frank", "frank-password")
+    assert verify(lake_jwt) == (200, None) and verify(access_token) == (200, None), "nothing of theirs was deleted"
+    assert introspect(access_token).json()["active"] is True
+
+    assert ("user:demo", "frank", None) in actions(server, "user.disable")
+    assert ("user:demo", "demo", "user_is_you") in actions(server, "user.disable")
+    assert ("user:demo", "frank", None) in actions(server, "user.enable")
+    assert ("user:frank", "user_disabled") in [(event["actor"], event["reason"])
+                                               for event in server.get("/api/admin/audit?action=console.sign-on").json()["items"]]
+
+
+def test_the_console_disables_and_enables_a_user(console):  # noqa: F811
+    from test_console_http import sign_on as console_sign_on
+
+    server = console
+    assert server.post("/api/admin/users", {"username": "gina", "password": "gina-password"}).status_code == 201
+    session, _, _ = console_sign_on(server)
+    users = session.get(server.url + "/console/admin/users", timeout=10).text
+    assert 'href="/console/admin/users/disable?username=gina"' in users
+    assert 'href="/console/admin/users/disable?username=demo"' not in users, "no Disable link for oneself"
+    confirm = session.get(server.url + "/console/admin/users/disable", params={"username": "gina"}, timeout=10).text
+    assert "Disable “gina”? From the next request on they cannot sign on" in confirm
+    done = session.post(server.url + "/console/admin/users/disable", data={"csrf": hidden(confirm), "form_token": hidden(confirm, "form_token"),
+                                                                         "username": "gina"}, timeout=10)
+    assert "User “gina” disabled" in done.text
+    assert re.search(r'<tr data-name="gina">.*?<span class="status disabled">disabled</span> since', done.text, re.S)
+    assert 'href="/console/admin/users/enable?username=gina"' in done.text
+    assert not can_sign_on(server, "gina", "gina-password")
+    confirm = session.get(server.url + "/console/admin/users/enable", params={"username": "gina"}, timeout=10).text
+    done = session.post(server.url + "/console/admin/users/enable", data={"csrf": hidden(confirm), "form_token": hidden(confirm, "form_token"),
+                                                                        "username": "gina"}, timeout=10)
+    assert "User “gina” enabled" in done.text and can_sign_on(server, "gina", "gina-password")

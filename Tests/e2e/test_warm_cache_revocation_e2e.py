@@ -6,7 +6,8 @@ has it cached: only the cache invalidation can explain a refusal. For each kind 
 a Lake PAT revoked, a Lake key deleted, an access token revoked (RFC 7009), a PAM authentication
 token revoked (its JWT and its derived short token), a TR50 role deleted (its session JWTs), a
 TR50 password session ended, an OAuth application deleted (its client's credentials at the token
-endpoint) —
+endpoint), a user disabled (their Lake JWT, and the access token traded for it at the jwt-bearer
+grant) —
 
 - the server that revoked it refuses it on the very next request at every door (no polling), on
   SQLite and on PostgreSQL;
@@ -253,6 +254,31 @@ def deleted_application(world: World) -> Revocable:
                             "invalid_client")], revoke)
 
 
+def disabled_user(world: World) -> Revocable:
+    """A user disabled by an admin: their Lake JWT (their key and PAT, both cached) and the access
+    token traded for it at the jwt-bearer grant (its user mark, absent, cached) are refused."""
+    server = world.server
+    username = f"user-{next(NUMBERS)}"
+    created = server.post("/api/admin/users", {"username": username, "password": "user-password"})
+    assert created.status_code == 201, created.text
+    as_user = server.basic(username, "user-password")
+    key = server.post("/api/users/me/keys", {"name": "primary", "algorithm": "ES256"}, headers=as_user)
+    assert key.status_code == 201, key.text
+    pat = server.post("/api/users/me/access-tokens", {"name": "pat"}, headers=as_user)
+    assert pat.status_code == 201, pat.text
+    lake_jwt = lake_token(key.json()["private_key_pem"], pat.json()["token"], subject=username)
+    issued = requests.post(server.url + "/oauth2/token", data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                                                               "assertion": lake_jwt}, timeout=30)
+    assert issued.status_code == 200, issued.text
+
+    def revoke():
+        reply = server.post(f"/api/admin/users/{username}/disable", {})
+        assert reply.status_code == 200 and reply.json()["disabled_at"], reply.text
+    return Revocable(lake_doors(lake_jwt, "user_disabled")
+                     + [Probe("jwt-bearer access_token at /auth/verify", at_forward_auth, issued.json()["access_token"], "user_disabled")],
+                     revoke)
+
+
 KINDS = {
     "pat_revoked": revoked_pat,
     "key_deleted": deleted_key,
@@ -261,6 +287,7 @@ KINDS = {
     "tr50_role_deleted": deleted_tr50_role,
     "tr50_session_ended": ended_tr50_session,
     "application_deleted": deleted_application,
+    "user_disabled": disabled_user,
 }
 # The kinds whose reads are cached (TR50 password sessions are read on every request).
 CACHED_KINDS = [kind for kind in KINDS if kind != "tr50_session_ended"]

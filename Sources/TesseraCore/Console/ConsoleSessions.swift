@@ -74,6 +74,8 @@ public struct ConsoleSessionService: Sendable {
             throw ConsoleSignOnError(message: Self.lockedMessage(until), reason: "invalid_credentials")
         } catch SignOnRefusal.invalidCredentials {
             throw ConsoleSignOnError(message: "The username or password is incorrect.", reason: "invalid_credentials")
+        } catch SignOnRefusal.disabled {
+            throw ConsoleSignOnError(message: "This account is disabled. Ask an administrator to enable it.", reason: "user_disabled")
         }
         let sessionID = SecretGenerator.base62(length: 43)
         let now = clock.now()
@@ -88,7 +90,7 @@ public struct ConsoleSessionService: Sendable {
     /// The signed-on user and organization of a live session, or nil.
     public func resolve(_ sessionID: String) async throws -> (User, Organization)? {
         guard sessionID.count <= 128, let session = try await store.session(idHash: hasher.hash(sessionID)), session.expiresAt > clock.now(),
-            let user = try await directory.user(id: session.userID), let organization = try await directory.organization(id: user.organizationID)
+            let user = try await directory.user(id: session.userID), !user.isDisabled, let organization = try await directory.organization(id: user.organizationID)
         else { return nil }
         return (user, organization)
     }

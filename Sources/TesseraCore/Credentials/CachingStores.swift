@@ -67,6 +67,8 @@ struct CachingDirectoryStore: DirectoryStore {
 
     let base: any DirectoryStore
     let cache: ExpiringCache<LookupKey, Organization>
+    /// Drops what a change to a user makes stale in the other caches (their signing-key lookups).
+    let userChanged: @Sendable (UUID) -> Void
 
     func createOrganization(_ organization: Organization, admin: User?) async throws {
         try await base.createOrganization(organization, admin: admin)
@@ -87,7 +89,17 @@ struct CachingDirectoryStore: DirectoryStore {
     func user(id: UUID) async throws -> User? { try await base.user(id: id) }
     func listUsers(organizationID: UUID) async throws -> [User] { try await base.listUsers(organizationID: organizationID) }
     func setPasswordHash(userID: UUID, passwordHash: String) async throws { try await base.setPasswordHash(userID: userID, passwordHash: passwordHash) }
-    func deleteUser(id: UUID) async throws -> Bool { try await base.deleteUser(id: id) }
+    func deleteUser(id: UUID) async throws -> Bool {
+        let deleted = try await base.deleteUser(id: id)
+        userChanged(id)
+        return deleted
+    }
+
+    func setDisabled(userID: UUID, at date: Date?) async throws -> Bool {
+        let changed = try await base.setDisabled(userID: userID, at: date)
+        userChanged(userID)
+        return changed
+    }
 }
 
 /// Caches whether a revocation mark (`RevocationMark`) is recorded, absent ones included;
@@ -116,6 +128,11 @@ struct CachingReplayStore: ReplayStore {
         let first = try await base.recordFirstUse(fingerprint: fingerprint, expiresAt: expiresAt, unlessRecorded: earlier)
         if RevocationMark.isMark(fingerprint) { cache.remove(fingerprint) }
         return first
+    }
+
+    func forgetMark(_ mark: String) async throws {
+        try await base.forgetMark(mark)
+        cache.remove(mark)
     }
 
     func purgeExpired(before date: Date) async throws { try await base.purgeExpired(before: date) }
@@ -257,6 +274,12 @@ struct CachingApplicationStore: ApplicationStore {
     let cache: ExpiringCache<String, ClientApplication>
 
     func insert(_ application: ClientApplication) async throws { try await base.insert(application) }
+
+    func rotateSecret(id: String, organizationID: UUID, secretHash: String, previousExpiresAt: Date?) async throws -> ClientApplication? {
+        let rotated = try await base.rotateSecret(id: id, organizationID: organizationID, secretHash: secretHash, previousExpiresAt: previousExpiresAt)
+        cache.remove(id)
+        return rotated
+    }
 
     func application(id: String) async throws -> ClientApplication? {
         try await cache.value(for: id) { try await base.application(id: id) }

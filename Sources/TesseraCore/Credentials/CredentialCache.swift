@@ -82,8 +82,10 @@ public enum CredentialChange: Sendable, Hashable {
     case authenticationTokens(organizationID: UUID)
     /// A TR50 role of an organization changed or was deleted.
     case tr50Role(organizationID: UUID, key: String)
-    /// An OAuth application was deleted.
+    /// An OAuth application was deleted, or its secret rotated.
     case application(id: String)
+    /// A user was disabled, enabled or deleted.
+    case user(id: UUID)
     /// Changes may have been missed (e.g. the notification channel reconnected): drop everything.
     case unknown
 }
@@ -139,6 +141,8 @@ public final class CredentialCache: Sendable {
             roles.removeAll { _, role in role.organizationID == organizationID && role.key == key }
         case .application(let id):
             applications.remove(id)
+        case .user(let id):
+            signingKeys.removeAll { _, found in found.user.id == id }
         case .unknown:
             accessTokens.removeAll { _, _ in true }
             signingKeys.removeAll { _, _ in true }
@@ -156,7 +160,7 @@ public final class CredentialCache: Sendable {
     public func wrap(_ stores: Stores) -> Stores {
         guard lifetime > .zero else { return stores }
         return Stores(
-            directory: CachingDirectoryStore(base: stores.directory, cache: organizations),
+            directory: CachingDirectoryStore(base: stores.directory, cache: organizations, userChanged: { self.invalidate(.user(id: $0)) }),
             accessTokens: CachingAccessTokenStore(base: stores.accessTokens, cache: accessTokens),
             keys: CachingPublicKeyStore(base: stores.keys, cache: signingKeys),
             replay: CachingReplayStore(base: stores.replay, cache: revocationMarks),

@@ -87,7 +87,7 @@ public struct ForwardAuthenticator: Sendable {
             let principal = try await lake.verify(credential, jws: jws)
             return VerifiedIdentity(
                 tokenType: CredentialKind.lakeJWT.rawValue, subject: principal.user.username, organization: principal.organization, scopes: [],
-                audiences: [lakeAudience], clientID: "lake:\(principal.user.username)/\(principal.key.name)", role: nil,
+                audiences: [lakeAudience], clientID: principal.clientID, role: nil,
                 tokenID: principal.tokenID, expiresAt: principal.expiresAt
             )
         case .opaque:

@@ -12,6 +12,9 @@ public protocol ReplayStore: Sendable {
     /// recorded it) is recorded: then nothing is written and the answer is false. One statement,
     /// as atomic as `recordFirstUse(fingerprint:expiresAt:)`.
     func recordFirstUse(fingerprint: String, expiresAt: Date, unlessRecorded earlier: String) async throws -> Bool
+    /// Forgets a revocation mark before it expires (a disabled user enabled again), announcing
+    /// it like recording one.
+    func forgetMark(_ mark: String) async throws
     /// Forgets entries whose tokens have expired.
     func purgeExpired(before date: Date) async throws
 }
@@ -24,6 +27,10 @@ public enum RevocationMark {
 
     /// The mark of a revoked server-minted access token, by its `jti`.
     public static func accessToken(_ tokenID: String) -> String { prefix + "access-token:" + tokenID }
+
+    /// The mark of a disabled user, by username (unique whatever the letter case): the access
+    /// tokens minted from their Lake JWTs (jwt-bearer) are refused while it is recorded.
+    public static func user(_ username: String) -> String { prefix + "user:" + username.lowercased() }
 
     /// Whether `fingerprint` is a revocation mark (rather than a single-use record).
     public static func isMark(_ fingerprint: String) -> Bool { fingerprint.hasPrefix(prefix) }

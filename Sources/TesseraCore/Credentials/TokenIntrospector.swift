@@ -86,7 +86,7 @@ public struct TokenIntrospector: Sendable {
             var answer = Introspection(active: true)
             answer.tokenType = CredentialKind.lakeJWT.rawValue
             answer.subject = principal.user.username
-            answer.clientID = "lake:\(principal.user.username)/\(principal.key.name)"
+            answer.clientID = principal.clientID
             answer.issuer = principal.issuer
             answer.expiresAt = principal.expiresAt.unixSeconds
             answer.tokenID = principal.tokenID

@@ -73,7 +73,13 @@ public struct DirectoryManager: Sendable {
         return user
     }
 
-    /// Checks a username and password; the same error whichever of the two is wrong.
+    /// The refusal of a disabled user's sign-on or credential.
+    public static func disabled(_ user: User) -> TesseraError {
+        TesseraError(.unauthenticated, "user_disabled", "user '\(user.username)' is disabled; an administrator can enable it")
+    }
+
+    /// Checks a username and password; the same error whichever of the two is wrong, then
+    /// `user_disabled` for a disabled user.
     public func authenticate(username: String, password: String) async throws -> (User, Organization) {
         let failure = TesseraError(.unauthenticated, "invalid_credentials", "username or password is incorrect")
         guard let user = try await store.user(username: username) else {
@@ -81,6 +87,8 @@ public struct DirectoryManager: Sendable {
             throw failure
         }
         guard passwords.verify(password, hash: user.passwordHash) else { throw failure }
+        // Said only to whoever knows the password.
+        guard !user.isDisabled else { throw Self.disabled(user) }
         guard let organization = try await store.organization(id: user.organizationID) else { throw failure }
         return (user, organization)
     }
@@ -155,6 +163,16 @@ extension DirectoryManager {
             throw TesseraError(.notFound, "user_not_found", "no user '\(username)' in this organization")
         }
         return user
+    }
+
+    /// Disables `user` now, or enables them (`disabled` false); the user as stored.
+    public func setDisabled(_ user: User, _ disabled: Bool) async throws -> User {
+        var changed = user
+        changed.disabledAt = disabled ? clock.now() : nil
+        guard try await store.setDisabled(userID: user.id, at: changed.disabledAt) else {
+            throw TesseraError(.notFound, "user_not_found", "no user '\(user.username)' in this organization")
+        }
+        return changed
     }
 
     /// Sets `user`'s password (checked by the password rules) and returns the user as stored.

@@ -60,13 +60,21 @@ public struct User: Sendable, Equatable {
     public var passwordHash: String
     public var isAdmin: Bool
     public var createdAt: Date
+    /// When an administrator disabled the user (nil: enabled). A disabled user cannot sign on,
+    /// and their keys, PATs and the access tokens minted from them are refused until enabled.
+    public var disabledAt: Date?
 
-    public init(id: UUID = UUID(), organizationID: UUID, username: String, passwordHash: String, isAdmin: Bool, createdAt: Date) {
+    public init(
+        id: UUID = UUID(), organizationID: UUID, username: String, passwordHash: String, isAdmin: Bool, createdAt: Date, disabledAt: Date? = nil
+    ) {
         self.id = id
         self.organizationID = organizationID
         self.username = username
         self.passwordHash = passwordHash
         self.isAdmin = isAdmin
         self.createdAt = createdAt
+        self.disabledAt = disabledAt
     }
+
+    public var isDisabled: Bool { disabledAt != nil }
 }

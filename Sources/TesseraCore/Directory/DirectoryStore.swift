@@ -13,6 +13,9 @@ public protocol DirectoryStore: Sendable {
     func user(id: UUID) async throws -> User?
     func listUsers(organizationID: UUID) async throws -> [User]
     func setPasswordHash(userID: UUID, passwordHash: String) async throws
+    /// Disables the user from `date` on, or enables them (`nil`), announcing `.user(id:)` to
+    /// every process sharing the database; false if there was no such user.
+    func setDisabled(userID: UUID, at date: Date?) async throws -> Bool
     /// Deletes the user and, by cascade, what is theirs (PAT and key rows, console sessions);
     /// false if there was no such user.
     func deleteUser(id: UUID) async throws -> Bool

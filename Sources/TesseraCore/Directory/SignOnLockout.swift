@@ -6,6 +6,8 @@ public enum SignOnRefusal: Error, Sendable, Equatable {
     case invalidCredentials(lockedUntil: Date?)
     /// Too many failures: no password is checked until then.
     case locked(until: Date)
+    /// The password was right but an administrator disabled the user.
+    case disabled
 }
 
 /// Password sign-on with lockout, shared by every front door that takes a password form (TR50
@@ -36,6 +38,8 @@ public struct SignOnLockout: Sendable {
         let signedOn: (User, Organization)
         do {
             signedOn = try await directory.authenticate(username: username, password: password)
+        } catch let error as TesseraError where error.code == "user_disabled" {
+            throw SignOnRefusal.disabled
         } catch let error as TesseraError where error.kind == .unauthenticated {
             try await failures.recordLoginFailure(username: username, at: now)
             throw SignOnRefusal.invalidCredentials(lockedUntil: recent.count + 1 >= Self.threshold ? now.addingTimeInterval(Self.window) : nil)

@@ -12,6 +12,10 @@ public struct LakePrincipal: Sendable {
     public let expiresAt: Date
     /// The token's `jti`, when it has a string one (Lake tokens need none).
     public let tokenID: String?
+
+    /// The client the assertion stands for in access tokens, introspection and forward-auth:
+    /// `lake:<username>/<key name>`.
+    public var clientID: String { AccessTokenVerifier.lakeClientPrefix + "\(user.username)/\(key.name)" }
 }
 
 /// Verifies Lake self-signed JWTs (DESIGN §1.1), in a fixed order with the cheap checks first:
@@ -67,6 +71,8 @@ public struct LakeAssertionVerifier: Sendable {
         let now = clock.now()
         let claims = try LakeClaims(verified.claims, rules: claimRules)
         try claimRules.checkTimes(claims.registered, now: now)
+        // After the signature: only the key's holder learns that the user is disabled.
+        guard !found.user.isDisabled else { throw DirectoryManager.disabled(found.user) }
         let accessToken = try await liveAccessToken(claims.pat, for: found.user, now: now)
 
         if !claims.multiUse {

@@ -45,6 +45,25 @@ public struct ApplicationManager: Sendable {
         try await store.applications(organizationID: organizationID)
     }
 
+    /// The longest overlap a rotation may give the previous secret.
+    public static let maximumSecretOverlap: TimeInterval = 30 * 86_400
+
+    /// A new client secret, shown this once; the current one stays accepted for `overlap`
+    /// seconds (0: it stops at once). A secret left from an earlier rotation stops at once.
+    public func rotateSecret(id: String, organizationID: UUID, overlap: TimeInterval) async throws -> (ClientApplication, secret: String) {
+        guard overlap >= 0, overlap <= Self.maximumSecretOverlap else {
+            throw TesseraError.invalid("overlap_invalid", "overlap_seconds must be 0 to \(Int(Self.maximumSecretOverlap)) (30 days)")
+        }
+        let secret = SecretGenerator.base62(length: 40)
+        let previousExpiresAt = overlap > 0 ? clock.now().addingTimeInterval(overlap) : nil
+        guard let application = try await store.rotateSecret(
+            id: id, organizationID: organizationID, secretHash: hasher.hash(secret), previousExpiresAt: previousExpiresAt
+        ) else {
+            throw TesseraError(.notFound, "application_not_found", "your organization has no application '\(id)'")
+        }
+        return (application, secret)
+    }
+
     public func delete(id: String, organizationID: UUID) async throws {
         guard try await store.delete(id: id, organizationID: organizationID) else {
             throw TesseraError(.notFound, "application_not_found", "your organization has no application '\(id)'")

@@ -14,11 +14,18 @@ public struct ClientApplication: Sendable, Equatable {
     /// The `kid` its key was registered with, if any: a client assertion naming another is refused.
     public var keyID: String?
     public var createdAt: Date
+    /// The secret before the last rotation (its keyed hash), accepted until
+    /// `previousSecretExpiresAt`; nil when there is none, or the rotation gave no overlap.
+    public var previousSecretHash: String?
+    public var previousSecretExpiresAt: Date?
 
     public init(
         id: String, organizationID: UUID, name: String, secretHash: String, allowedScopes: [String], publicKeyPEM: String?,
-        keyAlgorithm: SignatureAlgorithm?, keyID: String? = nil, createdAt: Date
+        keyAlgorithm: SignatureAlgorithm?, keyID: String? = nil, createdAt: Date, previousSecretHash: String? = nil,
+        previousSecretExpiresAt: Date? = nil
     ) {
+        self.previousSecretHash = previousSecretHash
+        self.previousSecretExpiresAt = previousSecretExpiresAt
         self.id = id
         self.organizationID = organizationID
         self.name = name

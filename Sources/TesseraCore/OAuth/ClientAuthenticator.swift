@@ -30,7 +30,12 @@ public struct ClientAuthenticator: Sendable {
             _ = constantTimeEqual(hasher.hash(secret), hasher.hash(clientID))
             throw Self.unknownClient
         }
-        guard constantTimeEqual(hasher.hash(secret), application.secretHash) else { throw Self.unknownClient }
+        let presented = hasher.hash(secret)
+        if constantTimeEqual(presented, application.secretHash) { return application }
+        // The secret before the last rotation, during the overlap the admin chose.
+        guard let previous = application.previousSecretHash, let until = application.previousSecretExpiresAt, clock.now() < until,
+            constantTimeEqual(presented, previous)
+        else { throw Self.unknownClient }
         return application
     }
 

@@ -22,7 +22,12 @@ public struct AccessTokenVerifier: Sendable {
         self.marks = marks
     }
 
+    /// The `client_id` prefix of access tokens minted from a user's Lake JWT (the jwt-bearer grant:
+    /// `lake:<username>/<key name>`, `sub` the username).
+    public static let lakeClientPrefix = "lake:"
+
     /// `jws`: the token as `CompactJWS` already parsed it (by `CredentialKind.classify`), if so.
+    /// An access token minted from a disabled user's Lake JWT is refused (`user_disabled`).
     public func verify(_ token: String, issuer: String, audience: String, jws: CompactJWS? = nil) async throws -> VerifiedAccessToken {
         let (verified, registered) = try await serverTokens.verified(token, type: "at+jwt", issuer: issuer, audiences: [audience], jws: jws)
         let claims = verified.claims
@@ -30,8 +35,13 @@ public struct AccessTokenVerifier: Sendable {
         if try await marks.contains(fingerprint: RevocationMark.accessToken(tokenID)) {
             throw TesseraError.token("token_revoked", "access token \(tokenID) was revoked")
         }
+        let subject = try ClaimRules.requiredString(claims, "sub")
+        let clientID = try ClaimRules.requiredString(claims, "client_id")
+        if clientID.hasPrefix(Self.lakeClientPrefix), try await marks.contains(fingerprint: RevocationMark.user(subject)) {
+            throw TesseraError.token("user_disabled", "user '\(subject)' is disabled or deleted; the access tokens minted from their Lake JWTs are refused")
+        }
         return VerifiedAccessToken(
-            subject: try ClaimRules.requiredString(claims, "sub"), clientID: try ClaimRules.requiredString(claims, "client_id"),
+            subject: subject, clientID: clientID,
             organization: try ClaimRules.requiredString(claims, "org"),
             scopes: (try ClaimRules.optionalString(claims, "scope") ?? "").split(separator: " ").map(String.init),
             tokenID: tokenID, expiresAt: registered.expiresAt, issuedAt: registered.issuedAt ?? registered.expiresAt

@@ -17,6 +17,7 @@ public enum TR50Code: Int, Sendable {
     case ttlOutOfRange = -90013
     case roleNotFound = -90014
     case thingBoundElsewhere = -90015
+    case accountDisabled = -90016
     case alreadyExists = -90020
     case notAvailableToTokens = -90021
 }

@@ -37,6 +37,8 @@ extension TR50Service {
             throw TR50Failure(.accountLocked, "account locked after \(SignOnLockout.threshold) failed logins until \(until.iso8601)")
         } catch SignOnRefusal.invalidCredentials {
             throw TR50Failure(.invalidCredentials, "username or password is incorrect")
+        } catch SignOnRefusal.disabled {
+            throw TR50Failure(.accountDisabled, "user '\(username)' is disabled; an administrator can enable it")
         }
         let sessionID = SecretGenerator.base62(length: 32)
         try await store.insertSession(
@@ -126,7 +128,7 @@ extension TR50Service {
             )
         }
         guard let session = try await store.session(idHash: hasher.hash(credential)), session.expiresAt > clock.now(),
-            let user = try await directory.user(id: session.userID), let organization = try await directory.organization(id: session.organizationID)
+            let user = try await directory.user(id: session.userID), !user.isDisabled, let organization = try await directory.organization(id: session.organizationID)
         else { throw TR50Failure(.sessionInvalid, "the session is unknown, ended or expired; authenticate again") }
         return .user(user, organization, sessionHash: session.idHash)
     }

@@ -21,11 +21,14 @@ struct AdminController {
         routes.get("users", use: listUsers)
         routes.post("users/:username/unlock", use: unlockUser)
         routes.post("users/:username/password-reset", use: resetPassword)
+        routes.post("users/:username/disable", use: disableUser)
+        routes.post("users/:username/enable", use: enableUser)
         routes.delete("users/:username", use: deleteUser)
         routes.get("signing-keys", use: listSigningKeys)
         routes.post("signing-keys/rotate", use: rotateSigningKey)
         routes.post("applications", use: createApplication)
         routes.get("applications", use: listApplications)
+        routes.post("applications/:id/rotate-secret", use: rotateApplicationSecret)
         routes.delete("applications/:id", use: deleteApplication)
         routes.post("credential-providers", use: createProvider)
         routes.get("credential-providers", use: listProviders)
@@ -71,6 +74,26 @@ struct AdminController {
             username: try context.parameters.require("username"), organizationID: admin.organization.id, by: context.requester(admin)
         )
         return JSONResponse.make(.object([("username", .string(user.username)), ("password", .string(password))]))
+    }
+
+    /// `POST /api/admin/users/{username}/disable`: the user as now stored (`disabled_at` set);
+    /// see `TesseraServices.disableUser` for what stops working.
+    @Sendable func disableUser(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let user = try await services.disableUser(
+            username: try context.parameters.require("username"), organizationID: admin.organization.id, by: context.requester(admin),
+            requesterID: admin.user.id
+        )
+        return JSONResponse.make(Self.document(user))
+    }
+
+    /// `POST /api/admin/users/{username}/enable`: the user as now stored (`disabled_at` null).
+    @Sendable func enableUser(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let user = try await services.enableUser(
+            username: try context.parameters.require("username"), organizationID: admin.organization.id, by: context.requester(admin)
+        )
+        return JSONResponse.make(Self.document(user))
     }
 
     /// `DELETE /api/admin/users/{username}`: revokes the user's active PATs, deletes their keys,
@@ -149,6 +172,24 @@ struct AdminController {
         let admin = try requireAdmin(context)
         let applications = try await services.applications.list(organizationID: admin.organization.id)
         return JSONResponse.list(applications.map { Self.document($0) })
+    }
+
+    /// `POST /api/admin/applications/{id}/rotate-secret` `{"overlap_seconds"}` (required, 0 to 30
+    /// days): a new client secret, in this answer only; the old one keeps working that long.
+    @Sendable func rotateApplicationSecret(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let body = try await JSONBody.read(request, limit: bodyLimit)
+        try body.allowOnly(["overlap_seconds"])
+        guard let overlap = try body.integer("overlap_seconds") else {
+            throw TesseraError(
+                .invalidRequest, "field_missing", "field 'overlap_seconds' is required: how long the old secret keeps working (0: it stops at once)"
+            )
+        }
+        let (application, secret) = try await services.rotateApplicationSecret(
+            id: try context.parameters.require("id"), organizationID: admin.organization.id, overlap: TimeInterval(overlap),
+            by: context.requester(admin)
+        )
+        return JSONResponse.make(Self.document(application, secret: secret))
     }
 
     @Sendable func deleteApplication(_ request: Request, context: TesseraRequestContext) async throws -> Response {
@@ -248,6 +289,7 @@ struct AdminController {
             ("key_algorithm", .optional(application.keyAlgorithm?.rawValue)),
             ("kid", .optional(application.keyID)),
             ("created_at", .string(application.createdAt.iso8601)),
+            ("previous_secret_expires_at", .optional(application.previousSecretExpiresAt?.iso8601)),
         ]
         if let secret { members.append(("client_secret", .string(secret))) }
         return .object(members)
@@ -270,6 +312,7 @@ struct AdminController {
             ("username", .string(user.username)),
             ("is_admin", .bool(user.isAdmin)),
             ("created_at", .string(user.createdAt.iso8601)),
+            ("disabled_at", .optional(user.disabledAt?.iso8601)),
         ])
     }
 }

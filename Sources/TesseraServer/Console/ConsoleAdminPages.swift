@@ -30,6 +30,8 @@ struct ConsoleAdminPages {
         for (path, verb, question) in [
             ("unlock", "Unlock", "Unlock “%@”? Their failed sign-ons are forgotten, so their next correct password signs on."),
             ("password-reset", "Reset password", "Reset the password of “%@”? Their current password stops working at once; a new one is shown to you once, for you to hand over."),
+            ("disable", "Disable", "Disable “%@”? From the next request on they cannot sign on, their console and TR50 sessions end, and their PATs, keys and the access tokens minted from them are refused. Nothing is deleted: enabling them again restores it all."),
+            ("enable", "Enable", "Enable “%@” again? They can sign on, and their PATs, keys and unexpired access tokens work again."),
         ] {
             group.get("admin/users/\(path)") { request, _ in try await adminPage(request) { visitor in
                 guard let username = request.uri.queryParameters.get("username").flatMap({ $0.isEmpty ? nil : $0 }) else {
@@ -61,6 +63,17 @@ struct ConsoleAdminPages {
         group.post("admin/users/unlock") { request, context in try await adminForm(request, context) { visitor, form in
             let user = try await services.unlockUser(username: form["username"] ?? "", organizationID: visitor.organization.id, by: context.requester(visitor.principal))
             return console.done(request, "/console/admin/users", notice: "User “\(user.username)” unlocked: their next correct password signs on.")
+        } }
+        group.post("admin/users/disable") { request, context in try await adminForm(request, context) { visitor, form in
+            let user = try await services.disableUser(
+                username: form["username"] ?? "", organizationID: visitor.organization.id, by: context.requester(visitor.principal),
+                requesterID: visitor.user.id
+            )
+            return console.done(request, "/console/admin/users", notice: "User “\(user.username)” disabled: they cannot sign on, and their credentials are refused until enabled.")
+        } }
+        group.post("admin/users/enable") { request, context in try await adminForm(request, context) { visitor, form in
+            let user = try await services.enableUser(username: form["username"] ?? "", organizationID: visitor.organization.id, by: context.requester(visitor.principal))
+            return console.done(request, "/console/admin/users", notice: "User “\(user.username)” enabled: they can sign on, and their credentials work again.")
         } }
         group.post("admin/users/password-reset") { request, context in try await adminForm(request, context) { visitor, form in
             let (user, password) = try await services.resetPassword(
@@ -259,7 +272,10 @@ struct ConsoleAdminPages {
         let all = try await services.directory.users(of: visitor.organization)
         let (shown, listValues) = listing.apply(all, path: "/console/admin/users", noun: "users") { $0.username }
         let users = shown.map { user -> [String: Any] in
-            ["username": user.username, "usernameQuery": Self.queryValue(user.username), "isAdmin": user.isAdmin, "created": user.createdAt.consoleText]
+            [
+                "username": user.username, "usernameQuery": Self.queryValue(user.username), "isAdmin": user.isAdmin, "created": user.createdAt.consoleText,
+                "disabledSince": user.disabledAt?.consoleText ?? false, "isYou": user.id == visitor.user.id,
+            ]
         }
         return adminRender("admin-users", visitor, Self.values(["users": users].merging(listValues) { $1 }.merging(form) { $1 }, notice: notice, error: error),
                               status: error == nil ? .ok : .badRequest)

@@ -44,7 +44,7 @@ enum ConsoleAssets {
         .secret-row code { padding: .5rem .7rem; background: #f2f4f7; border-radius: 6px; word-break: break-all; font-size: 1rem; }
         .status { padding: .1rem .5rem; border-radius: 99px; font-size: .8rem; background: #f2f4f7; }
         .status.active, .status.success, .status.signing { background: #ecfdf3; color: var(--ok); }
-        .status.revoked, .status.refused, .status.expired { background: #fef3f2; color: var(--danger); }
+        .status.revoked, .status.refused, .status.expired, .status.disabled { background: #fef3f2; color: var(--danger); }
         .hint, .empty { color: var(--muted); font-size: .9rem; }
         details.menu { display: inline-block; position: relative; margin: .5rem 0 1rem; }
         details.menu summary { list-style: none; cursor: pointer; padding: .55rem 1.1rem; color: #fff; background: var(--accent); border-radius: 6px; font-weight: 600; }

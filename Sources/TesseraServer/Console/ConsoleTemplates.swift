@@ -303,11 +303,14 @@ enum ConsoleTemplates {
         {{$content}}
         <h1>Users</h1>
         {{>list-search}}
-        <div class="scroll"><table id="users"><thead><tr><th>Username</th><th>Admin</th><th>Created</th><th></th></tr></thead><tbody>
-        {{#users}}<tr data-name="{{username}}"><td>{{username}}</td><td>{{#isAdmin}}yes{{/isAdmin}}{{^isAdmin}}no{{/isAdmin}}</td><td>{{created}}</td>
+        <div class="scroll"><table id="users"><thead><tr><th>Username</th><th>Admin</th><th>Status</th><th>Created</th><th></th></tr></thead><tbody>
+        {{#users}}<tr data-name="{{username}}"><td>{{username}}</td><td>{{#isAdmin}}yes{{/isAdmin}}{{^isAdmin}}no{{/isAdmin}}</td>
+          <td>{{#disabledSince}}<span class="status disabled">disabled</span> since {{disabledSince}}{{/disabledSince}}{{^disabledSince}}<span class="status active">active</span>{{/disabledSince}}</td>
+          <td>{{created}}</td>
           <td><a href="/console/admin/users/unlock?username={{usernameQuery}}" class="unlock">Unlock</a> ·
-            <a href="/console/admin/users/password-reset?username={{usernameQuery}}" class="password-reset">Reset password</a> ·
-            <a href="/console/admin/users/delete?username={{usernameQuery}}" class="danger delete">Delete</a></td></tr>{{/users}}
+            <a href="/console/admin/users/password-reset?username={{usernameQuery}}" class="password-reset">Reset password</a>
+            {{^isYou}} · {{#disabledSince}}<a href="/console/admin/users/enable?username={{usernameQuery}}" class="enable">Enable</a>{{/disabledSince}}{{^disabledSince}}<a href="/console/admin/users/disable?username={{usernameQuery}}" class="danger disable">Disable</a>{{/disabledSince}} ·
+            <a href="/console/admin/users/delete?username={{usernameQuery}}" class="danger delete">Delete</a>{{/isYou}}</td></tr>{{/users}}
         </tbody></table></div>
         {{>pager}}
         <section class="card narrow"><h2>Add a user</h2>

@@ -84,6 +84,11 @@ struct CredentialAuthenticator: RouterMiddleware {
         if request.method == .post, route.hasPrefix("admin/users/"), parts.count == 5 {
             if route.hasSuffix("/unlock") { return ("user.unlock", parts[3]) }
             if route.hasSuffix("/password-reset") { return ("user.password_reset", parts[3]) }
+            if route.hasSuffix("/disable") { return ("user.disable", parts[3]) }
+            if route.hasSuffix("/enable") { return ("user.enable", parts[3]) }
+        }
+        if request.method == .post, route.hasPrefix("admin/applications/"), route.hasSuffix("/rotate-secret"), parts.count == 5 {
+            return ("application.secret_rotate", parts[3])
         }
         if request.method == .delete {
             if route.hasPrefix("users/me/access-tokens/") { return ("pat.revoke", last) }

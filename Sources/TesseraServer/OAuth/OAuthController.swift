@@ -258,7 +258,7 @@ struct OAuthController {
         decision.organizationID = principal.organization.id
         let issued = try await accessTokenIssuer().issue(
             subject: principal.user.username, organization: principal.organization,
-            clientID: "lake:\(principal.user.username)/\(principal.key.name)", scope: nil, notAfter: principal.accessToken.expiresAt
+            clientID: principal.clientID, scope: nil, notAfter: principal.accessToken.expiresAt
         )
         return (Self.tokenResponse(issued), issued, principal.organization.id)
     }

@@ -166,7 +166,7 @@ public final class PostgresBackend: SQLBackend {
 
 /// How a `CredentialChange` is written in a notification's payload: `pat:<uuid>`, `key:<uuid>`,
 /// `server-keys:<organization uuid>`, `mark:<revocation mark>`, `pam-tokens:<organization uuid>`,
-/// `tr50-role:<organization uuid>:<role key>`, `app:<application id>`, `unknown`.
+/// `tr50-role:<organization uuid>:<role key>`, `app:<application id>`, `user:<uuid>`, `unknown`.
 enum CredentialChangeCoding {
     static func encode(_ change: CredentialChange) -> String {
         switch change {
@@ -177,6 +177,7 @@ enum CredentialChangeCoding {
         case .authenticationTokens(let organizationID): "pam-tokens:\(organizationID.uuidString)"
         case .tr50Role(let organizationID, let key): "tr50-role:\(organizationID.uuidString):\(key)"
         case .application(let id): "app:\(id)"
+        case .user(let id): "user:\(id.uuidString)"
         case .unknown: "unknown"
         }
     }
@@ -193,6 +194,7 @@ enum CredentialChangeCoding {
         case "mark": return RevocationMark.isMark(value) ? .revocationMark(value) : .unknown
         case "pam-tokens": return UUID(uuidString: value).map { .authenticationTokens(organizationID: $0) } ?? .unknown
         case "app": return value.isEmpty ? .unknown : .application(id: value)
+        case "user": return UUID(uuidString: value).map { .user(id: $0) } ?? .unknown
         case "tr50-role":
             let role = value.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
             guard role.count == 2, let organizationID = UUID(uuidString: String(role[0])) else { return .unknown }

@@ -31,6 +31,23 @@ struct SQLApplicationStore: ApplicationStore {
         }
     }
 
+    func rotateSecret(id: String, organizationID: UUID, secretHash: String, previousExpiresAt: Date?) async throws -> ClientApplication? {
+        try await backend.transaction { db in
+            // The right-hand sides read the row as it was: the current secret becomes the previous one.
+            let rows = try await db.raw("""
+                UPDATE applications SET
+                    previous_secret_hash = CASE WHEN \(bind: previousExpiresAt == nil ? 0 : 1) = 1 THEN secret_hash ELSE NULL END,
+                    previous_secret_expires_at = \(bind: previousExpiresAt?.seconds),
+                    secret_hash = \(bind: secretHash)
+                WHERE id = \(bind: id) AND organization_id = \(bind: organizationID.uuidString)
+                RETURNING *
+                """).all()
+            guard let row = rows.first else { return nil }
+            try await backend.announce(.application(id: id), in: db)
+            return try Self.application(row)
+        }
+    }
+
     func delete(id: String, organizationID: UUID) async throws -> Bool {
         try await backend.transaction { db in
             try await backend.announce(.application(id: id), in: db)
@@ -47,7 +64,9 @@ struct SQLApplicationStore: ApplicationStore {
             secretHash: try row.string("secret_hash"),
             allowedScopes: try row.string("allowed_scopes").split(separator: " ").map(String.init),
             publicKeyPEM: try row.optionalString("public_key_pem"), keyAlgorithm: algorithmName.flatMap(SignatureAlgorithm.init(rawValue:)),
-            keyID: try row.optionalString("key_id"), createdAt: try row.date("created_at")
+            keyID: try row.optionalString("key_id"), createdAt: try row.date("created_at"),
+            previousSecretHash: try row.optionalString("previous_secret_hash"),
+            previousSecretExpiresAt: try row.optionalDate("previous_secret_expires_at")
         )
     }
 }

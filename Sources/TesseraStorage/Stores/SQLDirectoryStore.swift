@@ -93,6 +93,17 @@ struct SQLDirectoryStore: DirectoryStore {
         }
     }
 
+    func setDisabled(userID: UUID, at date: Date?) async throws -> Bool {
+        try await backend.transaction { db in
+            let changed = try await db.raw("""
+                UPDATE users SET disabled_at = \(bind: date.map(\.seconds)) WHERE id = \(bind: userID.uuidString) RETURNING id
+                """).all()
+            guard !changed.isEmpty else { return false }
+            try await backend.announce(.user(id: userID), in: db)
+            return true
+        }
+    }
+
     static func organization(_ row: any SQLRow, prefix: String = "") throws -> Organization {
         let regionsText = try row.string(prefix + "regions")
         let regions = (try? JSONDecoder().decode([String].self, from: Data(regionsText.utf8))) ?? []
@@ -110,7 +121,8 @@ struct SQLDirectoryStore: DirectoryStore {
         User(
             id: try row.uuid(prefix + "id"), organizationID: try row.uuid(prefix + "organization_id"),
             username: try row.string(prefix + "username"), passwordHash: try row.string(prefix + "password_hash"),
-            isAdmin: try row.bool(prefix + "is_admin"), createdAt: try row.date(prefix + "created_at")
+            isAdmin: try row.bool(prefix + "is_admin"), createdAt: try row.date(prefix + "created_at"),
+            disabledAt: try row.optionalDate(prefix + "disabled_at")
         )
     }
 }

@@ -57,6 +57,7 @@ struct SQLPublicKeyStore: PublicKeyStore {
                 SELECT k.*,
                     u.id AS u_id, u.organization_id AS u_organization_id, u.username AS u_username,
                     u.password_hash AS u_password_hash, u.is_admin AS u_is_admin, u.created_at AS u_created_at,
+                    u.disabled_at AS u_disabled_at,
                     o.id AS o_id, o.domain_name AS o_domain_name, o.name AS o_name, o.description AS o_description,
                     o.private_pods AS o_private_pods, o.idp_enabled AS o_idp_enabled, o.erp AS o_erp, o.bank_name AS o_bank_name,
                     o.regions AS o_regions, o.platform AS o_platform, o.operating_mode AS o_operating_mode,

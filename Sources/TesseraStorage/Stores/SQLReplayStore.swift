@@ -36,6 +36,14 @@ struct SQLReplayStore: ReplayStore {
         }
     }
 
+    func forgetMark(_ mark: String) async throws {
+        precondition(RevocationMark.isMark(mark), "only revocation marks are forgotten")
+        try await backend.transaction { db in
+            try await db.raw("DELETE FROM used_tokens WHERE fingerprint = \(bind: mark)").run()
+            try await backend.announce(.revocationMark(mark), in: db)
+        }
+    }
+
     func purgeExpired(before date: Date) async throws {
         try await backend.transaction { db in
             try await db.raw("DELETE FROM used_tokens WHERE expires_at < \(bind: date.seconds)").run()
