@@ -12,8 +12,8 @@ struct Admin: AsyncParsableCommand {
         abstract: "Create and list organizations and users directly in the database.",
         discussion: "Every change is recorded in the audit log as made by cli:<your OS user name>; `tessera admin audit` reads the log.",
         subcommands: [
-            CreateOrg.self, CreateUser.self, ListOrgs.self, RotateSigningKey.self, CreateApp.self, CreateCredentialProvider.self,
-            RotateMasterKey.self, ReadAudit.self,
+            CreateOrg.self, CreateUser.self, DisableUser.self, EnableUser.self, ListOrgs.self, RotateSigningKey.self, CreateApp.self,
+            RotateAppSecret.self, CreateCredentialProvider.self, RotateMasterKey.self, ReadAudit.self,
         ]
     )
 
@@ -111,6 +111,42 @@ struct Admin: AsyncParsableCommand {
         }
     }
 
+    struct DisableUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "disable-user",
+            abstract: "Disable a user: no sign-on, sessions ended, their Lake JWTs and the access tokens traded for them refused.",
+            discussion: "Nothing of theirs is deleted; enable-user restores it. A running server on SQLite sees the change within its credential cache lifetime; on PostgreSQL at once."
+        )
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var masterKey: MasterKeyOption
+        @Option(help: "Organization domain name.") var org: String
+        @Option(help: "Username.") var username: String
+
+        func run() async throws {
+            let user = try await options.withServices(masterKey: masterKey) { services, storage in
+                let organization = try await Admin.organization(org, in: storage)
+                return try await services.disableUser(username: username, organizationID: organization.id, by: Admin.requester, requesterID: nil)
+            }
+            print("Disabled user '\(user.username)' (since \(user.disabledAt?.iso8601 ?? "now"))")
+        }
+    }
+
+    struct EnableUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "enable-user", abstract: "Enable a disabled user again.")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var masterKey: MasterKeyOption
+        @Option(help: "Organization domain name.") var org: String
+        @Option(help: "Username.") var username: String
+
+        func run() async throws {
+            let user = try await options.withServices(masterKey: masterKey) { services, storage in
+                let organization = try await Admin.organization(org, in: storage)
+                return try await services.enableUser(username: username, organizationID: organization.id, by: Admin.requester)
+            }
+            print("Enabled user '\(user.username)'")
+        }
+    }
+
     struct RotateSigningKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rotate-signing-key",
@@ -185,6 +221,32 @@ struct Admin: AsyncParsableCommand {
             say("client_id: \(application.id)")
             say("client_secret: \(secret)")
             say("(the secret is shown once)")
+        }
+    }
+
+    struct RotateAppSecret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-app-secret", abstract: "Give an OAuth application a new client secret (shown once).",
+            discussion: "The current secret keeps working for --overlap (0: it stops at once; at most 30d), so clients can move without a gap."
+        )
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var masterKey: MasterKeyOption
+        @Option(help: "Organization domain name.") var org: String
+        @Option(name: .customLong("client-id"), help: "The application's client id (app_…).") var clientID: String
+        @Option(help: "How long the current secret keeps working: 0, or e.g. 3600, 45m, 12h, 7d.") var overlap: String
+
+        func run() async throws {
+            let seconds = overlap == "0" ? 0 : try parseDuration(overlap)
+            let (application, secret) = try await options.withServices(masterKey: masterKey) { services, storage in
+                let organization = try await Admin.organization(org, in: storage)
+                return try await services.rotateApplicationSecret(
+                    id: clientID, organizationID: organization.id, overlap: TimeInterval(seconds), by: Admin.requester
+                )
+            }
+            say("client_id: \(application.id)")
+            say("client_secret: \(secret)")
+            say(application.previousSecretExpiresAt.map { "(the secret is shown once; the previous one works until \($0.iso8601))" }
+                ?? "(the secret is shown once; the previous one no longer works)")
         }
     }
 

@@ -281,6 +281,20 @@ extension StorageConformanceTests {
                 try await cached.applications.application(id: "app_1") == nil
             }
             #expect(try await cached.applications.application(id: "app_2") == application("app_2"))
+            // A rotation elsewhere: the current secret becomes the previous one, until the overlap ends.
+            let overlapEnds = Self.now.addingTimeInterval(3600)
+            try await elsewhere(.application(id: "app_2")) { (stores: Stores) async throws in
+                let rotated = try await stores.applications.rotateSecret(id: "app_2", organizationID: organization.id, secretHash: "hash-2", previousExpiresAt: overlapEnds)
+                #expect(rotated?.secretHash == "hash-2" && rotated?.previousSecretHash == "hash" && rotated?.previousSecretExpiresAt == overlapEnds)
+            } seen: {
+                try await cached.applications.application(id: "app_2")?.secretHash == "hash-2"
+            }
+            // Without an overlap the replaced secret is not kept, and a rotation here is seen at once.
+            let again = try await cached.applications.rotateSecret(id: "app_2", organizationID: organization.id, secretHash: "hash-3", previousExpiresAt: nil)
+            #expect(again?.previousSecretHash == nil && again?.previousSecretExpiresAt == nil)
+            #expect(try await cached.applications.application(id: "app_2")?.secretHash == "hash-3")
+            #expect(try await cached.applications.rotateSecret(id: "app_2", organizationID: UUID(), secretHash: "x", previousExpiresAt: nil) == nil,
+                    "another organization's application is not rotated")
             #expect(try await cached.applications.delete(id: "app_2", organizationID: organization.id))
             #expect(try await cached.applications.application(id: "app_2") == nil, "a deletion here is seen at once")
         }

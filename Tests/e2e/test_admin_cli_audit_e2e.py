@@ -8,7 +8,9 @@ import os
 import pwd
 import re
 
-from conftest import Server, tessera
+import requests
+
+from conftest import Server, tessera, wait_until
 from pam_client import ALL
 
 CLI_ACTOR = "cli:" + pwd.getpwuid(os.geteuid()).pw_name
@@ -56,11 +58,16 @@ def test_every_admin_command_is_audited_like_the_same_change_over_http(server: S
     provider = server.post("/api/admin/credential-providers", {"name": "http-provider", "issuer": "https://http.example"})
     rotated = server.post("/api/admin/signing-keys/rotate", {})
     assert [reply.status_code for reply in (user, app, provider, rotated)] == [201] * 4
+    secret = server.post(f"/api/admin/applications/{app.json()['client_id']}/rotate-secret", {"overlap_seconds": 60})
+    disabled = server.post("/api/admin/users/http-user/disable", {})
+    enabled = server.post("/api/admin/users/http-user/enable", {})
+    assert [reply.status_code for reply in (secret, disabled, enabled)] == [200] * 3
     http = new_events(server, before)
     http_names = {(event["action"], event["target"]) for event in http}
     assert http_names == {("user.create", "http-user"), ("application.create", app.json()["client_id"]),
                           ("credential_provider.create", provider.json()["credentialProviderId"]),
-                          ("signing_key.rotate", rotated.json()["kid"])}, http
+                          ("signing_key.rotate", rotated.json()["kid"]), ("application.secret_rotate", app.json()["client_id"]),
+                          ("user.disable", "http-user"), ("user.enable", "http-user")}, http
     assert all(event["actor"] == "user:demo" for event in http), http
 
     # create-user
@@ -80,6 +87,38 @@ def test_every_admin_command_is_audited_like_the_same_change_over_http(server: S
     assert len(events) == 1, events
     assert_cli_event(events[0], "application.create", client_id)
     assert secret not in json.dumps(audit_events(server)), "the client secret is in the audit log"
+
+    # rotate-app-secret: the new secret works, the old one for the overlap (here none).
+    before = audit_events(server)
+    bad = tessera("admin", "rotate-app-secret", *database, *key, "--org", "dataresiliency", "--client-id", client_id, "--overlap", "40d",
+                  check=False)
+    assert bad.returncode != 0 and "overlap_seconds must be 0 to 2592000 (30 days)" in bad.stderr, (bad.stdout, bad.stderr)
+    output = tessera("admin", "rotate-app-secret", *database, *key, "--org", "dataresiliency", "--client-id", client_id, "--overlap", "0").stdout
+    assert "(the secret is shown once; the previous one no longer works)" in output
+    rotated = re.search(r"client_secret: (\S+)", output).group(1)
+    token = lambda secret: requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret),
+                                         timeout=10).status_code
+    assert wait_until(lambda: token(secret) == 401, "the old secret refused (the server's cache, 1 s on SQLite)")
+    assert token(rotated) == 200
+    # (The token requests are audited too, as the client's.)
+    events = [event for event in new_events(server, before) if event["actor"] == CLI_ACTOR]
+    assert len(events) == 1, events
+    assert_cli_event(events[0], "application.secret_rotate", client_id)
+    assert rotated not in json.dumps(audit_events(server))
+
+    # disable-user and enable-user
+    before = audit_events(server)
+    tessera("admin", "disable-user", *database, *key, "--org", "dataresiliency", "--username", "cli-user")
+    assert wait_until(lambda: requests.get(server.url + "/api/me", headers=server.basic("cli-user", "cli-user-password"), timeout=10)
+                      .json().get("code") == "user_disabled", "the user refused")
+    tessera("admin", "enable-user", *database, *key, "--org", "dataresiliency", "--username", "cli-user")
+    assert wait_until(lambda: requests.get(server.url + "/api/me", headers=server.basic("cli-user", "cli-user-password"), timeout=10)
+                      .status_code == 200, "the user accepted again")
+    # (The refused sign-on in between is audited too, as the user's.)
+    events = [event for event in new_events(server, before) if event["actor"] == CLI_ACTOR]
+    assert [event["action"] for event in events] == ["user.disable", "user.enable"], events
+    assert_cli_event(events[0], "user.disable", "cli-user")
+    assert_cli_event(events[1], "user.enable", "cli-user")
 
     # create-credential-provider
     before = audit_events(server)

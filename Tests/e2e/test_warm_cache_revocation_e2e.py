@@ -7,7 +7,7 @@ a Lake PAT revoked, a Lake key deleted, an access token revoked (RFC 7009), a PA
 token revoked (its JWT and its derived short token), a TR50 role deleted (its session JWTs), a
 TR50 password session ended, an OAuth application deleted (its client's credentials at the token
 endpoint), a user disabled (their Lake JWT, and the access token traded for it at the jwt-bearer
-grant) —
+grant), an application's secret rotated without overlap —
 
 - the server that revoked it refuses it on the very next request at every door (no polling), on
   SQLite and on PostgreSQL;
@@ -279,6 +279,20 @@ def disabled_user(world: World) -> Revocable:
                      revoke)
 
 
+def rotated_application_secret(world: World) -> Revocable:
+    """An application's secret rotated with no overlap: the old secret stops at the token endpoint."""
+    server = world.server
+    created = server.post("/api/admin/applications", {"name": f"client-{next(NUMBERS)}", "scopes": [ALL]})
+    assert created.status_code == 201, created.text
+    client_id = created.json()["client_id"]
+
+    def revoke():
+        reply = server.post(f"/api/admin/applications/{client_id}/rotate-secret", {"overlap_seconds": 0})
+        assert reply.status_code == 200 and reply.json()["previous_secret_expires_at"] is None, reply.text
+    return Revocable([Probe("old secret at /oauth2/token", at_token_endpoint, f"{client_id}:{created.json()['client_secret']}",
+                            "invalid_client")], revoke)
+
+
 KINDS = {
     "pat_revoked": revoked_pat,
     "key_deleted": deleted_key,
@@ -288,6 +302,7 @@ KINDS = {
     "tr50_session_ended": ended_tr50_session,
     "application_deleted": deleted_application,
     "user_disabled": disabled_user,
+    "application_secret_rotated": rotated_application_secret,
 }
 # The kinds whose reads are cached (TR50 password sessions are read on every request).
 CACHED_KINDS = [kind for kind in KINDS if kind != "tr50_session_ended"]

@@ -96,6 +96,31 @@ struct ConsoleAdminPages {
                 try await applications(visitor, error: message, form: Self.kept(form, "application", ["name", "public_key_pem"]), scopes: form.all("scope"))
             }
         } }
+        group.get("admin/applications/:id/rotate-secret") { request, context in try await adminPage(request) { visitor in
+            let id = try context.parameters.require("id")
+            guard let application = try await services.applications.list(organizationID: visitor.organization.id).first(where: { $0.id == id }) else {
+                return try await applications(visitor, error: "Your organization has no application \(id).")
+            }
+            return console.confirm(
+                visitor, heading: "Rotate the secret of “\(application.name)”",
+                question: "A new client secret is made and shown to you once. Until the clients use it, the current secret can keep working for the time you choose; a secret left from an earlier rotation stops at once.",
+                verb: "Rotate secret", action: "/console/admin/applications/\(id)/rotate-secret", back: "/console/admin/applications",
+                choice: .init(name: "overlap_seconds", label: "The current secret keeps working", options: Self.secretOverlaps, selected: "86400")
+            )
+        } }
+        group.post("admin/applications/:id/rotate-secret") { request, context in try await adminForm(request, context) { visitor, form in
+            let id = try context.parameters.require("id")
+            guard let overlap = form["overlap_seconds"].flatMap(Int.init) else {
+                throw TesseraError(.invalidRequest, "field_invalid", "Choose how long the current secret keeps working.")
+            }
+            let (application, secret) = try await services.rotateApplicationSecret(
+                id: id, organizationID: visitor.organization.id, overlap: TimeInterval(overlap), by: context.requester(visitor.principal)
+            )
+            return adminRender("admin-application-created", visitor, [
+                "name": application.name, "id": application.id, "secret": secret, "rotated": true,
+                "previousUntil": application.previousSecretExpiresAt?.consoleText ?? false,
+            ])
+        } }
         group.get("admin/applications/:id/delete") { request, context in try await adminPage(request) { visitor in
             let id = try context.parameters.require("id")
             return console.confirm(visitor, heading: "Delete application", question: "Delete application \(id)? Its access tokens stop working when they expire; it can get no new ones.",
@@ -286,11 +311,13 @@ struct ConsoleAdminPages {
         listing: ListQuery = ListQuery()
     ) async throws -> Response {
         let all = try await services.applications.list(organizationID: visitor.organization.id)
+        let now = services.clock.now()
         let (shown, listValues) = listing.apply(all, path: "/console/admin/applications", noun: "applications") { $0.name + " " + $0.id }
         let applications = shown.map { application -> [String: Any] in
             [
                 "name": application.name, "id": application.id, "scopes": application.allowedScopes.joined(separator: " "),
                 "key": application.keyAlgorithm?.rawValue ?? "—", "created": application.createdAt.consoleText,
+                "previousUntil": application.previousSecretExpiresAt.flatMap { $0 > now ? $0.consoleText : nil } ?? false,
             ]
         }
         let known = PAMScope.known.map { ["scope": $0, "checked": scopes.contains($0)] as [String: Any] }
@@ -364,6 +391,12 @@ struct ConsoleAdminPages {
     }
 
     /// `value` percent-encoded for a query string: every byte but unreserved ASCII (RFC 3986).
+    /// How long a rotated application secret may keep working (the console's choices; the API
+    /// takes any number of seconds up to 30 days).
+    static let secretOverlaps: [(value: String, text: String)] = [
+        ("0", "no longer: it stops at once"), ("3600", "for 1 hour"), ("86400", "for 1 day"), ("604800", "for 7 days"), ("2592000", "for 30 days"),
+    ]
+
     static func queryValue(_ value: String) -> String {
         value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
     }

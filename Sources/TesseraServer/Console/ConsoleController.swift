@@ -305,12 +305,27 @@ struct ConsoleController {
     /// A confirmation page whose form posts `fields` (hidden) to `action`.
     func confirm(
         _ visitor: ConsoleVisitor, heading: String, question: String, verb: String, action: String, back: String = "/console/account",
-        fields: [(String, String)] = []
+        fields: [(String, String)] = [], choice: ConfirmChoice? = nil
     ) -> Response {
-        render("confirm", visitor, [
+        var values: [String: Any] = [
             "heading": heading, "question": question, "verb": verb, "action": action, "back": back,
             "fields": fields.map { ["name": $0.0, "value": $0.1] },
-        ])
+        ]
+        if let choice {
+            values["choice"] = [
+                "name": choice.name, "label": choice.label,
+                "options": choice.options.map { ["value": $0.value, "text": $0.text, "selected": $0.value == choice.selected] as [String: Any] },
+            ] as [String: Any]
+        }
+        return render("confirm", visitor, values)
+    }
+
+    /// A drop-down a confirmation asks for (e.g. how long an old secret keeps working).
+    struct ConfirmChoice {
+        let name: String
+        let label: String
+        let options: [(value: String, text: String)]
+        let selected: String
     }
 
     // MARK: Account

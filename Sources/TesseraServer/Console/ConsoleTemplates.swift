@@ -260,6 +260,7 @@ enum ConsoleTemplates {
           <form method="post" action="{{action}}">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             {{#fields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/fields}}
+            {{#choice}}<label>{{label}} <select name="{{name}}" id="{{name}}">{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{text}}</option>{{/options}}</select></label>{{/choice}}
             <div class="actions"><button type="submit" class="danger" id="confirm">{{verb}}</button> <a href="{{back}}" id="cancel">Cancel</a></div>
           </form>
         </section>
@@ -331,9 +332,10 @@ enum ConsoleTemplates {
         {{$content}}
         <h1>Applications</h1>
         {{>list-search}}
-        <div class="scroll"><table id="applications"><thead><tr><th>Name</th><th>Client id</th><th>Scopes</th><th>Key</th><th>Created</th><th></th></tr></thead><tbody>
-        {{#applications}}<tr><td>{{name}}</td><td><code>{{id}}</code></td><td>{{scopes}}</td><td>{{key}}</td><td>{{created}}</td>
-          <td><a class="danger" href="/console/admin/applications/{{id}}/delete">Delete</a></td></tr>{{/applications}}
+        <div class="scroll"><table id="applications"><thead><tr><th>Name</th><th>Client id</th><th>Scopes</th><th>Key</th><th>Created</th><th>Previous secret</th><th></th></tr></thead><tbody>
+        {{#applications}}<tr data-name="{{id}}"><td>{{name}}</td><td><code>{{id}}</code></td><td>{{scopes}}</td><td>{{key}}</td><td>{{created}}</td>
+          <td class="previous-secret">{{#previousUntil}}works until {{previousUntil}}{{/previousUntil}}{{^previousUntil}}—{{/previousUntil}}</td>
+          <td><a class="rotate-secret" href="/console/admin/applications/{{id}}/rotate-secret">Rotate secret</a> · <a class="danger" href="/console/admin/applications/{{id}}/delete">Delete</a></td></tr>{{/applications}}
         </tbody></table></div>
         {{>pager}}
         <section class="card narrow"><h2>Register an application</h2>
@@ -399,9 +401,10 @@ enum ConsoleTemplates {
         {{<layout}}
         {{$title}}Application registered{{/title}}
         {{$content}}
-        <h1>Application “{{name}}” registered</h1>
+        {{#rotated}}<h1>New secret for application “{{name}}”</h1>{{/rotated}}{{^rotated}}<h1>Application “{{name}}” registered</h1>{{/rotated}}
         <section class="card secret">
           <p>Client id <code id="client-id">{{id}}</code></p>
+          {{#rotated}}<p id="previous-secret">{{#previousUntil}}The previous secret keeps working until {{previousUntil}}; then only this one works.{{/previousUntil}}{{^previousUntil}}The previous secret no longer works.{{/previousUntil}}</p>{{/rotated}}
           <p class="warning"><strong>Copy the client secret now</strong>: it is shown this once.</p>
           <div class="secret-row"><code id="client-secret">{{secret}}</code> <button type="button" data-copy="client-secret">Copy</button></div>
         </section>
