@@ -465,3 +465,76 @@ def test_admin_lists_have_search_and_paging(console: Server):
         console.post("/api/admin/credential-providers", {"name": name, "issuer": f"https://{name}.example"})
     providers = session.get(console.url + "/console/admin/credential-providers", params={"q": "EU"}, timeout=10).text
     assert "pam-eu" in providers and "pam-us" not in providers and "1 of 2" in providers
+
+
+# Every console form's refusals: (form page, action, fields sent, the field the message must sit
+# beside, the message). Each message is in plain words, and the input it is about is marked.
+FIELD_ERRORS = [
+    ("/console/access-tokens/new", "/console/access-tokens", {"name": "ci", "expires_in_days": "9999"}, "expires_in_days",
+     "The expiry in days must be between 1 and 365 (got 9999)."),
+    ("/console/access-tokens/new", "/console/access-tokens", {"name": "ci", "expires_in_days": "soon"}, "expires_in_days",
+     "Expiry must be a whole number of days."),
+    ("/console/access-tokens/new", "/console/access-tokens", {"name": "ci", "environment": "x" * 101}, "environment",
+     "Environment must be 1 to 100 printable characters."),
+    ("/console/keys/new", "/console/keys/generate", {"name": "primary", "algorithm": "ES256"}, "name",
+     "You already have a key named “primary”. Choose another name, or delete that key first."),
+    ("/console/keys/new", "/console/keys/generate", {"name": "bad name", "algorithm": "ES256"}, "name",
+     "Key name must be 1 to 64 letters, digits, &#39;.&#39;, &#39;_&#39; or &#39;-&#39; (it becomes the JWT kid)."),
+    ("/console/keys/new", "/console/keys/generate", {"name": "k2", "algorithm": "HS256"}, "algorithm", "Choose RS256, PS256, ES256 or EdDSA."),
+    ("/console/keys/new", "/console/keys", {"name": "pasted", "public_key_pem": "not a key"}, "public_key_pem",
+     "The public key must be a PEM document starting with -----BEGIN PUBLIC KEY-----."),
+    ("/console/account/password", "/console/account/password",
+     {"current_password": "wrong-password", "new_password": "new-password-1", "repeat_password": "new-password-1"}, "current_password",
+     "The current password is not correct. Nothing was changed."),
+    ("/console/account/password", "/console/account/password",
+     {"current_password": PASSWORD, "new_password": "short", "repeat_password": "short"}, "new_password",
+     "Password must be 8 to 72 bytes long (bcrypt reads at most 72)."),
+    ("/console/account/password", "/console/account/password",
+     {"current_password": PASSWORD, "new_password": "new-password-1", "repeat_password": "new-password-2"}, "repeat_password",
+     "The two new passwords differ. Type the same new password twice."),
+    ("/console/admin/users", "/console/admin/users", {"username": "Demo", "password": "some-password"}, "username",
+     "User &#39;Demo&#39; already exists (usernames are unique whatever their letter case)."),
+    ("/console/admin/users", "/console/admin/users", {"username": "bob", "password": "short"}, "password",
+     "Password must be 8 to 72 bytes long (bcrypt reads at most 72)."),
+    ("/console/admin/applications", "/console/admin/applications", {"name": "billing"}, "scope",
+     "Give at least one scope: urn:cloud:idaas:pam|authentication_token:obtain, urn:cloud:idaas:pam|authentication_token:read, "
+     "urn:cloud:idaas:pam|authentication_token:manage, urn:cloud:idaas:pam|.all."),
+    ("/console/admin/applications", "/console/admin/applications",
+     {"name": "billing", "scope": "urn:cloud:idaas:pam|.all", "public_key_pem": "not a key"}, "public_key_pem",
+     "The public key must be a PEM document starting with -----BEGIN PUBLIC KEY-----."),
+    ("/console/admin/credential-providers", "/console/admin/credential-providers",
+     {"name": "pam", "issuer": "https://pam.example", "default_validity": "3600", "maximum_validity": "60"}, "maximum_validity",
+     "Validity must satisfy 60 ≤ default (3600) ≤ maximum (60) ≤ 31536000 seconds."),
+    ("/console/admin/credential-providers", "/console/admin/credential-providers",
+     {"name": "pam", "issuer": "https://pam.example", "default_validity": "soon"}, "default_validity",
+     "The validities are whole numbers of seconds."),
+    ("/console/admin/tr50", "/console/admin/tr50/roles", {"key": "ops", "commands": "no.such.command"}, "commands",
+     "&#39;no.such.command&#39; is not a command: use a command name such as thing.find, a family such as thing.*, or *."),
+    ("/console/admin/tr50", "/console/admin/tr50/roles", {"key": "taken", "commands": "*"}, "key", "Role &#39;taken&#39; already exists."),
+    ("/console/admin/tr50", "/console/admin/tr50/roles", {"key": "ops", "commands": "*", "view_tags": "a " + "t" * 65}, "view_tags",
+     "The tag &#39;tttttttttttttttttttt…&#39; in the view tags is 65 characters long; at most 64 are allowed."),
+    ("/console/admin/tr50", "/console/admin/tr50/things", {"key": "t1", "name": "n" * 201}, "name",
+     "The name is 201 characters long; at most 200 are allowed."),
+]
+
+
+@pytest.mark.parametrize("page,action,fields,field,message", FIELD_ERRORS, ids=[f"{case[1]}:{case[3]}" for case in FIELD_ERRORS])
+def test_a_refusal_sits_beside_its_field_in_plain_words(console: Server, page, action, fields, field, message):
+    assert console.post("/api/users/me/keys", {"name": "primary", "algorithm": "ES256"}).status_code == 201
+    session_id = login(console)
+    ok(tr50(console, {"cmd": {"command": "role.create", "params": {"key": "taken", "commands": ["*"]}}}, session=session_id))
+    session, _, _ = sign_on(console)
+    html = session.get(console.url + page, timeout=10).text
+    reply = session.post(console.url + action, data={"csrf": hidden(html), "form_token": hidden(html, "form_token"), **fields}, timeout=10)
+    assert reply.status_code == 400, (reply.status_code, reply.text[-2000:])
+    form = reply.text.split(f'method="post" action="{action}">')[1].split("</form>")[0]
+    beside = re.search(rf'name="{field}"[^>]*aria-invalid="true" aria-describedby="error"[^>]*>(?:(?!</label>).)*</label>'
+                       r'<p class="error field-error" role="alert" id="error">([^<]*)</p>', form, re.S)
+    if field == "scope":
+        beside = re.search(r'</fieldset><p class="error field-error" role="alert" id="error">([^<]*)</p>', form)
+    assert beside, form
+    assert beside.group(1) == message
+    assert reply.text.count('id="error"') == 1, "the message is shown once, beside its field"
+    for name, value in fields.items():
+        if "password" not in name and name not in ("algorithm", "scope"):
+            assert f'value="{value}"' in form or f">{value}</textarea>" in form, (name, "the input is kept")

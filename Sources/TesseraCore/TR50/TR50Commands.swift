@@ -318,7 +318,7 @@ struct TR50Arguments: Sendable {
             if let value = given[parameter.name] { try Self.check(value, as: parameter) }
         }
         if let missing = parameters.first(where: { $0.presence == .required && given[$0.name] == nil }) {
-            throw TR50Failure(.invalidParameter, "parameter '\(missing.name)' is required")
+            throw TR50Failure(.invalidParameter, "parameter '\(missing.name)' is required", parameter: missing.name)
         }
         let alternatives = parameters.filter { $0.presence == .alternative }
         if !alternatives.isEmpty, !alternatives.contains(where: { given[$0.name] != nil }) {
@@ -358,7 +358,7 @@ struct TR50Arguments: Sendable {
 
     /// A string that must be given and not empty.
     func requiredString(_ name: String) throws -> String {
-        guard let text = string(name), !text.isEmpty else { throw TR50Failure(.invalidParameter, "parameter '\(name)' is required") }
+        guard let text = string(name), !text.isEmpty else { throw TR50Failure(.invalidParameter, "parameter '\(name)' is required", parameter: name) }
         return text
     }
 

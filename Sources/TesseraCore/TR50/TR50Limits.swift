@@ -14,28 +14,30 @@ public enum TR50Limits {
 
     /// A key: not empty, at most `keyLength` characters.
     static func checkKey(_ key: String, of kind: String) throws(TR50Failure) {
-        guard !key.isEmpty else { throw TR50Failure(.invalidParameter, "the \(kind) key is empty") }
+        guard !key.isEmpty else { throw TR50Failure(.invalidParameter, "the \(kind) key is empty", parameter: "key") }
         guard key.count <= keyLength else {
-            throw TR50Failure(.invalidParameter, "the \(kind) key is \(key.count) characters long; at most \(keyLength) are allowed")
+            throw TR50Failure(.invalidParameter, "the \(kind) key is \(key.count) characters long; at most \(keyLength) are allowed", parameter: "key")
         }
     }
 
     static func checkName(_ name: String) throws(TR50Failure) {
         guard name.count <= nameLength else {
-            throw TR50Failure(.invalidParameter, "the name is \(name.count) characters long; at most \(nameLength) are allowed")
+            throw TR50Failure(.invalidParameter, "the name is \(name.count) characters long; at most \(nameLength) are allowed", parameter: "name")
         }
     }
 
     /// A list of tags named `parameter` (`tags`, `secTags`, `viewTags`, `updateTags`).
     static func checkTags(_ tags: [String], _ parameter: String) throws(TR50Failure) {
         guard tags.count <= tagCount else {
-            throw TR50Failure(.invalidParameter, "\(parameter) has \(tags.count) tags; at most \(tagCount) are allowed")
+            throw TR50Failure(.invalidParameter, "\(parameter) has \(tags.count) tags; at most \(tagCount) are allowed", parameter: parameter)
         }
         if let empty = tags.firstIndex(where: \.isEmpty) {
-            throw TR50Failure(.invalidParameter, "\(parameter) has an empty tag (item \(empty + 1))")
+            throw TR50Failure(.invalidParameter, "\(parameter) has an empty tag (item \(empty + 1))", parameter: parameter)
         }
         if let long = tags.first(where: { $0.count > tagLength }) {
-            throw TR50Failure(.invalidParameter, "the tag '\(long.prefix(20))…' in \(parameter) is \(long.count) characters long; at most \(tagLength) are allowed")
+            throw TR50Failure(.invalidParameter, "the tag '\(long.prefix(20))…' in \(parameter) is \(long.count) characters long; at most \(tagLength) are allowed",
+                parameter: parameter
+            )
         }
     }
 
@@ -43,12 +45,13 @@ public enum TR50Limits {
     /// commands (`thing.*`), or `*`.
     static func checkCommands(_ patterns: [String], known: [String]) throws(TR50Failure) {
         guard patterns.count <= commandCount else {
-            throw TR50Failure(.invalidParameter, "commands has \(patterns.count) entries; at most \(commandCount) are allowed")
+            throw TR50Failure(.invalidParameter, "commands has \(patterns.count) entries; at most \(commandCount) are allowed", parameter: "commands")
         }
         for pattern in patterns where !isKnownPattern(pattern, known: known) {
             throw TR50Failure(
                 .invalidParameter,
-                "'\(pattern.prefix(80))' is not a command: use a command name such as thing.find, a family such as thing.*, or *"
+                "'\(pattern.prefix(80))' is not a command: use a command name such as thing.find, a family such as thing.*, or *",
+                parameter: "commands"
             )
         }
     }

@@ -26,9 +26,13 @@ public enum TR50Code: Int, Sendable {
 public struct TR50Failure: Error, Sendable {
     public let code: TR50Code
     public let message: String
-    public init(_ code: TR50Code, _ message: String) {
+    /// The parameter the failure is about, when one is (the console shows the message beside
+    /// its field).
+    public let parameter: String?
+    public init(_ code: TR50Code, _ message: String, parameter: String? = nil) {
         self.code = code
         self.message = message
+        self.parameter = parameter
     }
 }
 

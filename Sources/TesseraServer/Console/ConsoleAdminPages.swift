@@ -21,9 +21,10 @@ struct ConsoleAdminPages {
                     isAdmin: form["is_admin"] == "true", by: context.requester(visitor.principal)
                 )
                 return console.done(request, "/console/admin/users", notice: "User “\(user.username)” added.")
-            } refused: { message in
+            } refused: { error in
                 // The password is not sent back into the page.
-                try await users(visitor, error: message, form: Self.kept(form, "user", ["username"]).merging(["user_is_admin": form["is_admin"] == "true"]) { $1 })
+                try await users(visitor, refusal: FormRefusal(error, form: "user", fields: ["username", "password"], codes: ["already_exists": "username", "password_": "password"]),
+                                form: Self.kept(form, "user", ["username"]).merging(["user_is_admin": form["is_admin"] == "true"]) { $1 })
             }
         } }
         // Unlock and password reset: the user is named in the query (confirmation) and a form field.
@@ -92,8 +93,9 @@ struct ConsoleAdminPages {
                     by: context.requester(visitor.principal)
                 )
                 return adminRender("admin-application-created", visitor, ["name": application.name, "id": application.id, "secret": secret])
-            } refused: { message in
-                try await applications(visitor, error: message, form: Self.kept(form, "application", ["name", "public_key_pem"]), scopes: form.all("scope"))
+            } refused: { error in
+                try await applications(visitor, refusal: FormRefusal(error, form: "application", fields: ["name", "public_key_pem"], codes: ["scopes_invalid": "scope", "key_": "public_key_pem"]),
+                                       form: Self.kept(form, "application", ["name", "public_key_pem"]), scopes: form.all("scope"))
             }
         } }
         group.get("admin/applications/:id/rotate-secret") { request, context in try await adminPage(request) { visitor in
@@ -145,8 +147,9 @@ struct ConsoleAdminPages {
                     by: context.requester(visitor.principal)
                 )
                 return console.done(request, "/console/admin/credential-providers", notice: "Credential provider “\(provider.name)” (\(provider.id)) added.")
-            } refused: { message in
-                try await providers(visitor, error: message, form: Self.kept(form, "provider", ["name", "issuer", "issuer_whitelist", "default_validity", "maximum_validity"]))
+            } refused: { error in
+                let refusal = FormRefusal(error, form: "provider", fields: ["name", "issuer"], codes: ["already_exists": "name", "validity_invalid": "maximum_validity", "field_invalid": "default_validity"])
+                return try await providers(visitor, refusal: refusal, form: Self.kept(form, "provider", ["name", "issuer", "issuer_whitelist", "default_validity", "maximum_validity"]))
             }
         } }
         group.get("admin/tr50") { request, _ in try await adminPage(request) { visitor in try await tr50(visitor) } }
@@ -154,7 +157,7 @@ struct ConsoleAdminPages {
             try await tr50Command(request, visitor, "role.create", [
                 "key": .string(form.text("key") ?? ""), "commands": Self.list(form.words("commands")),
                 "viewTags": Self.list(form.words("view_tags")), "updateTags": Self.list(form.words("update_tags")),
-            ], done: "Role “\(form.text("key") ?? "")” added.", form: Self.kept(form, "role", ["key", "commands", "view_tags", "update_tags"]))
+            ], done: "Role “\(form.text("key") ?? "")” added.", form: Self.kept(form, "role", ["key", "commands", "view_tags", "update_tags"]), formName: "role")
         } }
         group.post("admin/tr50/things") { request, context in try await adminForm(request, context) { visitor, form in
             var params: [String: JSONValue] = [
@@ -162,7 +165,7 @@ struct ConsoleAdminPages {
             ]
             if let name = form.text("name") { params["name"] = .string(name) }
             return try await tr50Command(request, visitor, "thing.create", params, done: "Thing “\(form.text("key") ?? "")” added.",
-                                         form: Self.kept(form, "thing", ["key", "name", "tags", "sec_tags"]))
+                                         form: Self.kept(form, "thing", ["key", "name", "tags", "sec_tags"]), formName: "thing")
         } }
         // The role or thing is named in the query (confirmation page) and in a form field (the
         // deletion), never in the path: a key may contain "/".
@@ -219,10 +222,11 @@ struct ConsoleAdminPages {
         return console.render(template, visitor, values, status: status)
     }
 
-    static func values(_ values: [String: Any], notice: String?, error: String? = nil) -> [String: Any] {
+    static func values(_ values: [String: Any], notice: String?, error: String? = nil, refusal: FormRefusal? = nil) -> [String: Any] {
         var values = values
         if let notice { values["notice"] = notice }
         if let error { values["error"] = error }
+        if let refusal { values.merge(refusal.values()) { $1 } }
         return values
     }
 
@@ -251,11 +255,11 @@ struct ConsoleAdminPages {
     /// Runs a form's change; a refusal of the input (invalid, taken, not found) is shown on the
     /// same page next to the form, in plain words, by `refused` (which keeps the input), instead
     /// of a page that loses it.
-    private func refusalsOnTheForm(_ change: () async throws -> Response, refused: (String) async throws -> Response) async throws -> Response {
+    private func refusalsOnTheForm(_ change: () async throws -> Response, refused: (TesseraError) async throws -> Response) async throws -> Response {
         do {
             return try await change()
         } catch let error as TesseraError where [.invalidRequest, .conflict, .notFound].contains(error.kind) {
-            return try await refused(Self.sentence(error.message))
+            return try await refused(error)
         }
     }
 
@@ -292,7 +296,8 @@ struct ConsoleAdminPages {
     }
 
     private func users(
-        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:], listing: ListQuery = ListQuery()
+        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, refusal: FormRefusal? = nil, form: [String: Any] = [:],
+        listing: ListQuery = ListQuery()
     ) async throws -> Response {
         let all = try await services.directory.users(of: visitor.organization)
         let (shown, listValues) = listing.apply(all, path: "/console/admin/users", noun: "users") { $0.username }
@@ -302,12 +307,12 @@ struct ConsoleAdminPages {
                 "disabledSince": user.disabledAt?.consoleText ?? false, "isYou": user.id == visitor.user.id,
             ]
         }
-        return adminRender("admin-users", visitor, Self.values(["users": users].merging(listValues) { $1 }.merging(form) { $1 }, notice: notice, error: error),
-                              status: error == nil ? .ok : .badRequest)
+        return adminRender("admin-users", visitor, Self.values(["users": users].merging(listValues) { $1 }.merging(form) { $1 }, notice: notice, error: error, refusal: refusal),
+                              status: error == nil && refusal == nil ? .ok : .badRequest)
     }
 
     private func applications(
-        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:], scopes: [String] = [],
+        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, refusal: FormRefusal? = nil, form: [String: Any] = [:], scopes: [String] = [],
         listing: ListQuery = ListQuery()
     ) async throws -> Response {
         let all = try await services.applications.list(organizationID: visitor.organization.id)
@@ -322,11 +327,12 @@ struct ConsoleAdminPages {
         }
         let known = PAMScope.known.map { ["scope": $0, "checked": scopes.contains($0)] as [String: Any] }
         return adminRender("admin-applications", visitor, Self.values(["applications": applications, "knownScopes": known].merging(listValues) { $1 }.merging(form) { $1 },
-                                                                         notice: notice, error: error), status: error == nil ? .ok : .badRequest)
+                                                                         notice: notice, error: error, refusal: refusal), status: error == nil && refusal == nil ? .ok : .badRequest)
     }
 
     private func providers(
-        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:], listing: ListQuery = ListQuery()
+        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, refusal: FormRefusal? = nil, form: [String: Any] = [:],
+        listing: ListQuery = ListQuery()
     ) async throws -> Response {
         let all = try await services.authenticationTokens.providers(organizationID: visitor.organization.id)
         let (shown, listValues) = listing.apply(all, path: "/console/admin/credential-providers", noun: "providers") { $0.name + " " + $0.id + " " + $0.issuer }
@@ -339,7 +345,8 @@ struct ConsoleAdminPages {
         var values: [String: Any] = ["providers": providers, "provider_default_validity": "3600", "provider_maximum_validity": "86400"]
         values.merge(listValues) { $1 }
         values.merge(form) { $1 }
-        return adminRender("admin-providers", visitor, Self.values(values, notice: notice, error: error), status: error == nil ? .ok : .badRequest)
+        return adminRender("admin-providers", visitor, Self.values(values, notice: notice, error: error, refusal: refusal),
+                           status: error == nil && refusal == nil ? .ok : .badRequest)
     }
 
     /// The fields of a form that failed, to fill it in again: `<prefix>_<field>` → what was sent.
@@ -352,7 +359,9 @@ struct ConsoleAdminPages {
         return kept
     }
 
-    private func tr50(_ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, form: [String: Any] = [:]) async throws -> Response {
+    private func tr50(
+        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, refusal: FormRefusal? = nil, form: [String: Any] = [:]
+    ) async throws -> Response {
         let principal = TR50Principal.user(visitor.user, visitor.organization, sessionHash: "")
         var roles: [[String: Any]] = []
         if case .success(.roles(let found)) = await services.tr50.perform("role.list", params: [:], as: principal) {
@@ -375,18 +384,22 @@ struct ConsoleAdminPages {
         }
         var values: [String: Any] = ["roles": roles, "things": things, "keyLength": TR50Limits.keyLength, "nameLength": TR50Limits.nameLength]
         values.merge(form) { $1 }
-        return adminRender("admin-tr50", visitor, Self.values(values, notice: notice, error: error),
-                              status: error == nil ? .ok : .badRequest)
+        return adminRender("admin-tr50", visitor, Self.values(values, notice: notice, error: error, refusal: refusal),
+                              status: error == nil && refusal == nil ? .ok : .badRequest)
     }
 
     /// Runs a TR50 command as the admin; a refusal is shown in plain words above the page, with
     /// the form's input (`form`) kept.
     private func tr50Command(
-        _ request: Request, _ visitor: ConsoleVisitor, _ command: String, _ params: [String: JSONValue], done: String, form: [String: Any] = [:]
+        _ request: Request, _ visitor: ConsoleVisitor, _ command: String, _ params: [String: JSONValue], done: String, form: [String: Any] = [:],
+        formName: String? = nil
     ) async throws -> Response {
         switch await services.tr50.perform(command, params: params, as: .user(visitor.user, visitor.organization, sessionHash: "")) {
         case .success: return console.done(request, "/console/admin/tr50", notice: done)
-        case .failure(let failure): return try await tr50(visitor, error: Self.sentence(failure.message), form: form)
+        case .failure(let failure):
+            // A create form's refusal goes beside its field; a deletion's above the page.
+            guard let formName else { return try await tr50(visitor, error: FormRefusal.plain(failure.message), form: form) }
+            return try await tr50(visitor, refusal: FormRefusal(failure, form: formName), form: form)
         }
     }
 

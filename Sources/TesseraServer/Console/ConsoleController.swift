@@ -44,7 +44,8 @@ struct ConsoleController {
         console.get("account/password") { request, _ in try await page(request) { visitor in render("change-password", visitor, [:]) } }
         console.post("account/password") { request, context in try await form(request, context) { visitor, form in
             guard form["new_password"] == form["repeat_password"] else {
-                return render("change-password", visitor, ["error": "The two new passwords differ. Type the same new password twice."], status: .badRequest)
+                let refusal = FormRefusal(message: "The two new passwords differ. Type the same new password twice.", field: "repeat_password", form: "password")
+                return render("change-password", visitor, refusal.values(), status: .badRequest)
             }
             do {
                 _ = try await services.changeOwnPassword(
@@ -52,12 +53,14 @@ struct ConsoleController {
                     keepingSession: visitor.sessionID
                 )
             } catch let error as TesseraError where error.kind == .forbidden || error.kind == .invalidRequest {
-                let text = error.code == "password_incorrect" ? "The current password is not correct. Nothing was changed." : ConsoleAdminPages.sentence(error.message)
-                return render("change-password", visitor, ["error": text], status: .badRequest)
+                let refusal = error.code == "password_incorrect"
+                    ? FormRefusal(message: "The current password is not correct. Nothing was changed.", field: "current_password", form: "password")
+                    : FormRefusal(error, form: "password", fields: [], codes: ["password_": "new_password"])
+                return render("change-password", visitor, refusal.values(), status: .badRequest)
             }
             return done(request, "/console/account", notice: "Password changed. Your other console sessions have ended; this one goes on.")
         } }
-        console.get("access-tokens/new") { request, _ in try await page(request) { visitor in try await newAccessToken(visitor, error: nil, form: nil) } }
+        console.get("access-tokens/new") { request, _ in try await page(request) { visitor in try await newAccessToken(visitor, refusal: nil, form: nil) } }
         console.post("access-tokens") { request, context in try await form(request, context) { visitor, form in
             try await createAccessToken(visitor, form, context)
         } }
@@ -358,21 +361,24 @@ struct ConsoleController {
         ])
     }
 
-    func newAccessToken(_ visitor: ConsoleVisitor, error: String?, form: ConsoleForm?) async throws -> Response {
+    func newAccessToken(_ visitor: ConsoleVisitor, refusal: FormRefusal?, form: ConsoleForm?) async throws -> Response {
                 let environments = Set(try await services.accessTokens.list(for: visitor.user).compactMap(\.environment)).sorted()
         var values: [String: Any] = [
             "environments": environments, "maxDays": lake.maximumAccessTokenLifetimeDays, "defaultDays": lake.defaultAccessTokenLifetimeDays,
             "days": form?.text("expires_in_days") ?? String(lake.defaultAccessTokenLifetimeDays),
             "name": form?.text("name") ?? "", "environment": form?.text("environment") ?? "",
         ]
-        if let error { values["error"] = error }
-        return render("pat-new", visitor, values, status: error == nil ? .ok : .badRequest)
+        if let refusal { values.merge(refusal.values()) { $1 } }
+        return render("pat-new", visitor, values, status: refusal == nil ? .ok : .badRequest)
     }
 
     func createAccessToken(_ visitor: ConsoleVisitor, _ form: ConsoleForm, _ context: TesseraRequestContext) async throws -> Response {
         let days: Int?
         if let text = form.text("expires_in_days") {
-            guard let value = Int(text) else { return try await newAccessToken(visitor, error: "Expiry must be a whole number of days.", form: form) }
+            guard let value = Int(text) else {
+                let refusal = FormRefusal(message: "Expiry must be a whole number of days.", field: "expires_in_days", form: "pat")
+                return try await newAccessToken(visitor, refusal: refusal, form: form)
+            }
             days = value
         } else {
             days = nil
@@ -384,7 +390,8 @@ struct ConsoleController {
                 for: visitor.user, name: form.text("name") ?? "", environment: form.text("environment"), expiresInDays: days
             )
         } catch let error as TesseraError where error.kind == .invalidRequest || error.kind == .conflict {
-            return try await newAccessToken(visitor, error: error.message, form: form)
+            let refusal = FormRefusal(error, form: "pat", fields: ["name", "environment", "expires_in_days"], codes: ["already_exists": "name"])
+            return try await newAccessToken(visitor, refusal: refusal, form: form)
         }
         await audit.record(context, visitor.principal, action: "pat.create", target: token.id.uuidString.lowercased())
         return render("pat-created", visitor, [
@@ -417,14 +424,20 @@ struct ConsoleController {
     ]
 
     /// "Create key": a refusal shows next to the form it concerns, every input kept.
-    func newKey(_ visitor: ConsoleVisitor, generateError: String? = nil, pasteError: String? = nil, input: KeyFormInput = KeyFormInput()) -> Response {
+    /// The Create key page; `refusal` of its `generate` or `paste` form (a refusal about no one
+    /// field goes above that form).
+    func newKey(_ visitor: ConsoleVisitor, refusal: FormRefusal? = nil, input: KeyFormInput = KeyFormInput()) -> Response {
         var values: [String: Any] = [
             "name": input.name, "pasteName": input.pasteName, "pastePEM": input.pastePEM,
             "algorithms": Self.keyAlgorithms.map { ["value": $0.value, "label": $0.label, "selected": $0.value == input.algorithm] as [String: Any] },
         ]
-        if let generateError { values["generateError"] = generateError }
-        if let pasteError { values["pasteError"] = pasteError }
-        return render("key-new", visitor, values, status: generateError == nil && pasteError == nil ? .ok : .badRequest)
+        if let refusal { values.merge(refusal.values(fallback: refusal.form + "Error")) { $1 } }
+        return render("key-new", visitor, values, status: refusal == nil ? .ok : .badRequest)
+    }
+
+    /// A refused key form's message, beside its field.
+    static func keyRefusal(_ error: TesseraError, form: String) -> FormRefusal {
+        FormRefusal(error, form: form, fields: ["name"], codes: ["key_name_taken": "name", "key_": form == "paste" ? "public_key_pem" : "algorithm"])
     }
 
     /// Makes a pair and shows it; nothing is stored until the visitor saves the public half. The
@@ -434,16 +447,17 @@ struct ConsoleController {
         var input = KeyFormInput(name: form.text("name") ?? "", algorithm: form.text("algorithm") ?? SignatureAlgorithm.rs256.rawValue)
         guard let algorithm = SignatureAlgorithm(rawValue: input.algorithm) else {
             input.algorithm = SignatureAlgorithm.rs256.rawValue
-            return newKey(visitor, generateError: "Choose RS256, PS256, ES256 or EdDSA.", input: input)
+            return newKey(visitor, refusal: FormRefusal(message: "Choose RS256, PS256, ES256 or EdDSA.", field: "algorithm", form: "generate"), input: input)
         }
         let name: String
         do {
             name = try Validation.keyName(input.name)
         } catch {
-            return newKey(visitor, generateError: error.message, input: input)
+            return newKey(visitor, refusal: Self.keyRefusal(error, form: "generate"), input: input)
         }
         if try await services.keys.list(for: visitor.user).contains(where: { $0.name == name }) {
-            return newKey(visitor, generateError: "You already have a key named “\(name)”. Choose another name, or delete that key first.", input: input)
+            let refusal = FormRefusal(message: "You already have a key named “\(name)”. Choose another name, or delete that key first.", field: "name", form: "generate")
+            return newKey(visitor, refusal: refusal, input: input)
         }
         let (privatePEM, publicPEM) = try services.keys.makePair(algorithm: algorithm)
         return render("key-generated", visitor, [
@@ -468,9 +482,10 @@ struct ConsoleController {
             )
         } catch let error as TesseraError where error.kind == .invalidRequest || error.kind == .conflict {
             if pasted {
-                return newKey(visitor, pasteError: error.message, input: KeyFormInput(pasteName: form.text("name") ?? "", pastePEM: form["public_key_pem"] ?? ""))
+                return newKey(visitor, refusal: Self.keyRefusal(error, form: "paste"), input: KeyFormInput(pasteName: form.text("name") ?? "", pastePEM: form["public_key_pem"] ?? ""))
             }
-            return newKey(visitor, generateError: error.message, input: KeyFormInput(name: form.text("name") ?? "", algorithm: form.text("algorithm") ?? "RS256"))
+            return newKey(visitor, refusal: Self.keyRefusal(error, form: "generate"),
+                          input: KeyFormInput(name: form.text("name") ?? "", algorithm: form.text("algorithm") ?? "RS256"))
         }
         await audit.record(context, visitor.principal, action: generated ? "key.generate" : "key.upload", target: key.name)
         return render("key-saved", visitor, [

@@ -123,11 +123,11 @@ enum ConsoleTemplates {
           <h1>Create access token</h1>
           <form method="post" action="/console/access-tokens">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
-            <label>Name <input name="name" id="pat-name" required maxlength="64" value="{{name}}"></label>
+            <label>Name <input name="name" id="pat-name" required maxlength="64" value="{{name}}"{{#error_pat_name}} aria-invalid="true" aria-describedby="error"{{/error_pat_name}}></label>{{#error_pat_name}}<p class="error field-error" role="alert" id="error">{{error_pat_name}}</p>{{/error_pat_name}}
             <label>Environment <input name="environment" id="pat-environment" list="environments" maxlength="64" value="{{environment}}"
-              placeholder="the environment the token is for (optional)"></label>
+              placeholder="the environment the token is for (optional)"{{#error_pat_environment}} aria-invalid="true" aria-describedby="error"{{/error_pat_environment}}></label>{{#error_pat_environment}}<p class="error field-error" role="alert" id="error">{{error_pat_environment}}</p>{{/error_pat_environment}}
             <datalist id="environments">{{#environments}}<option value="{{.}}">{{/environments}}</datalist>
-            <label>Expires in (days) <input name="expires_in_days" id="pat-days" type="number" min="1" max="{{maxDays}}" value="{{days}}"></label>
+            <label>Expires in (days) <input name="expires_in_days" id="pat-days" type="number" min="1" max="{{maxDays}}" value="{{days}}"{{#error_pat_expires_in_days}} aria-invalid="true" aria-describedby="error"{{/error_pat_expires_in_days}}></label>{{#error_pat_expires_in_days}}<p class="error field-error" role="alert" id="error">{{error_pat_expires_in_days}}</p>{{/error_pat_expires_in_days}}
             <p class="hint">At most {{maxDays}} days; {{defaultDays}} if left as is.</p>
             <div class="actions"><button type="submit" id="save">Save</button> <a href="/console/account">Cancel</a></div>
           </form>
@@ -165,9 +165,9 @@ enum ConsoleTemplates {
           <form method="post" action="/console/keys/generate">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             {{#generateError}}<p class="error" role="alert" id="error">{{generateError}}</p>{{/generateError}}
-            <label>Name <input name="name" id="key-name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+" value="{{name}}"></label>
-            <label>Algorithm <select name="algorithm" id="key-algorithm">
-              {{#algorithms}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/algorithms}}</select></label>
+            <label>Name <input name="name" id="key-name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+" value="{{name}}"{{#error_generate_name}} aria-invalid="true" aria-describedby="error"{{/error_generate_name}}></label>{{#error_generate_name}}<p class="error field-error" role="alert" id="error">{{error_generate_name}}</p>{{/error_generate_name}}
+            <label>Algorithm <select name="algorithm" id="key-algorithm"{{#error_generate_algorithm}} aria-invalid="true" aria-describedby="error"{{/error_generate_algorithm}}>
+              {{#algorithms}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/algorithms}}</select></label>{{#error_generate_algorithm}}<p class="error field-error" role="alert" id="error">{{error_generate_algorithm}}</p>{{/error_generate_algorithm}}
             <button type="submit" id="generate">Generate private key</button>
           </form>
           <p class="hint">The name becomes the JWT <code>kid</code>. The private key is shown once, for you to download; Tessera keeps only the public key.</p>
@@ -177,9 +177,9 @@ enum ConsoleTemplates {
           <form method="post" action="/console/keys">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
             {{#pasteError}}<p class="error" role="alert" id="error">{{pasteError}}</p>{{/pasteError}}
-            <label>Name <input name="name" id="paste-name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+" value="{{pasteName}}"></label>
+            <label>Name <input name="name" id="paste-name" required maxlength="64" pattern="[A-Za-z0-9._\\-]+" value="{{pasteName}}"{{#error_paste_name}} aria-invalid="true" aria-describedby="error"{{/error_paste_name}}></label>{{#error_paste_name}}<p class="error field-error" role="alert" id="error">{{error_paste_name}}</p>{{/error_paste_name}}
             <label>Public key (PEM) <textarea name="public_key_pem" id="public-key-pem" rows="7" required
-              placeholder="-----BEGIN PUBLIC KEY-----">{{pastePEM}}</textarea></label>
+              placeholder="-----BEGIN PUBLIC KEY-----"{{#error_paste_public_key_pem}} aria-invalid="true" aria-describedby="error"{{/error_paste_public_key_pem}}>{{pastePEM}}</textarea></label>{{#error_paste_public_key_pem}}<p class="error field-error" role="alert" id="error">{{error_paste_public_key_pem}}</p>{{/error_paste_public_key_pem}}
             <button type="submit" id="upload">Save</button>
           </form>
         </section>
@@ -317,8 +317,8 @@ enum ConsoleTemplates {
         <section class="card narrow"><h2>Add a user</h2>
           <form method="post" action="/console/admin/users">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
-            <label>Username <input name="username" required maxlength="64" value="{{user_username}}"></label>
-            <label>Password <input name="password" type="password" required minlength="8" autocomplete="new-password"></label>
+            <label>Username <input name="username" required maxlength="64" value="{{user_username}}"{{#error_user_username}} aria-invalid="true" aria-describedby="error"{{/error_user_username}}></label>{{#error_user_username}}<p class="error field-error" role="alert" id="error">{{error_user_username}}</p>{{/error_user_username}}
+            <label>Password <input name="password" type="password" required minlength="8" autocomplete="new-password"{{#error_user_password}} aria-invalid="true" aria-describedby="error"{{/error_user_password}}></label>{{#error_user_password}}<p class="error field-error" role="alert" id="error">{{error_user_password}}</p>{{/error_user_password}}
             <label class="check"><input type="checkbox" name="is_admin" value="true"{{#user_is_admin}} checked{{/user_is_admin}}> Administrator</label>
             <button type="submit">Add user</button>
           </form></section>
@@ -341,11 +341,11 @@ enum ConsoleTemplates {
         <section class="card narrow"><h2>Register an application</h2>
           <form method="post" action="/console/admin/applications">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
-            <label>Name <input name="name" required maxlength="64" value="{{application_name}}"></label>
+            <label>Name <input name="name" required maxlength="64" value="{{application_name}}"{{#error_application_name}} aria-invalid="true" aria-describedby="error"{{/error_application_name}}></label>{{#error_application_name}}<p class="error field-error" role="alert" id="error">{{error_application_name}}</p>{{/error_application_name}}
             <fieldset><legend>Scopes</legend>
             {{#knownScopes}}<label class="check"><input type="checkbox" name="scope" value="{{scope}}"{{#checked}} checked{{/checked}}> <code>{{scope}}</code></label>{{/knownScopes}}
-            </fieldset>
-            <label>Public key for private_key_jwt (PEM, optional) <textarea name="public_key_pem" rows="4">{{application_public_key_pem}}</textarea></label>
+            </fieldset>{{#error_application_scope}}<p class="error field-error" role="alert" id="error">{{error_application_scope}}</p>{{/error_application_scope}}
+            <label>Public key for private_key_jwt (PEM, optional) <textarea name="public_key_pem" rows="4"{{#error_application_public_key_pem}} aria-invalid="true" aria-describedby="error"{{/error_application_public_key_pem}}>{{application_public_key_pem}}</textarea></label>{{#error_application_public_key_pem}}<p class="error field-error" role="alert" id="error">{{error_application_public_key_pem}}</p>{{/error_application_public_key_pem}}
             <button type="submit">Register</button>
           </form></section>
         {{/content}}
@@ -387,9 +387,9 @@ enum ConsoleTemplates {
           <h1>Change your password</h1>
           <form method="post" action="/console/account/password">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
-            <label>Current password <input name="current_password" id="current-password" type="password" required autocomplete="current-password"></label>
-            <label>New password (8 to 72 bytes) <input name="new_password" id="new-password" type="password" required minlength="8" autocomplete="new-password"></label>
-            <label>New password again <input name="repeat_password" id="repeat-password" type="password" required minlength="8" autocomplete="new-password"></label>
+            <label>Current password <input name="current_password" id="current-password" type="password" required autocomplete="current-password"{{#error_password_current_password}} aria-invalid="true" aria-describedby="error"{{/error_password_current_password}}></label>{{#error_password_current_password}}<p class="error field-error" role="alert" id="error">{{error_password_current_password}}</p>{{/error_password_current_password}}
+            <label>New password (8 to 72 bytes) <input name="new_password" id="new-password" type="password" required minlength="8" autocomplete="new-password"{{#error_password_new_password}} aria-invalid="true" aria-describedby="error"{{/error_password_new_password}}></label>{{#error_password_new_password}}<p class="error field-error" role="alert" id="error">{{error_password_new_password}}</p>{{/error_password_new_password}}
+            <label>New password again <input name="repeat_password" id="repeat-password" type="password" required minlength="8" autocomplete="new-password"{{#error_password_repeat_password}} aria-invalid="true" aria-describedby="error"{{/error_password_repeat_password}}></label>{{#error_password_repeat_password}}<p class="error field-error" role="alert" id="error">{{error_password_repeat_password}}</p>{{/error_password_repeat_password}}
             <div class="actions"><button type="submit" id="change-password">Change password</button> <a href="/console/account">Cancel</a></div>
           </form>
         </section>
@@ -426,11 +426,11 @@ enum ConsoleTemplates {
         <section class="card narrow"><h2>Add a credential provider</h2>
           <form method="post" action="/console/admin/credential-providers">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
-            <label>Name <input name="name" required maxlength="64" value="{{provider_name}}"></label>
-            <label>Issuer <input name="issuer" required maxlength="256" placeholder="https://pam.example.com" value="{{provider_issuer}}"></label>
-            <label>Other allowed issuers (one per line) <textarea name="issuer_whitelist" rows="2">{{provider_issuer_whitelist}}</textarea></label>
-            <label>Default validity (s) <input name="default_validity" type="number" min="60" value="{{provider_default_validity}}"></label>
-            <label>Maximum validity (s) <input name="maximum_validity" type="number" min="60" value="{{provider_maximum_validity}}"></label>
+            <label>Name <input name="name" required maxlength="64" value="{{provider_name}}"{{#error_provider_name}} aria-invalid="true" aria-describedby="error"{{/error_provider_name}}></label>{{#error_provider_name}}<p class="error field-error" role="alert" id="error">{{error_provider_name}}</p>{{/error_provider_name}}
+            <label>Issuer <input name="issuer" required maxlength="256" placeholder="https://pam.example.com" value="{{provider_issuer}}"{{#error_provider_issuer}} aria-invalid="true" aria-describedby="error"{{/error_provider_issuer}}></label>{{#error_provider_issuer}}<p class="error field-error" role="alert" id="error">{{error_provider_issuer}}</p>{{/error_provider_issuer}}
+            <label>Other allowed issuers (one per line) <textarea name="issuer_whitelist" rows="2"{{#error_provider_issuer_whitelist}} aria-invalid="true" aria-describedby="error"{{/error_provider_issuer_whitelist}}>{{provider_issuer_whitelist}}</textarea></label>{{#error_provider_issuer_whitelist}}<p class="error field-error" role="alert" id="error">{{error_provider_issuer_whitelist}}</p>{{/error_provider_issuer_whitelist}}
+            <label>Default validity (s) <input name="default_validity" type="number" min="60" value="{{provider_default_validity}}"{{#error_provider_default_validity}} aria-invalid="true" aria-describedby="error"{{/error_provider_default_validity}}></label>{{#error_provider_default_validity}}<p class="error field-error" role="alert" id="error">{{error_provider_default_validity}}</p>{{/error_provider_default_validity}}
+            <label>Maximum validity (s) <input name="maximum_validity" type="number" min="60" value="{{provider_maximum_validity}}"{{#error_provider_maximum_validity}} aria-invalid="true" aria-describedby="error"{{/error_provider_maximum_validity}}></label>{{#error_provider_maximum_validity}}<p class="error field-error" role="alert" id="error">{{error_provider_maximum_validity}}</p>{{/error_provider_maximum_validity}}
             <button type="submit">Add</button>
           </form></section>
         {{/content}}
@@ -450,10 +450,10 @@ enum ConsoleTemplates {
         <section class="card narrow"><h2>Add a role</h2>
           <form method="post" action="/console/admin/tr50/roles">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
-            <label>Key <input name="key" required maxlength="{{keyLength}}" value="{{role_key}}"></label>
-            <label>Commands (space-separated, wildcards like <code>thing.*</code>) <input name="commands" required value="{{role_commands}}"></label>
-            <label>View tags (space-separated) <input name="view_tags" value="{{role_view_tags}}"></label>
-            <label>Update tags (space-separated) <input name="update_tags" value="{{role_update_tags}}"></label>
+            <label>Key <input name="key" required maxlength="{{keyLength}}" value="{{role_key}}"{{#error_role_key}} aria-invalid="true" aria-describedby="error"{{/error_role_key}}></label>{{#error_role_key}}<p class="error field-error" role="alert" id="error">{{error_role_key}}</p>{{/error_role_key}}
+            <label>Commands (space-separated, wildcards like <code>thing.*</code>) <input name="commands" required value="{{role_commands}}"{{#error_role_commands}} aria-invalid="true" aria-describedby="error"{{/error_role_commands}}></label>{{#error_role_commands}}<p class="error field-error" role="alert" id="error">{{error_role_commands}}</p>{{/error_role_commands}}
+            <label>View tags (space-separated) <input name="view_tags" value="{{role_view_tags}}"{{#error_role_view_tags}} aria-invalid="true" aria-describedby="error"{{/error_role_view_tags}}></label>{{#error_role_view_tags}}<p class="error field-error" role="alert" id="error">{{error_role_view_tags}}</p>{{/error_role_view_tags}}
+            <label>Update tags (space-separated) <input name="update_tags" value="{{role_update_tags}}"{{#error_role_update_tags}} aria-invalid="true" aria-describedby="error"{{/error_role_update_tags}}></label>{{#error_role_update_tags}}<p class="error field-error" role="alert" id="error">{{error_role_update_tags}}</p>{{/error_role_update_tags}}
             <button type="submit">Add role</button>
           </form></section>
         <h2>Things</h2>
@@ -464,10 +464,10 @@ enum ConsoleTemplates {
         <section class="card narrow"><h2>Add a thing</h2>
           <form method="post" action="/console/admin/tr50/things">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
-            <label>Key <input name="key" required maxlength="{{keyLength}}" value="{{thing_key}}"></label>
-            <label>Name <input name="name" maxlength="{{nameLength}}" value="{{thing_name}}"></label>
-            <label>Tags (space-separated) <input name="tags" value="{{thing_tags}}"></label>
-            <label>Security tags (space-separated) <input name="sec_tags" value="{{thing_sec_tags}}"></label>
+            <label>Key <input name="key" required maxlength="{{keyLength}}" value="{{thing_key}}"{{#error_thing_key}} aria-invalid="true" aria-describedby="error"{{/error_thing_key}}></label>{{#error_thing_key}}<p class="error field-error" role="alert" id="error">{{error_thing_key}}</p>{{/error_thing_key}}
+            <label>Name <input name="name" maxlength="{{nameLength}}" value="{{thing_name}}"{{#error_thing_name}} aria-invalid="true" aria-describedby="error"{{/error_thing_name}}></label>{{#error_thing_name}}<p class="error field-error" role="alert" id="error">{{error_thing_name}}</p>{{/error_thing_name}}
+            <label>Tags (space-separated) <input name="tags" value="{{thing_tags}}"{{#error_thing_tags}} aria-invalid="true" aria-describedby="error"{{/error_thing_tags}}></label>{{#error_thing_tags}}<p class="error field-error" role="alert" id="error">{{error_thing_tags}}</p>{{/error_thing_tags}}
+            <label>Security tags (space-separated) <input name="sec_tags" value="{{thing_sec_tags}}"{{#error_thing_sec_tags}} aria-invalid="true" aria-describedby="error"{{/error_thing_sec_tags}}></label>{{#error_thing_sec_tags}}<p class="error field-error" role="alert" id="error">{{error_thing_sec_tags}}</p>{{/error_thing_sec_tags}}
             <button type="submit">Add thing</button>
           </form></section>
         {{/content}}
