@@ -466,6 +466,26 @@ def test_admin_lists_have_search_and_paging(console: Server):
     providers = session.get(console.url + "/console/admin/credential-providers", params={"q": "EU"}, timeout=10).text
     assert "pam-eu" in providers and "pam-us" not in providers and "1 of 2" in providers
 
+    # TR50: the search filters roles and things; things come by pages (all of them, past 1000 too).
+    session_id = login(console)
+    roles = tr50(console, {"r1": {"command": "role.create", "params": {"key": "ops-eu", "commands": ["*"]}},
+                           "r2": {"command": "role.create", "params": {"key": "ops-us", "commands": ["thing.find"]}}}, session=session_id)
+    ok(roles, "r1")
+    ok(roles, "r2")
+    made = tr50(console, {f"t{index}": {"command": "thing.create", "params": {"key": f"sensor-{index:02d}", "name": f"Sensor {index}"}}
+                          for index in range(60)}, session=session_id)
+    assert all(entry["success"] for entry in made.values()), made
+    page = session.get(console.url + "/console/admin/tr50", timeout=10).text
+    things = page.split('id="things"')[1]
+    assert len(names(things)) == 50 and "2 of 2 roles, 60 of 60 things" in page and 'id="next-page"' in page
+    second = session.get(console.url + "/console/admin/tr50", params={"page": 2}, timeout=10).text
+    assert len(names(second.split('id="things"')[1])) == 10
+    found = session.get(console.url + "/console/admin/tr50", params={"q": "SENSOR-5"}, timeout=10).text
+    assert names(found.split('id="things"')[1]) == [f"sensor-5{digit}" for digit in range(10)]
+    assert names(found.split('id="roles"')[1].split('id="things"')[0]) == [] and "0 of 2 roles, 10 of 60 things" in found
+    eu = session.get(console.url + "/console/admin/tr50", params={"q": "eu"}, timeout=10).text
+    assert names(eu.split('id="roles"')[1].split('id="things"')[0]) == ["ops-eu"]
+
 
 # Every console form's refusals: (form page, action, fields sent, the field the message must sit
 # beside, the message). Each message is in plain words, and the input it is about is marked.

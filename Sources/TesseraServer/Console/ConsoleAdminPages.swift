@@ -152,7 +152,7 @@ struct ConsoleAdminPages {
                 return try await providers(visitor, refusal: refusal, form: Self.kept(form, "provider", ["name", "issuer", "issuer_whitelist", "default_validity", "maximum_validity"]))
             }
         } }
-        group.get("admin/tr50") { request, _ in try await adminPage(request) { visitor in try await tr50(visitor) } }
+        group.get("admin/tr50") { request, _ in try await adminPage(request) { visitor in try await tr50(visitor, listing: ListQuery(request)) } }
         group.post("admin/tr50/roles") { request, context in try await adminForm(request, context) { visitor, form in
             try await tr50Command(request, visitor, "role.create", [
                 "key": .string(form.text("key") ?? ""), "commands": Self.list(form.words("commands")),
@@ -359,30 +359,33 @@ struct ConsoleAdminPages {
         return kept
     }
 
+    /// The TR50 page: the search (`q`) filters both lists; roles are all shown, things by pages.
+    /// Read from the store (a page view is not a TR50 command, so it is not in the API log).
     private func tr50(
-        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, refusal: FormRefusal? = nil, form: [String: Any] = [:]
+        _ visitor: ConsoleVisitor, notice: String? = nil, error: String? = nil, refusal: FormRefusal? = nil, form: [String: Any] = [:],
+        listing: ListQuery = ListQuery()
     ) async throws -> Response {
-        let principal = TR50Principal.user(visitor.user, visitor.organization, sessionHash: "")
-        var roles: [[String: Any]] = []
-        if case .success(.roles(let found)) = await services.tr50.perform("role.list", params: [:], as: principal) {
-            roles = found.map { role in
-                [
-                    "key": role.key, "keyQuery": Self.queryValue(role.key),
-                    "commands": role.commands.joined(separator: " "), "viewTags": role.viewTags.joined(separator: " "),
-                    "updateTags": role.updateTags.joined(separator: " "),
-                ]
-            }
+        let allRoles = try await services.stores.tr50.roles(organizationID: visitor.organization.id)
+        let matchingRoles = listing.search.map { search in
+            allRoles.filter { ($0.key + " " + $0.commands.joined(separator: " ")).lowercased().contains(search.lowercased()) }
+        } ?? allRoles
+        let roles = matchingRoles.map { role -> [String: Any] in
+            [
+                "key": role.key, "keyQuery": Self.queryValue(role.key),
+                "commands": role.commands.joined(separator: " "), "viewTags": role.viewTags.joined(separator: " "),
+                "updateTags": role.updateTags.joined(separator: " "),
+            ]
         }
-        var things: [[String: Any]] = []
-        if case .success(.things(let found, _)) = await services.tr50.perform("thing.list", params: ["limit": .number(1000, integer: 1000)], as: principal) {
-            things = found.map { thing in
-                [
-                    "key": thing.key, "id": thing.id, "name": thing.name, "tags": thing.tags.joined(separator: " "),
-                    "secTags": thing.securityTags.joined(separator: " "),
-                ]
-            }
+        let allThings = try await services.stores.tr50.things(organizationID: visitor.organization.id)
+        let (shownThings, listValues) = listing.apply(allThings, path: "/console/admin/tr50", noun: "roles and things") { thing in
+            [thing.key, thing.id, thing.name, thing.tags.joined(separator: " ")].joined(separator: " ")
+        }
+        let things = shownThings.map { thing -> [String: Any] in
+            ["key": thing.key, "id": thing.id, "name": thing.name, "tags": thing.tags.joined(separator: " "), "secTags": thing.securityTags.joined(separator: " ")]
         }
         var values: [String: Any] = ["roles": roles, "things": things, "keyLength": TR50Limits.keyLength, "nameLength": TR50Limits.nameLength]
+        values.merge(listValues) { $1 }
+        values["matching"] = "\(matchingRoles.count) of \(allRoles.count) roles, \(listValues["matching"] ?? "") things"
         values.merge(form) { $1 }
         return adminRender("admin-tr50", visitor, Self.values(values, notice: notice, error: error, refusal: refusal),
                               status: error == nil && refusal == nil ? .ok : .badRequest)

@@ -442,9 +442,10 @@ enum ConsoleTemplates {
         {{$title}}Roles and things{{/title}}
         {{$content}}
         <h1>Roles and things (TR50)</h1>
+        {{>list-search}}
         <h2>Roles</h2>
         <div class="scroll"><table id="roles"><thead><tr><th>Key</th><th>Commands</th><th>View tags</th><th>Update tags</th><th></th></tr></thead><tbody>
-        {{#roles}}<tr><td>{{key}}</td><td>{{commands}}</td><td>{{viewTags}}</td><td>{{updateTags}}</td>
+        {{#roles}}<tr data-name="{{key}}"><td>{{key}}</td><td>{{commands}}</td><td>{{viewTags}}</td><td>{{updateTags}}</td>
           <td><a class="danger" href="/console/admin/tr50/roles/delete?key={{keyQuery}}">Delete</a></td></tr>{{/roles}}
         </tbody></table></div>
         <section class="card narrow"><h2>Add a role</h2>
@@ -458,9 +459,10 @@ enum ConsoleTemplates {
           </form></section>
         <h2>Things</h2>
         <div class="scroll"><table id="things"><thead><tr><th>Key</th><th>Id</th><th>Name</th><th>Tags</th><th>Security tags</th><th></th></tr></thead><tbody>
-        {{#things}}<tr><td>{{key}}</td><td><code>{{id}}</code></td><td>{{name}}</td><td>{{tags}}</td><td>{{secTags}}</td>
+        {{#things}}<tr data-name="{{key}}"><td>{{key}}</td><td><code>{{id}}</code></td><td>{{name}}</td><td>{{tags}}</td><td>{{secTags}}</td>
           <td><a class="danger" href="/console/admin/tr50/things/delete?id={{id}}">Delete</a></td></tr>{{/things}}
         </tbody></table></div>
+        {{>pager}}
         <section class="card narrow"><h2>Add a thing</h2>
           <form method="post" action="/console/admin/tr50/things">
             <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
