@@ -57,8 +57,10 @@ def shoot(driver, name):
 def no_console_errors(driver):
     """Nothing the page did was refused by the Content-Security-Policy or failed to load."""
     problems = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")
-                # the deliberately wrong password is answered 401, which Chromium logs
-                and not ("/console/sign-in" in entry["message"] and "status of 401" in entry["message"])]
+                # the deliberately wrong password is answered 401, and the deliberately refused
+                # new user 400, which Chromium logs
+                and not ("/console/sign-in" in entry["message"] and "status of 401" in entry["message"])
+                and not ("/console/admin/users " in entry["message"] and "status of 400" in entry["message"])]
     assert not problems, problems
 
 
@@ -194,10 +196,26 @@ def test_seed_002_flow_in_a_browser_then_seed_000_uses_it(browser, workdir: Path
         driver.get(server.url + "/console/admin")
         shoot(driver, "11-admin")
         driver.get(server.url + "/console/admin/users")
-        driver.find_element(By.NAME, "username").send_keys("operator")
+        # A name taken whatever its case: the reason sits under the field, the input kept.
+        driver.find_element(By.NAME, "username").send_keys("Demo")
+        driver.find_element(By.NAME, "password").send_keys("operator-password")
+        navigate(driver, driver.find_element(By.CSS_SELECTOR, "form[method='post'][action='/console/admin/users'] button"))
+        username = driver.find_element(By.NAME, "username")
+        assert username.get_attribute("aria-invalid") == "true" and username.get_attribute("value") == "Demo"
+        assert "already exists" in driver.find_element(By.CSS_SELECTOR, "label + p.field-error").text
+        shoot(driver, "12-admin-users-refused")
+        username.clear()
+        username.send_keys("operator")
         driver.find_element(By.NAME, "password").send_keys("operator-password")
         navigate(driver, driver.find_element(By.CSS_SELECTOR, "form[method='post'][action='/console/admin/users'] button"))
         assert "operator" in driver.find_element(By.ID, "users").text
+        # Disable operator: refused at sign-on, shown as disabled.
+        navigate(driver, driver.find_element(By.CSS_SELECTOR, "tr[data-name='operator'] a.disable"))
+        navigate(driver, driver.find_element(By.ID, "confirm"))
+        assert "User “operator” disabled" in driver.find_element(By.CSS_SELECTOR, ".notice").text
+        assert "disabled" in driver.find_element(By.CSS_SELECTOR, "tr[data-name='operator']").text
+        refused = requests.get(server.url + "/api/me", headers=server.basic("operator", "operator-password"), timeout=10)
+        assert refused.status_code == 401 and refused.json()["code"] == "user_disabled"
         shoot(driver, "12-admin-users")
         driver.get(server.url + "/console/admin/applications")
         driver.find_element(By.NAME, "name").send_keys("backup-service")
@@ -208,7 +226,19 @@ def test_seed_002_flow_in_a_browser_then_seed_000_uses_it(browser, workdir: Path
         token_reply = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"},
                                     auth=(client_id, client_secret), timeout=10)
         assert token_reply.status_code == 200, token_reply.text
+        # Rotate its secret with an hour's overlap: both secrets work meanwhile.
         driver.get(server.url + "/console/admin/applications")
+        navigate(driver, driver.find_element(By.CSS_SELECTOR, f"tr[data-name='{client_id}'] a.rotate-secret"))
+        Select(driver.find_element(By.ID, "overlap_seconds")).select_by_value("3600")
+        navigate(driver, driver.find_element(By.ID, "confirm"))
+        assert "The previous secret keeps working until" in driver.find_element(By.ID, "previous-secret").text
+        new_secret = driver.find_element(By.ID, "client-secret").text
+        for each in (client_secret, new_secret):
+            assert requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"}, auth=(client_id, each),
+                                 timeout=10).status_code == 200
+        shoot(driver, "13-application-secret-rotated")
+        driver.get(server.url + "/console/admin/applications")
+        assert "works until" in driver.find_element(By.CSS_SELECTOR, f"tr[data-name='{client_id}']").text
         shoot(driver, "13-admin-applications")
         driver.get(server.url + "/console/admin/credential-providers")
         driver.find_element(By.NAME, "name").send_keys("pam-jwt")
