@@ -135,6 +135,7 @@ extension TesseraServices {
         }
         guard !user.isDisabled else { return user }
         let disabled = try await directory.setDisabled(user, true)
+        TesseraMetrics.revocation(.user)
         try await refuseMintedAccessTokens(of: user)
         try await consoleSessions.signOffAll(userID: user.id)
         await base.recordChange(organizationID: organizationID, action: "user.disable", target: user.username, by: requester)

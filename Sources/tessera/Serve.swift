@@ -44,6 +44,9 @@ struct Serve: AsyncParsableCommand {
     var trustedProxy: [String] = []
     @Option(help: "Window of the failed-authentication limits, in seconds (env TESSERA_FAILED_AUTH_WINDOW; default 60).")
     var failedAuthWindow: Int?
+    @Option(help: "Prometheus metrics at GET /metrics: on or off (env TESSERA_METRICS; default on).") var metrics: String?
+    @Option(help: "Serve /metrics on this port only, not on the main one (env TESSERA_METRICS_PORT).") var metricsPort: Int?
+    @Option(help: "Address of the --metrics-port listener (env TESSERA_METRICS_HOST; default 127.0.0.1).") var metricsHost: String?
     @Option(
         help: "Interval, in seconds, over which repeated refusals of one client, actor and code are folded in the audit log (env TESSERA_AUDIT_FOLD_SECONDS; default 60)."
     )
@@ -120,6 +123,7 @@ struct Serve: AsyncParsableCommand {
         configuration.trustedProxies = trustedProxy.isEmpty
             ? (Environment.value("TESSERA_TRUSTED_PROXIES") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             : trustedProxy
+        try configureMetrics(&configuration)
         guard configuration.lake.defaultAccessTokenLifetimeDays <= configuration.lake.maximumAccessTokenLifetimeDays else {
             throw CLIError("the default PAT lifetime is longer than the maximum")
         }
@@ -132,6 +136,22 @@ struct Serve: AsyncParsableCommand {
             }
         )
         try await app.runService()
+    }
+
+    /// `--metrics`, `--metrics-port`, `--metrics-host`: bootstraps the process's metrics (once,
+    /// before anything records one) unless they are off.
+    private func configureMetrics(_ configuration: inout ServerConfiguration) throws {
+        let enabled = metrics ?? Environment.value("TESSERA_METRICS") ?? "on"
+        guard ["on", "off"].contains(enabled) else { throw CLIError("--metrics is on or off, not '\(enabled)'") }
+        let port = try metricsPort ?? Environment.value("TESSERA_METRICS_PORT").map(Self.integer)
+        if let port, !(0...65_535).contains(port) { throw CLIError("--metrics-port must be 0 to 65535") }
+        guard enabled == "on" else {
+            if port != nil { throw CLIError("--metrics-port needs the metrics on") }
+            return
+        }
+        configuration.metricsPort = port
+        configuration.metricsHost = metricsHost ?? Environment.value("TESSERA_METRICS_HOST") ?? "127.0.0.1"
+        configuration.metrics = ServerMetrics.bootstrap()
     }
 
     private static func integer(_ text: String) throws -> Int {

@@ -42,7 +42,7 @@ struct ServerKeyRingSigningTests {
     /// (seven, counting the header alone, was not enough: a CI run drew seven different ones).
     static func thirteenTokens(_ ring: ServerKeyRing, _ fixture: ServiceFixture, _ claims: Claims) async throws -> [CompactJWS] {
         var tokens: [CompactJWS] = []
-        for _ in 0..<13 { tokens.append(try CompactJWS(try await ring.sign(claims, organizationID: fixture.organization.id, type: "at+jwt").token)) }
+        for _ in 0..<13 { tokens.append(try CompactJWS(try await ring.sign(claims, organizationID: fixture.organization.id, type: "at+jwt", grant: "test").token)) }
         return tokens
     }
 
@@ -127,7 +127,7 @@ struct ServerKeyRingSigningTests {
                     for index in 0..<64 {
                         group.addTask {
                             try CompactJWS(
-                                try await ring.sign(Claims(iat: Int64(index)), organizationID: fixture.organization.id, type: "at+jwt").token
+                                try await ring.sign(Claims(iat: Int64(index)), organizationID: fixture.organization.id, type: "at+jwt", grant: "test").token
                             )
                         }
                     }
@@ -145,7 +145,7 @@ struct ServerKeyRingSigningTests {
         try await ServiceFixture.with { (fixture: ServiceFixture) async throws in
             let claims = Claims(iat: 1_700_000_000)
             let (edRing, edKey, edPEM) = try await Self.mint(.edDSA, fixture)
-            let edToken = try CompactJWS(try await edRing.sign(claims, organizationID: fixture.organization.id, type: "at+jwt").token)
+            let edToken = try CompactJWS(try await edRing.sign(claims, organizationID: fixture.organization.id, type: "at+jwt", grant: "test").token)
             let jwtKit = try await Self.jwtKitToken(
                 { await $0.add(eddsa: EdDSA.PrivateKey(backing: try Curve25519.Signing.PrivateKey(pemRepresentation: edPEM)), kid: $1) },
                 kid: edKey.id,
@@ -156,7 +156,7 @@ struct ServerKeyRingSigningTests {
             #expect(edVerifier.isValid(signature: edToken.signature, for: edToken.signingInput))
 
             let (esRing, esKey, _) = try await Self.mint(.es256, fixture)
-            let esToken = try CompactJWS(try await esRing.sign(claims, organizationID: fixture.organization.id, type: "at+jwt").token)
+            let esToken = try CompactJWS(try await esRing.sign(claims, organizationID: fixture.organization.id, type: "at+jwt", grant: "test").token)
             #expect(esToken.header == ["alg": .string("ES256"), "kid": .string(esKey.id), "typ": .string("at+jwt")])
             let esVerifier = try await SignatureVerifier(publicKeyPEM: esKey.publicKeyPEM, algorithm: .es256)
             #expect(esVerifier.isValid(signature: esToken.signature, for: esToken.signingInput))

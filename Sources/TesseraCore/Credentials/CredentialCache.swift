@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Synchronization
 
 /// A small time-bounded map: entries live `lifetime` (monotonic time), the whole map is dropped
@@ -14,16 +15,19 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private let state = Mutex(State())
     private let lifetime: Duration
     private let capacity: Int
+    private let counters: TesseraMetrics.CacheCounters
 
-    init(lifetime: Duration, capacity: Int = 50_000) {
+    /// `name`: the `cache` label of its `tessera_cache_lookups_total` series.
+    init(_ name: String, lifetime: Duration, capacity: Int = 50_000) {
         self.lifetime = lifetime
         self.capacity = capacity
+        self.counters = TesseraMetrics.CacheCounters(cache: name)
     }
 
     /// The cached value, or nil with the generation to pass to `store` after reading it.
     func lookup(_ key: Key) -> (value: Value?, generation: UInt64) {
         let now = ContinuousClock.now
-        return state.withLock { state in
+        let found: (value: Value?, generation: UInt64) = state.withLock { state in
             guard let entry = state.entries[key] else { return (nil, state.generation) }
             guard now - entry.storedAt < lifetime else {
                 state.entries.removeValue(forKey: key)
@@ -31,6 +35,8 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
             }
             return (entry.value, state.generation)
         }
+        (found.value == nil ? counters.misses : counters.hits).increment()
+        return found
     }
 
     /// The cached value, else `read()`'s, stored if found (and no removal raced with the read).
@@ -114,14 +120,14 @@ public final class CredentialCache: Sendable {
 
     public init(lifetime: Duration, capacity: Int = 50_000) {
         self.lifetime = lifetime
-        self.accessTokens = ExpiringCache(lifetime: lifetime, capacity: capacity)
-        self.signingKeys = ExpiringCache(lifetime: lifetime, capacity: capacity)
-        self.serverKeys = ExpiringCache(lifetime: lifetime, capacity: 1_000)
-        self.organizations = ExpiringCache(lifetime: lifetime, capacity: 10_000)
-        self.revocationMarks = ExpiringCache(lifetime: lifetime, capacity: capacity)
-        self.authenticationTokens = ExpiringCache(lifetime: lifetime, capacity: capacity)
-        self.roles = ExpiringCache(lifetime: lifetime, capacity: 10_000)
-        self.applications = ExpiringCache(lifetime: lifetime, capacity: 10_000)
+        self.accessTokens = ExpiringCache("access_tokens", lifetime: lifetime, capacity: capacity)
+        self.signingKeys = ExpiringCache("signing_keys", lifetime: lifetime, capacity: capacity)
+        self.serverKeys = ExpiringCache("server_keys", lifetime: lifetime, capacity: 1_000)
+        self.organizations = ExpiringCache("organizations", lifetime: lifetime, capacity: 10_000)
+        self.revocationMarks = ExpiringCache("revocation_marks", lifetime: lifetime, capacity: capacity)
+        self.authenticationTokens = ExpiringCache("authentication_tokens", lifetime: lifetime, capacity: capacity)
+        self.roles = ExpiringCache("tr50_roles", lifetime: lifetime, capacity: 10_000)
+        self.applications = ExpiringCache("applications", lifetime: lifetime, capacity: 10_000)
     }
 
     /// Drops what `change` makes stale.

@@ -64,12 +64,14 @@ public struct ForwardAuthenticator: Sendable {
     public func verify(_ credential: String, requirements: ForwardAuthRequirements) async throws -> VerifiedIdentity {
         let identity = try await identify(credential)
         if let audience = requirements.audience, !identity.audiences.contains(audience) {
+            TesseraMetrics.refusal(.forwardAuth, code: "audience_mismatch")
             throw TesseraError.token(
                 "audience_mismatch", "the \(identity.tokenType) is for \(identity.audiences.map { "'\($0)'" }.joined(separator: ", ")), not '\(audience)'"
             )
         }
         let missing = requirements.scopes.filter { !identity.scopes.contains($0) }
         if !missing.isEmpty {
+            TesseraMetrics.refusal(.forwardAuth, code: "insufficient_scope")
             throw TesseraError(.forbidden, "insufficient_scope", "the \(identity.tokenType) lacks scope \(missing.joined(separator: " "))")
         }
         return identity
@@ -91,6 +93,7 @@ public struct ForwardAuthenticator: Sendable {
                 tokenID: principal.tokenID, expiresAt: principal.expiresAt
             )
         case .opaque:
+            TesseraMetrics.refusal(.forwardAuth, code: "credential_unrecognised")
             throw TesseraError.token(
                 "credential_unrecognised",
                 "the bearer credential is neither a JWT nor a derived short token (sk-…); a PAT alone is not a credential, sign a Lake JWT with it"

@@ -81,6 +81,10 @@ public struct DirectoryManager: Sendable {
     /// Checks a username and password; the same error whichever of the two is wrong, then
     /// `user_disabled` for a disabled user.
     public func authenticate(username: String, password: String) async throws -> (User, Organization) {
+        try await TesseraMetrics.verification(.password) { try await checked(username: username, password: password) }
+    }
+
+    private func checked(username: String, password: String) async throws -> (User, Organization) {
         let failure = TesseraError(.unauthenticated, "invalid_credentials", "username or password is incorrect")
         guard let user = try await store.user(username: username) else {
             _ = passwords.verify(password, hash: timingDecoyHash)

@@ -33,6 +33,7 @@ public struct SignOnLockout: Sendable {
         let now = clock.now()
         let recent = try await failures.loginFailures(username: username, since: now.addingTimeInterval(-Self.window))
         if recent.count >= Self.threshold, let last = recent.last {
+            TesseraMetrics.refusal(.password, code: "locked_out")
             throw SignOnRefusal.locked(until: last.addingTimeInterval(Self.window))
         }
         let signedOn: (User, Organization)

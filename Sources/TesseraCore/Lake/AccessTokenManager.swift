@@ -45,6 +45,7 @@ public struct AccessTokenManager: Sendable {
         guard let uuid = UUID(uuidString: id), let token = try await store.revoke(id: uuid, userID: user.id, at: clock.now()) else {
             throw TesseraError(.notFound, "access_token_not_found", "you have no access token with id '\(id)'")
         }
+        TesseraMetrics.revocation(.pat)
         return token
     }
 }

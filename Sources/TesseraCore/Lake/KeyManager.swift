@@ -54,6 +54,7 @@ public struct KeyManager: Sendable {
         guard try await store.delete(userID: user.id, name: name) else {
             throw TesseraError(.notFound, "key_not_found", "you have no key named '\(name)'")
         }
+        TesseraMetrics.revocation(.key)
     }
 
     private func insert(_ material: PublicKeyMaterial, name: String, user: User, origin: PublicKeyRecord.Origin) async throws -> PublicKeyRecord {

@@ -55,6 +55,10 @@ public struct LakeAssertionVerifier: Sendable {
     /// introspection) a used single-use token is still refused but an unused one stays unused.
     /// `jws`: the token as `CompactJWS` already parsed it (by `CredentialKind.classify`), if so.
     public func verify(_ token: String, consume: Bool = true, jws: CompactJWS? = nil) async throws -> LakePrincipal {
+        try await TesseraMetrics.verification(.lakeJWT) { try await verified(token, consume: consume, jws: jws) }
+    }
+
+    private func verified(_ token: String, consume: Bool, jws: CompactJWS?) async throws -> LakePrincipal {
         let parsed = try jws.map { jws throws(TesseraError) in try JWSPipeline.parse(jws, rules: .lakeAssertion) }
             ?? JWSPipeline.parse(token, rules: .lakeAssertion)
         let subject = try ClaimRules.requiredString(parsed.claims, "sub")

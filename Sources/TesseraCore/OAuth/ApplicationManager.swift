@@ -61,6 +61,8 @@ public struct ApplicationManager: Sendable {
         ) else {
             throw TesseraError(.notFound, "application_not_found", "your organization has no application '\(id)'")
         }
+        // With no overlap the old secret is revoked at once.
+        if previousExpiresAt == nil { TesseraMetrics.revocation(.applicationSecret) }
         return (application, secret)
     }
 
@@ -68,5 +70,6 @@ public struct ApplicationManager: Sendable {
         guard try await store.delete(id: id, organizationID: organizationID) else {
             throw TesseraError(.notFound, "application_not_found", "your organization has no application '\(id)'")
         }
+        TesseraMetrics.revocation(.application)
     }
 }

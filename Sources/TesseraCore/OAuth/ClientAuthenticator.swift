@@ -26,6 +26,10 @@ public struct ClientAuthenticator: Sendable {
     static let unknownClient = TesseraError(.unauthenticated, "invalid_client", "client authentication failed: unknown client or wrong secret")
 
     public func authenticate(clientID: String, secret: String) async throws -> ClientApplication {
+        try await TesseraMetrics.verification(.clientSecret) { try await checked(clientID: clientID, secret: secret) }
+    }
+
+    private func checked(clientID: String, secret: String) async throws -> ClientApplication {
         guard let application = try await applications.application(id: clientID) else {
             _ = constantTimeEqual(hasher.hash(secret), hasher.hash(clientID))
             throw Self.unknownClient
@@ -43,6 +47,10 @@ public struct ClientAuthenticator: Sendable {
     /// URL or the issuer): the one `JWSPipeline` with the client's registered key, then
     /// `ClaimRules` (`iat` optional, as RFC 7523 allows; at most an hour), then single use by `jti`.
     public func authenticate(assertion: String, audiences: [String]) async throws -> ClientApplication {
+        try await TesseraMetrics.verification(.clientAssertion) { try await checked(assertion: assertion, audiences: audiences) }
+    }
+
+    private func checked(assertion: String, audiences: [String]) async throws -> ClientApplication {
         let parsed = try JWSPipeline.parse(assertion, rules: .clientAssertion)
         let issuer = try ClaimRules.requiredString(parsed.claims, "iss")
         let subject = try ClaimRules.requiredString(parsed.claims, "sub")

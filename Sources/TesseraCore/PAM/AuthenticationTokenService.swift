@@ -123,7 +123,7 @@ public struct AuthenticationTokenService: Sendable {
         members["iat"] = .number(Double(now.unixSeconds), integer: now.unixSeconds)
         members["exp"] = .number(Double(now.unixSeconds + Int64(validity)), integer: now.unixSeconds + Int64(validity))
         members["jti"] = .string(id)
-        let (jwt, _) = try await keyRing.sign(SignedClaims(members), organizationID: organizationID, type: "JWT")
+        let (jwt, _) = try await keyRing.sign(SignedClaims(members), organizationID: organizationID, type: "JWT", grant: "pam_generate")
         let shortToken = request.includeDerivedShortToken ? CredentialKind.shortTokenPrefix + SecretGenerator.base62(length: 32) : nil
         let milliseconds = now.unixSeconds * 1000
         let record = AuthenticationToken(
@@ -162,11 +162,14 @@ public struct AuthenticationTokenService: Sendable {
         guard let updated = try await store.setRevoked(id: record.id, organizationID: organizationID, revoked: revoked, at: clock.now().unixSeconds * 1000) else {
             throw Self.pam(.notFound, "AuthenticationTokenNotFound", "the authentication token no longer exists")
         }
+        if revoked { TesseraMetrics.revocation(.pamToken) }
         return updated
     }
 
     public func setRevoked(organizationID: UUID, consumerID: String, revoked: Bool) async throws -> Int {
-        try await store.setRevoked(consumerID: consumerID, organizationID: organizationID, revoked: revoked, at: clock.now().unixSeconds * 1000)
+        let count = try await store.setRevoked(consumerID: consumerID, organizationID: organizationID, revoked: revoked, at: clock.now().unixSeconds * 1000)
+        if revoked { TesseraMetrics.revocation(.pamToken, count: count) }
+        return count
     }
 
     /// validate: whether `token` (JWT or short token) is a live authentication token.
@@ -194,6 +197,14 @@ public struct AuthenticationTokenService: Sendable {
         _ token: String, organizationID: UUID?, jws: CompactJWS? = nil
     ) async throws -> (record: AuthenticationToken, claims: [String: JSONValue]) {
         let isShortToken = token.hasPrefix(CredentialKind.shortTokenPrefix)
+        return try await TesseraMetrics.verification(isShortToken ? .pamShortToken : .pamJWT) {
+            try await accepted(token, isShortToken: isShortToken, organizationID: organizationID, jws: jws)
+        }
+    }
+
+    private func accepted(
+        _ token: String, isShortToken: Bool, organizationID: UUID?, jws: CompactJWS?
+    ) async throws -> (record: AuthenticationToken, claims: [String: JSONValue]) {
         let parsed = isShortToken ? nil : (jws ?? (try? CompactJWS(token)))
         let record = try live(try await find(organizationID: organizationID, token: token, jws: parsed))
         let verified: (jws: VerifiedJWS, registered: CheckedClaims)

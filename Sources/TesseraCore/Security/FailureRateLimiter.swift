@@ -37,21 +37,25 @@ public final class FailureRateLimiter: Sendable {
 
     public var isEnabled: Bool { policy.perClient > 0 || policy.perAccount > 0 }
 
-    /// Seconds to wait before trying again, if the client or the account is over its limit.
+    /// Seconds to wait before trying again, if the client or the account is over its limit
+    /// (counted in `tessera_auth_limit_hits_total` by the limit that holds longest).
     public func retryAfter(client: String?, account: String?) -> Int? {
         guard isEnabled else { return nil }
         let now = ContinuousClock.now
-        return failures.withLock { table in
+        let hit = failures.withLock { table in
             keys(client: client, account: account)
-                .compactMap { key, limit -> Int? in
+                .compactMap { key, limit -> (wait: Int, scope: String)? in
                     guard let key, limit > 0, let times = table[key] else { return nil }
                     let recent = times.filter { now - $0 < policy.window }
                     guard recent.count >= limit, let oldest = recent.first else { return nil }
                     let wait = policy.window - (now - oldest)
-                    return max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+                    let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+                    return (seconds, key.hasPrefix("c:") ? "client" : "account")
                 }
-                .max()
+                .max { $0.wait < $1.wait }
         }
+        if let hit { TesseraMetrics.authenticationLimitHit(scope: hit.scope) }
+        return hit?.wait
     }
 
     /// Records one failed authentication from `client` claiming `account`.

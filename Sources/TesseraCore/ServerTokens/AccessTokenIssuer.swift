@@ -67,7 +67,8 @@ public struct AccessTokenIssuer: Sendable {
             issuer: settings.issuer, subject: subject, audience: settings.audience, clientID: clientID, scope: scope,
             tokenID: SecretGenerator.base62(length: 22), issuedAt: now, expiresAt: expiry, organization: organization.domainName
         )
-        let (token, key) = try await keyRing.sign(claims, organizationID: organization.id, type: "at+jwt")
+        let grant = clientID.hasPrefix(AccessTokenVerifier.lakeClientPrefix) ? "jwt_bearer" : "client_credentials"
+        let (token, key) = try await keyRing.sign(claims, organizationID: organization.id, type: "at+jwt", grant: grant)
         return Issued(token: token, claims: claims, keyID: key.id)
     }
 }

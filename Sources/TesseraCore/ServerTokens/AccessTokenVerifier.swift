@@ -29,6 +29,10 @@ public struct AccessTokenVerifier: Sendable {
     /// `jws`: the token as `CompactJWS` already parsed it (by `CredentialKind.classify`), if so.
     /// An access token minted from a disabled user's Lake JWT is refused (`user_disabled`).
     public func verify(_ token: String, issuer: String, audience: String, jws: CompactJWS? = nil) async throws -> VerifiedAccessToken {
+        try await TesseraMetrics.verification(.accessToken) { try await checked(token, issuer: issuer, audience: audience, jws: jws) }
+    }
+
+    private func checked(_ token: String, issuer: String, audience: String, jws: CompactJWS?) async throws -> VerifiedAccessToken {
         let (verified, registered) = try await serverTokens.verified(token, type: "at+jwt", issuer: issuer, audiences: [audience], jws: jws)
         let claims = verified.claims
         let tokenID = try ClaimRules.requiredString(claims, "jti")
@@ -64,6 +68,7 @@ public struct AccessTokenVerifier: Sendable {
 
     /// Revokes an access token until it expires (RFC 7009).
     public func revoke(_ token: VerifiedAccessToken) async throws {
+        TesseraMetrics.revocation(.accessToken)
         _ = try await marks.recordFirstUse(fingerprint: RevocationMark.accessToken(token.tokenID), expiresAt: token.expiresAt.addingTimeInterval(serverTokens.leeway))
     }
 }

@@ -80,11 +80,14 @@ public struct ServerKeyRing: Sendable {
         try await store.publishedKeys(at: clock.now()).map { key in try PublicJWK.members(of: key) }
     }
 
-    /// Signs `payload` with the organization's signing key, writing `typ` and `kid`.
-    public func sign(_ payload: some JWTPayload, organizationID: UUID, type: String) async throws -> (token: String, key: ServerSigningKey) {
+    /// Signs `payload` with the organization's signing key, writing `typ` and `kid`; counted in
+    /// `tessera_tokens_issued_total` under `type` and `grant` (what asked for the token).
+    public func sign(_ payload: some JWTPayload, organizationID: UUID, type: String, grant: String) async throws -> (token: String, key: ServerSigningKey) {
         let key = try await activeKey(organizationID: organizationID)
         let signer = try await signers.signer(for: key) { try open(key) }
-        return (try await signers.sign(payload, kid: key.id, type: type, with: signer), key)
+        let token = try await signers.sign(payload, kid: key.id, type: type, with: signer)
+        TesseraMetrics.issuance(profile: type, grant: grant, algorithm: key.algorithm)
+        return (token, key)
     }
 
     /// The private key PEM of a stored key, unsealed.

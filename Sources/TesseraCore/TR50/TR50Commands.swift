@@ -77,7 +77,10 @@ extension TR50Service {
             return .caller(whoAmI: call.principal.whoAmI, organizationKey: call.organization.domainName, isUser: isUser)
         },
         TR50Command("session.end", access: .passwordSessions(refusal: "a session JWT cannot be ended; it expires")) { service, call in
-            if case .user(_, _, let sessionHash) = call.principal { try await service.store.deleteSession(idHash: sessionHash) }
+            if case .user(_, _, let sessionHash) = call.principal {
+                try await service.store.deleteSession(idHash: sessionHash)
+                TesseraMetrics.revocation(.tr50Session)
+            }
             return .done
         },
         TR50Command(
@@ -100,6 +103,7 @@ extension TR50Service {
             guard try await service.store.deleteRole(key: key, organizationID: call.organization.id) else {
                 throw TR50Failure(.notFound, "no role '\(key)'")
             }
+            TesseraMetrics.revocation(.tr50Role)
             return .done
         },
         TR50Command("role.list") { service, call in
@@ -194,7 +198,7 @@ extension TR50Service {
             if let values = arguments.strings(name) { members[name] = .array(values.map(JSONValue.string)) }
         }
         if !thingIDs.isEmpty { members["thingIds"] = .array(thingIDs.map(JSONValue.string)) }
-        let token = try await keyRing.sign(SignedClaims(members), organizationID: call.organization.id, type: Self.tokenType).token
+        let token = try await keyRing.sign(SignedClaims(members), organizationID: call.organization.id, type: Self.tokenType, grant: "session.jwt.create").token
         return .token(token, id: tokenID)
     }
 

@@ -144,6 +144,10 @@ extension TR50Service {
     /// that still exists: what it grants, and its registered claims (for introspection).
     /// `jws`: the token as `CompactJWS` already parsed it (by `CredentialKind.classify`), if so.
     public func sessionJWT(_ token: String, jws: CompactJWS? = nil) async throws -> TR50SessionJWT {
+        try await TesseraMetrics.verification(.tr50JWT) { try await checkedSessionJWT(token, jws: jws) }
+    }
+
+    private func checkedSessionJWT(_ token: String, jws: CompactJWS?) async throws -> TR50SessionJWT {
         let verified: VerifiedJWS
         let registered: CheckedClaims
         let grantClaims: (organization: String, whoAmI: String, role: String, lists: [String: [String]])

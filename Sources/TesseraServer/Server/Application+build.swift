@@ -38,6 +38,8 @@ public func buildApplication(
     }
 
     let router = Router(context: TesseraRequestContext.self)
+    // Outermost, so it counts every answer as sent, errors included, by route pattern.
+    if configuration.metrics != nil { router.add(middleware: MetricsMiddleware()) }
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthenticationThrottleMiddleware(
         limiter: FailureRateLimiter(policy: configuration.failedAuthenticationLimits), trustedProxies: Set(configuration.trustedProxies),
@@ -52,6 +54,9 @@ public func buildApplication(
     router.addRoutes(doors.tr50.endpoints, atPath: "api")
     router.addRoutes(doors.forwardAuth.endpoints, atPath: "auth")
     router.addRoutes(doors.console.endpoints, atPath: "console")
+    if let metrics = configuration.metrics, configuration.metricsPort == nil {
+        router.addRoutes(metrics.endpoints(tessera: tessera), atPath: "metrics")
+    }
 
     var app = Application(
         router: router,
@@ -65,7 +70,25 @@ public func buildApplication(
         logger: logger
     )
     app.addServices(StorageService(tessera: tessera, logger: logger))
+    if let metrics = configuration.metrics, let metricsPort = configuration.metricsPort {
+        app.addServices(metricsApplication(metrics, tessera: tessera, host: configuration.metricsHost, port: metricsPort, logger: logger))
+    }
     return app
+}
+
+/// `GET /metrics` alone, on its own address (`--metrics-port`), for deployments that keep the
+/// metrics off the public port.
+func metricsApplication(_ metrics: ServerMetrics, tessera: Tessera, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+    let router = Router(context: TesseraRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    router.addRoutes(metrics.endpoints(tessera: tessera), atPath: "metrics")
+    return Application(
+        router: router, configuration: .init(address: .hostname(host, port: port), serverName: "Tessera"),
+        onServerRunning: { channel in
+            logger.info("Tessera metrics listening", metadata: ["address": "http://\(host):\(channel.localAddress?.port ?? port)/metrics"])
+        },
+        logger: logger
+    )
 }
 
 /// Every front door, each built from the server's services with only what it uses: the one

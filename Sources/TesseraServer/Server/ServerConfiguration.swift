@@ -34,6 +34,11 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies: [String] = []
     /// How repeated refusals are folded in the audit log (docs/audit.md).
     public var auditFolding = AuditFolding.Policy()
+    /// The metrics to serve at `GET /metrics` (nil: no metrics, and no such route).
+    public var metrics: ServerMetrics?
+    /// Serve `/metrics` on this port of `metricsHost` only, instead of on the main port.
+    public var metricsPort: Int?
+    public var metricsHost = "127.0.0.1"
 
     public init(masterKey: [UInt8]) {
         self.masterKey = masterKey

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOSSL
 import PostgresKit
@@ -26,6 +27,7 @@ public final class PostgresBackend: SQLBackend {
     private let connectionConfiguration: PostgresConnection.Configuration
     private let logger: Logger
     private let listener: ChangeListener
+    private let metrics = StorageMetrics(backend: "postgresql")
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`,
     /// optionally `?sslmode=disable|prefer|require`), failing at once if it cannot be reached.
@@ -87,12 +89,19 @@ public final class PostgresBackend: SQLBackend {
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
-            try await body(connection.sql(queryLogLevel: nil))
+        try await metrics.read {
+            try await client.withConnection { connection in
+                try await body(connection.sql(queryLogLevel: nil))
+            }
         }
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await metrics.transaction { try await retrying(body) }
+    }
+
+    /// Runs `body` in a `SERIALIZABLE` transaction, again after a serialisation conflict.
+    private func retrying<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
@@ -110,6 +119,7 @@ public final class PostgresBackend: SQLBackend {
                 }
             } catch let error as PSQLError where Self.isRetryable(error) && attempt < Self.maximumAttempts {
                 attempt += 1
+                metrics.retries.increment()
                 // Back off a random, growing while so the conflicting transactions spread out.
                 let ceiling = min(50, 1 << min(attempt, 6))
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...ceiling)))

@@ -13,6 +13,7 @@ public final class SQLiteBackend: SQLBackend {
     private let writer: any SQLDatabase
     private let reader: any SQLDatabase
     private let groupCommit: GroupCommit
+    private let metrics = StorageMetrics(backend: "sqlite")
     /// How long a statement waits for another process's lock before `SQLITE_BUSY`.
     static let busyTimeoutMilliseconds = 30_000
 
@@ -71,14 +72,14 @@ public final class SQLiteBackend: SQLBackend {
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await body(reader)
+        try await metrics.read { try await body(reader) }
     }
 
     /// Runs `body` in the next group commit (`GroupCommit`): concurrent transactions share one
     /// `BEGIN IMMEDIATE … COMMIT`, each in its own savepoint, and each returns once the group
     /// is durable (`synchronous = FULL`).
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await groupCommit.transaction(body)
+        try await metrics.transaction { try await groupCommit.transaction(body) }
     }
 
     /// SQLite's own file lock serialises the migrations' `BEGIN IMMEDIATE` transactions, and each
