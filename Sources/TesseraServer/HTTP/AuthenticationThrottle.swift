@@ -92,10 +92,10 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
         request.uri.path == "/auth/verify" && !(peer.map(trustedProxies.contains) ?? false)
     }
 
-    /// Everything but health checks, published keys and the console's static files.
+    /// Everything but health checks, metrics scrapes, published keys and the console's static files.
     static func mayCarryCredential(_ request: Request) -> Bool {
         let path = request.uri.path
-        return !(path == "/health" || path.hasPrefix("/.well-known/") || path.hasPrefix("/console/static/"))
+        return !(path == "/health" || path == "/metrics" || path.hasPrefix("/.well-known/") || path.hasPrefix("/console/static/"))
     }
 
     /// The account a password credential claims (HTTP Basic: a username, or a client id for
