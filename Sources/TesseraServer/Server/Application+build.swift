@@ -47,6 +47,7 @@ public func buildApplication(
     ))
     let doors = try FrontDoors(tessera)
     router.addRoutes(doors.health.endpoints, atPath: "health")
+    router.addRoutes(doors.openAPI.endpoints, atPath: "openapi.json")
     router.addRoutes(doors.lake.endpoints, atPath: "api")
     router.addRoutes(doors.admin.endpoints, atPath: "api/admin")
     router.addRoutes(doors.oauth.endpoints)
@@ -95,6 +96,7 @@ func metricsApplication(_ metrics: ServerMetrics, tessera: Tessera, host: String
 /// place the server is wired together.
 struct FrontDoors {
     let health: HealthController
+    let openAPI: OpenAPIController
     let lake: LakeController
     let admin: AdminController
     let oauth: OAuthController
@@ -110,6 +112,7 @@ struct FrontDoors {
         let bodyLimit = configuration.maximumBodySize
         let authenticator = CredentialAuthenticator(lakeVerifier: services.lakeVerifier, directory: services.directory, audit: audit)
         health = HealthController(directory: services.stores.directory)
+        openAPI = try OpenAPIController()
         lake = LakeController(
             accessTokens: services.accessTokens, keys: services.keys, passwords: services, clock: services.clock, authenticator: authenticator,
             audit: audit, bodyLimit: bodyLimit
@@ -128,6 +131,30 @@ struct FrontDoors {
         tr50 = TR50Controller(envelope: TR50Envelope(service: services.tr50), audit: audit, bodyLimit: bodyLimit)
         forwardAuth = ForwardAuthController(forwardAuthenticator: services.forwardAuthenticator, audit: audit)
         console = ConsoleController(services: services, issuerURL: tessera.issuerURL, lake: configuration.lake, audit: audit, pages: try ConsolePages())
+    }
+}
+
+/// `GET /openapi.json`: the OpenAPI 3.1 document of every route
+/// (`Sources/TesseraServer/OpenAPI/openapi.json`, a resource of this module), read once at start.
+struct OpenAPIController {
+    let document: ByteBuffer
+
+    init() throws {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"), let bytes = try? Data(contentsOf: url) else {
+            throw TesseraError(
+                .internalFailure, "openapi_missing",
+                "the OpenAPI document is missing: install tessera_TesseraServer.resources next to the tessera binary"
+            )
+        }
+        document = ByteBuffer(bytes: bytes)
+    }
+
+    var endpoints: RouteCollection<TesseraRequestContext> {
+        let routes = RouteCollection(context: TesseraRequestContext.self)
+        routes.get { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: .init(byteBuffer: document))
+        }
+        return routes
     }
 }
 
