@@ -38,6 +38,7 @@ public func buildApplication(
     }
 
     let router = Router(context: TesseraRequestContext.self)
+    router.add(middleware: AccessLogMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthenticationThrottleMiddleware(
         limiter: FailureRateLimiter(policy: configuration.failedAuthenticationLimits), trustedProxies: Set(configuration.trustedProxies),
