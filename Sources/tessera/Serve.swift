@@ -52,8 +52,14 @@ struct Serve: AsyncParsableCommand {
     )
     var auditFoldSeconds: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env TESSERA_LOG_LEVEL).") var logLevel: String?
+    @Option(help: "Log format: text, or json for one JSON object per line on standard output (env TESSERA_LOG_FORMAT; default text).")
+    var logFormat: String?
 
     func run() async throws {
+        let formatName = logFormat ?? Environment.value("TESSERA_LOG_FORMAT") ?? "text"
+        guard let format = LogFormat(rawValue: formatName) else { throw CLIError("unknown log format '\(formatName)'; use text or json") }
+        if format == .json { LoggingSystem.bootstrap(JSONLogHandler.standardOutput, metadataProvider: nil) }
+        let announcer = Announcer(format: format)
         var logger = Logger(label: "tessera")
         let level = logLevel ?? Environment.value("TESSERA_LOG_LEVEL") ?? "info"
         guard let parsedLevel = Logger.Level(rawValue: level) else { throw CLIError("unknown log level '\(level)'") }
@@ -130,10 +136,8 @@ struct Serve: AsyncParsableCommand {
 
         let app = try await buildApplication(
             configuration, logger: logger,
-            onBootstrap: { outcome in Self.announce(outcome) },
-            onListening: { host, port in
-                say("Tessera listening on http://\(host):\(port)")
-            }
+            onBootstrap: { outcome in Self.announce(outcome, announcer) },
+            onListening: { host, port in announcer.listening(on: "http://\(host):\(port)") }
         )
         try await app.runService()
     }
@@ -159,12 +163,39 @@ struct Serve: AsyncParsableCommand {
         return value
     }
 
-    private static func announce(_ outcome: DirectoryManager.BootstrapOutcome) {
+    private static func announce(_ outcome: DirectoryManager.BootstrapOutcome, _ announcer: Announcer) {
         guard case .created(let organization, let admin, let generatedPassword) = outcome else { return }
-        say("Created organization '\(organization.domainName)' (id \(organization.id.uuidString.lowercased())) and admin user '\(admin.username)'.")
+        announcer.announce(
+            "Created organization '\(organization.domainName)' (id \(organization.id.uuidString.lowercased())) and admin user '\(admin.username)'."
+        )
         if let generatedPassword {
-            say("Sign on as \(admin.username) with password: \(generatedPassword)")
-            say("(shown once; set TESSERA_BOOTSTRAP_PASSWORD to choose it yourself)")
+            announcer.announce("Sign on as \(admin.username) with password: \(generatedPassword)")
+            announcer.announce("(shown once; set TESSERA_BOOTSTRAP_PASSWORD to choose it yourself)")
+        }
+    }
+}
+
+/// What `serve` tells its operator whatever the log level, on standard output: plain lines with
+/// the text log, log lines (level notice) with the JSON log, so that every line is JSON there.
+/// Either way the line `Tessera listening on http://HOST:PORT` is followed by a space or the
+/// end of the line, for whatever waits for it.
+struct Announcer: Sendable {
+    let format: LogFormat
+
+    func announce(_ line: String) {
+        switch format {
+        case .text: say(line)
+        case .json: JSONLogHandler.standardOutput(label: "tessera", metadataProvider: nil).announce(line)
+        }
+    }
+
+    func listening(on address: String) {
+        switch format {
+        case .text: say("Tessera listening on \(address)")
+        case .json:
+            let pid = ProcessInfo.processInfo.processIdentifier
+            JSONLogHandler.standardOutput(label: "tessera", metadataProvider: nil)
+                .announce("Tessera listening on \(address) (pid \(pid))", metadata: ["address": .string(address), "pid": .stringConvertible(pid)])
         }
     }
 }

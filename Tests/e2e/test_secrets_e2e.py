@@ -6,8 +6,11 @@ session ids and application tokens, console sessions, the bearer JWTs themselves
 and the data key. Each is searched in every form `secret_forms` knows (raw, hex, base64 and
 base64url at any offset; a private key also as its PEM, each PEM line, its DER and its private
 scalars). Two controls prove the search finds what is there: every kind planted in a copy of the
-real database and log, and PEM lines and key bytes the real server itself logs and stores."""
+real database and log, and PEM lines and key bytes the real server itself logs and stores. The
+session runs with each log format: text, and JSON (`TESSERA_LOG_FORMAT=json`, every line an
+object, access lines included)."""
 import base64
+import json
 import re
 import sqlite3
 import subprocess
@@ -166,10 +169,11 @@ def every_form(texts: dict[str, str], keys: dict[str, str], raw: dict[str, bytes
     return forms
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
-def test_no_secret_in_clear_in_the_database_or_the_log(workdir, request, database):
+def test_no_secret_in_clear_in_the_database_or_the_log(workdir, request, database, log_format):
     url = request.getfixturevalue("postgres_database") if database == "postgres" else None
-    server = Server(workdir, env_extra={"TESSERA_LOG_LEVEL": "debug"}, database=url)
+    server = Server(workdir, env_extra={"TESSERA_LOG_LEVEL": "debug", "TESSERA_LOG_FORMAT": log_format}, database=url)
     try:
         texts, keys = full_session(server)
         during = stored_bytes(server)
@@ -180,7 +184,14 @@ def test_no_secret_in_clear_in_the_database_or_the_log(workdir, request, databas
     places.update({f"{place} (stopped)": data for place, data in after.items()})
     log = "".join(server.output)
     places["the server log"] = log.encode()
-    assert re.search(r"^\S+ debug ", log, re.MULTILINE), "the server logged nothing at debug level:\n" + log[:2000]
+    if log_format == "json":
+        lines = [json.loads(line) for line in log.split("\n") if line]
+        assert all(isinstance(line, dict) for line in lines), "a log line that is not a JSON object"
+        assert any(line["level"] == "debug" for line in lines), "the server logged nothing at debug level:\n" + log[:2000]
+        assert sum(line["message"] == "request" for line in lines) > 30, "too few access lines"
+    else:
+        assert re.search(r"^\S+ debug ", log, re.MULTILINE), "the server logged nothing at debug level:\n" + log[:2000]
+        assert re.search(r" route=/api/me .* request$", log, re.MULTILINE), "no access line"
 
     master_key = base64.b64decode((workdir / "master.key").read_text().strip())
     data_key, signing_keys = server_secrets(server, master_key)

@@ -28,6 +28,7 @@ struct ConsoleController {
         let console = RouteCollection(context: TesseraRequestContext.self)
         console.get { _, _ in ConsolePages.redirect("/console/account") }
         console.add(middleware: ConsoleHeadersMiddleware())
+        console.add(middleware: ConsoleSessionNoteMiddleware())
         console.get("static/console.css") { _, _ in Self.asset(ConsoleAssets.stylesheet, type: "text/css; charset=utf-8") }
         console.get("static/console.js") { _, _ in Self.asset(ConsoleAssets.script, type: "text/javascript; charset=utf-8") }
         console.get("static/favicon.svg") { _, _ in Self.asset(ConsoleAssets.favicon, type: "image/svg+xml") }
@@ -232,6 +233,7 @@ struct ConsoleController {
     }
 
     func signIn(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        context.accessLog?.credential(.password)
         let form: ConsoleForm
         do {
             form = try await ConsoleForm.read(request)

@@ -36,6 +36,19 @@ struct ConsoleHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// Notes for the access log that a console request presents a session cookie (the sign-on form
+/// notes the password it takes itself).
+struct ConsoleSessionNoteMiddleware: RouterMiddleware {
+    typealias Context = TesseraRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let note = context.accessLog, !(request.cookies[ConsoleController.sessionCookie]?.value ?? "").isEmpty {
+            note.credential(.consoleSession)
+        }
+        return try await next(request, context)
+    }
+}
+
 /// An `application/x-www-form-urlencoded` console form: bounded; a field may repeat (check boxes).
 struct ConsoleForm: Sendable {
     let fields: [(String, String)]

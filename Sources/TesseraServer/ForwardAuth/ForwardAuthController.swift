@@ -28,8 +28,14 @@ struct ForwardAuthController {
         )
         do {
             let identity = try await forwardAuthenticator.verify(try Self.bearer(request), requirements: requirements)
+            context.accessLog?.credential(PresentedCredential(rawValue: identity.tokenType))
             return accepted(identity)
         } catch let error as TesseraError where error.kind == .unauthenticated || error.kind == .forbidden {
+            if let note = context.accessLog {
+                // A refusal is not the hot path: the credential is classified again for the access log.
+                note.credential(request.headers[.authorization].flatMap(BearerCredential.parse).map { PresentedCredential(CredentialKind.of($0)) })
+                note.refusal(error.code)
+            }
             await auditRefusal(error, request: request, requirements: requirements, context: context)
             var response = ErrorMiddleware<TesseraRequestContext>.render(error, logger: context.logger)
             response.headers[.tesseraError] = error.code

@@ -35,6 +35,7 @@ struct AuthenticationThrottleMiddleware: RouterMiddleware {
         if let wait = limiter.retryAfter(client: client, account: account) {
             context.logger.notice("failed-authentication limit reached", metadata: ["client": "\(client ?? "?")", "retry_after": "\(wait)"])
             await auditRateLimited(request, context: context)
+            context.accessLog?.refusal("rate_limited")
             var headers = HTTPFields()
             headers[.retryAfter] = String(wait)
             let document = OrderedJSON.object([

@@ -7,26 +7,34 @@ import TesseraCore
 /// counts it as a failed authentication when it refuses a credential.
 protocol FrontDoorError: HTTPResponseError {
     var refusesCredential: Bool { get }
+    /// The code the response carries, for the access log.
+    var code: String { get }
 }
 
 /// The root error path: a front door's own error (`FrontDoorError`: OAuth, PAM) answers for
 /// itself; every other error becomes the JSON error document of the Lake/management API (the
 /// server's default, also for unknown routes), so that no refusal is ever a bare status.
-/// Authentication failures carry RFC 6750 `WWW-Authenticate`.
-struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Authentication failures carry RFC 6750 `WWW-Authenticate`. The code rendered is noted for
+/// the access log.
+struct ErrorMiddleware<Context: AccessLogNoting>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as TesseraError {
+            context.accessLog?.refusal(error.code)
             return Self.render(error, logger: context.logger)
         } catch let error as HTTPError {
             let tesseraError = Self.translate(error)
+            context.accessLog?.refusal(tesseraError.code)
             return Self.render(tesseraError, status: error.status, logger: context.logger)
         } catch let error as any FrontDoorError {
+            context.accessLog?.refusal(error.code)
             return try error.response(from: request, context: context)
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
-            return Self.render(TesseraError(.internalFailure, "server_error", "the server failed to handle this request"), logger: context.logger)
+            let failure = TesseraError(.internalFailure, "server_error", "the server failed to handle this request")
+            context.accessLog?.refusal(failure.code)
+            return Self.render(failure, logger: context.logger)
         }
     }
 

@@ -11,6 +11,8 @@ extension HTTPFields.Element.Name {
     static let tr50SessionID = named("sessionId")
     /// The stable code of a forward-auth refusal, for the proxy to pass on or log.
     static let tesseraError = named("X-Tessera-Error")
+    /// The request's id, taken from the caller when sane and returned on every response (`AccessLogMiddleware`).
+    static let xRequestID = named("X-Request-Id")
     /// Set by a front door whose refusal of a credential is not a 401 (TR50 answers 200), for
     /// `AuthenticationThrottleMiddleware`, which counts the failure and removes it.
     static let tesseraAuthenticationFailed = named("X-Tessera-Internal-Authentication-Failed")

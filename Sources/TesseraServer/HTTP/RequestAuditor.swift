@@ -11,7 +11,8 @@ struct RequestAuditor: Sendable {
     let directory: DirectoryManager
 
     /// Appends an audit event for this request (a refusal when `refusal`, its code, is set). A
-    /// failure to write it is logged, not thrown: the decision it describes has been made.
+    /// failure to write it is logged, not thrown: the decision it describes has been made. A
+    /// refusal's code is noted for the access log unless the front door notes its own.
     func record(
         _ context: TesseraRequestContext,
         organizationID: UUID?,
@@ -20,6 +21,7 @@ struct RequestAuditor: Sendable {
         target: String? = nil,
         refusal: String? = nil
     ) async {
+        if let refusal { context.accessLog?.refusal(refusal, replacing: false) }
         do {
             try await log.record(
                 organizationID: organizationID,

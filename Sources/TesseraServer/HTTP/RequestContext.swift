@@ -24,7 +24,7 @@ public enum Principal: Sendable {
 }
 
 /// The request context of every Tessera route: the core storage plus the authenticated caller.
-public struct TesseraRequestContext: RequestContext {
+public struct TesseraRequestContext: RequestContext, AccessLogNoting {
     public var coreContext: CoreRequestContextStorage
     public var principal: Principal?
     /// The peer's IP address (the proxy's, behind one), for per-client limits.
@@ -35,6 +35,8 @@ public struct TesseraRequestContext: RequestContext {
     /// Who is asking about what, for a refusal's audit event: set by a front door's error
     /// middleware (PAM's), filled in by the handler.
     var attribution: RequestAttribution?
+    /// What the access log will say of this request (set by `AccessLogMiddleware` when it logs).
+    var accessLog: AccessLogNote?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

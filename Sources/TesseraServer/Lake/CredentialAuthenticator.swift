@@ -20,7 +20,7 @@ struct CredentialAuthenticator: RouterMiddleware {
         var context = context
         if let authorization = request.headers[.authorization] {
             do {
-                context.principal = try await authenticate(authorization)
+                context.principal = try await authenticate(authorization, note: context.accessLog)
             } catch let error as TesseraError {
                 if error.kind != .internalFailure { await auditRefusal(error, authorization: authorization, request: request, context: context) }
                 throw error
@@ -99,8 +99,13 @@ struct CredentialAuthenticator: RouterMiddleware {
         return ("api.read", request.uri.path)
     }
 
-    func authenticate(_ authorization: String) async throws -> Principal {
-        if let credential = BearerCredential.parse(authorization) { return .lakeToken(try await lakeVerifier.verify(credential)) }
+    /// The caller an `Authorization` header proves; `note` learns the kind of credential it
+    /// presents (a bearer is a Lake JWT, Basic a password).
+    func authenticate(_ authorization: String, note: AccessLogNote? = nil) async throws -> Principal {
+        if let credential = BearerCredential.parse(authorization) {
+            note?.credential(.lakeJWT)
+            return .lakeToken(try await lakeVerifier.verify(credential))
+        }
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2 else {
             throw TesseraError(.unauthenticated, "authorization_malformed", "Authorization header must be 'Bearer <JWT>' or 'Basic <base64>'")
@@ -108,8 +113,10 @@ struct CredentialAuthenticator: RouterMiddleware {
         let credential = parts[1].trimmingCharacters(in: .whitespaces)
         switch parts[0].lowercased() {
         case "bearer":
+            note?.credential(.lakeJWT)
             return .lakeToken(try await lakeVerifier.verify(credential))
         case "basic":
+            note?.credential(.password)
             guard let (username, password) = BasicCredentials.parse(authorization) else {
                 throw TesseraError(.unauthenticated, "basic_malformed", "Basic credentials must be base64 of 'username:password'")
             }

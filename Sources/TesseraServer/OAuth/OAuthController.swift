@@ -79,6 +79,7 @@ struct OAuthController {
         _ action: String, _ context: TesseraRequestContext, _ body: (ClientDecision) async throws -> Response
     ) async throws -> Response {
         let decision = ClientDecision()
+        defer { context.accessLog?.credential(decision.credential) }
         do {
             return try await body(decision)
         } catch let refusal as FormBody.Refusal {
@@ -211,6 +212,7 @@ struct OAuthController {
             }
             throw OAuthError.invalidRequest("use exactly one client authentication method")
         }
+        decision.credential = assertion == nil ? .clientSecret : .privateKeyJWT
         do {
             if let (clientID, secret) = basic ?? post {
                 return try await clients.authenticate(clientID: clientID, secret: secret)
@@ -243,6 +245,7 @@ struct OAuthController {
 
     /// RFC 7523 §2.1: a Lake self-signed JWT as the authorization grant.
     private func jwtBearerGrant(_ form: FormBody, _ decision: ClientDecision) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
+        decision.credential = .lakeJWT
         decision.claimLakeAssertion(form.parameters["assertion"])
         if form.parameters["scope"] != nil {
             throw OAuthError(status: .badRequest, error: "invalid_scope", description: "the jwt-bearer grant takes no scope")
@@ -292,9 +295,10 @@ struct OAuthController {
 
 /// What one token-endpoint request has shown so far of who is asking (for its audit event): the
 /// client or Lake user it claims, then the one it authenticated as, and the specific reason of a
-/// refusal the OAuth error code hides (`token_replayed` behind `invalid_client`…). Used within one
-/// request only.
+/// refusal the OAuth error code hides (`token_replayed` behind `invalid_client`…); and, for the
+/// access log, the kind of credential it presented. Used within one request only.
 final class ClientDecision {
+    var credential: PresentedCredential?
     var actor = AuditActor.anonymous
     var organizationID: UUID?
     var claimedClientID: String?

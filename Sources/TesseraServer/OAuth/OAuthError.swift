@@ -34,6 +34,8 @@ struct OAuthError: FrontDoorError {
     /// A failed client authentication, or a refused grant, counts against the limits.
     var refusesCredential: Bool { status == .unauthorized || error == "invalid_grant" }
 
+    var code: String { error }
+
     func response(from request: Request, context: some RequestContext) -> Response {
         var headers: HTTPFields = [.cacheControl: "no-store", .pragma: "no-cache"]
         if let challenge { headers[.wwwAuthenticate] = challenge }

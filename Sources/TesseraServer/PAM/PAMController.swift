@@ -53,6 +53,7 @@ struct PAMController {
         guard let credential = request.headers[.authorization].flatMap(BearerCredential.parse) else {
             throw TesseraError(.unauthenticated, "invalid_token", "send Authorization: Bearer <access token from the token endpoint>")
         }
+        context.accessLog?.credential(.accessToken)
         let token = try await accessTokens.verify(credential, issuer: issuerURL.value, audience: accessTokenAudience)
         let attribution = context.attribution
         attribution?.actor = token.clientID.hasPrefix("app_") ? .app(token.clientID) : .user(token.subject)

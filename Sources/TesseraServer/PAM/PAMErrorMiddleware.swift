@@ -78,6 +78,8 @@ struct PAMError: FrontDoorError {
 
     var refusesCredential: Bool { status == .unauthorized }
 
+    var code: String { error }
+
     func response(from request: Request, context: some RequestContext) -> Response {
         var headers: HTTPFields = [.cacheControl: "no-store", .pragma: "no-cache"]
         if let challenge { headers[.wwwAuthenticate] = challenge }

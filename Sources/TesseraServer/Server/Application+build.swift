@@ -38,7 +38,8 @@ public func buildApplication(
     }
 
     let router = Router(context: TesseraRequestContext.self)
-    // Outermost, so it counts every answer as sent, errors included, by route pattern.
+    router.add(middleware: AccessLogMiddleware())
+    // Outside the error middleware, so it counts every answer as sent, errors included, by route pattern.
     if configuration.metrics != nil { router.add(middleware: MetricsMiddleware()) }
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthenticationThrottleMiddleware(

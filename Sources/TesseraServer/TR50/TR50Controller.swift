@@ -28,6 +28,9 @@ struct TR50Controller {
             return TR50Envelope.render([("error", .failure(failure))])
         }
         let bearer = request.headers[.authorization].flatMap(BearerCredential.parse)
+        if let credential = bearer ?? request.headers[.tr50SessionID] {
+            context.accessLog?.credential(credential.utf8.contains(UInt8(ascii: ".")) ? .tr50JWT : .tr50Session)
+        }
         let observed = Mutex(0)
         let results = await envelope.execute(body, sessionHeader: request.headers[.tr50SessionID], bearer: bearer) { decision in
             observed.withLock { $0 += 1 }
@@ -49,6 +52,7 @@ struct TR50Controller {
     /// (`tr50.session.jwt.create`, target: its `jti`). Other successful commands are in the TR50
     /// API log (`log.list`), not here.
     private func record(_ decision: TR50Decision, _ context: TesseraRequestContext) async {
+        if decision.command == "api.authenticate" { context.accessLog?.credential(Self.presented(decision)) }
         let refusal: String?
         var target: String?
         switch decision.outcome {
@@ -91,6 +95,19 @@ struct TR50Controller {
             }
         }
         await audit.record(context, organizationID: organizationID, actor: actor, action: action, target: target, refusal: refusal)
+    }
+
+    /// The credential an envelope's `auth` entry presents: a password or an application token
+    /// when it logs in (told apart by who it authenticated or claimed), else a session id.
+    static func presented(_ decision: TR50Decision) -> PresentedCredential? {
+        if case .success(.done) = decision.outcome { return .tr50Session }
+        switch decision.principal {
+        case .user?: return .password
+        case .token?: return .tr50AppToken
+        case nil:
+            if decision.claimant?.hasPrefix("app:") == true { return .tr50AppToken }
+            return decision.claimant?.hasPrefix("user:") == true ? .password : nil
+        }
     }
 
     /// The commands `POST /api` knows; any other name is audited as `tr50.unknown` (target: the

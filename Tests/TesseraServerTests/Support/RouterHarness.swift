@@ -9,8 +9,9 @@ extension LakeHarness {
     static let routerIssuer = "http://tessera.test"
 
     /// As `run`, but in process: `app.test(.router)` sends each request straight to the router
-    /// (the app's services still run), with the issuer fixed to `routerIssuer`.
-    static func runInProcess(_ body: @Sendable (LakeHarness) async throws -> Void) async throws {
+    /// (the app's services still run), with the issuer fixed to `routerIssuer`; `logger` is the
+    /// app's (default: warnings and worse, on standard error).
+    static func runInProcess(logger: Logger? = nil, _ body: @Sendable (LakeHarness) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-router-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -22,8 +23,9 @@ extension LakeHarness {
         configuration.bootstrapUser = "demo"
         configuration.bootstrapPassword = password
         configuration.issuer = routerIssuer
-        var logger = Logger(label: "tessera-router-test")
-        logger.logLevel = .warning
+        var quiet = Logger(label: "tessera-router-test")
+        quiet.logLevel = .warning
+        let logger = logger ?? quiet
         let clock = TestClock()
         let app = try await buildApplication(configuration, logger: logger, clock: clock)
         try await app.test(.router) { client in
