@@ -52,6 +52,8 @@ struct Serve: AsyncParsableCommand {
     )
     var auditFoldSeconds: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env TESSERA_LOG_LEVEL).") var logLevel: String?
+    @Option(help: "Access-log lines (level info): refusals (status >= 400, the default), all, or off (env TESSERA_ACCESS_LOG).")
+    var accessLog: String?
     @Option(help: "Log format: text, or json for one JSON object per line on standard output (env TESSERA_LOG_FORMAT; default text).")
     var logFormat: String?
 
@@ -130,6 +132,11 @@ struct Serve: AsyncParsableCommand {
             ? (Environment.value("TESSERA_TRUSTED_PROXIES") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             : trustedProxy
         try configureMetrics(&configuration)
+        let accessLogName = accessLog ?? Environment.value("TESSERA_ACCESS_LOG") ?? "refusals"
+        guard let accessLogPolicy = AccessLogPolicy(rawValue: accessLogName) else {
+            throw CLIError("--access-log is refusals, all or off, not '\(accessLogName)'")
+        }
+        configuration.accessLog = accessLogPolicy
         guard configuration.lake.defaultAccessTokenLifetimeDays <= configuration.lake.maximumAccessTokenLifetimeDays else {
             throw CLIError("the default PAT lifetime is longer than the maximum")
         }

@@ -1,5 +1,6 @@
 """Structured logs (`TESSERA_LOG_FORMAT=json`): every line the server writes is one JSON object
-with `time`, `level`, `label` and `message`; every request has one access line (message
+with `time`, `level`, `label` and `message`; with `--access-log all` every request has one
+access line (by default only refusals and errors, status 400 or more) (message
 `request`) with its id, method, route pattern, status, duration and, where there is one, the
 kind of credential presented and the refusal's code, and never a username, query or secret.
 The request id is the caller's `X-Request-Id` when sane, else one the server makes; it comes
@@ -21,7 +22,7 @@ FORGED = "eyJhbGciOiJSUzI1NiIsImtpZCI6InByaW1hcnkifQ.eyJzdWIiOiJkZW1vIiwib3JnX2l
 
 @pytest.fixture
 def json_server(workdir):
-    instance = Server(workdir, env_extra={"TESSERA_LOG_FORMAT": "json"})
+    instance = Server(workdir, env_extra={"TESSERA_LOG_FORMAT": "json", "TESSERA_ACCESS_LOG": "all"})
     yield instance
     instance.stop()
 
@@ -188,3 +189,28 @@ def test_below_info_there_is_no_access_line_but_still_an_id(workdir):
     objects = log_objects(server)
     assert not [value for value in objects if value["message"] == "request"]
     assert any(value["message"].startswith("Tessera listening on http://") for value in objects)
+
+
+def test_by_default_only_refusals_get_an_access_line_and_off_writes_none(workdir):
+    """The default (`--access-log refusals`) keeps the hot path of accepted requests silent."""
+    server = Server(workdir, env_extra={"TESSERA_LOG_FORMAT": "json"})
+    try:
+        accepted, _ = call("GET", server.url + "/api/me", "accepted-1", headers=server.basic())
+        refused, _ = call("GET", server.url + "/api/me", "refused-1", headers=bearer(FORGED))
+        assert (accepted.status_code, refused.status_code) == (200, 401)
+        line = access_line(server, "refused-1")
+        assert (line["status"], line["code"]) == (401, "key_unknown"), line
+    finally:
+        server.stop()
+    ids = [value.get("request_id") for value in log_objects(server) if value["message"] == "request"]
+    assert "accepted-1" not in ids and ids.count("refused-1") == 1, ids
+    quiet = workdir / "quiet"
+    quiet.mkdir()
+    server = Server(quiet, env_extra={"TESSERA_LOG_FORMAT": "json", "TESSERA_ACCESS_LOG": "off"})
+    try:
+        refused, returned = call("GET", server.url + "/api/me", "refused-2", headers=bearer(FORGED))
+        assert refused.status_code == 401 and returned == "refused-2", "the id is still returned"
+        time.sleep(0.5)
+    finally:
+        server.stop()
+    assert not [value for value in log_objects(server) if value["message"] == "request"]

@@ -173,7 +173,8 @@ def every_form(texts: dict[str, str], keys: dict[str, str], raw: dict[str, bytes
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_no_secret_in_clear_in_the_database_or_the_log(workdir, request, database, log_format):
     url = request.getfixturevalue("postgres_database") if database == "postgres" else None
-    server = Server(workdir, env_extra={"TESSERA_LOG_LEVEL": "debug", "TESSERA_LOG_FORMAT": log_format}, database=url)
+    server = Server(workdir, env_extra={"TESSERA_LOG_LEVEL": "debug", "TESSERA_LOG_FORMAT": log_format, "TESSERA_ACCESS_LOG": "all"},
+                    database=url)
     try:
         texts, keys = full_session(server)
         during = stored_bytes(server)

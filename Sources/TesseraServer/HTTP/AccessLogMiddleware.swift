@@ -11,9 +11,13 @@ import Logging
 /// the path: it may hold a username or a token), the status, the time until the response was
 /// ready in milliseconds, and, when a front door noted them (`AccessLogNote`), the kind of
 /// credential presented and the refusal's code. No query, header, credential or body is logged.
-/// Below level info nothing is measured or noted.
+/// Which requests get a line is `policy` (`--access-log`): by default only those answered with a
+/// status of 400 or more, so the hot path of accepted requests writes nothing. Below level info
+/// nothing is measured or noted.
 struct AccessLogMiddleware: RouterMiddleware {
     typealias Context = TesseraRequestContext
+
+    let policy: AccessLogPolicy
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -22,7 +26,7 @@ struct AccessLogMiddleware: RouterMiddleware {
         }
         let requestID = context.id
         // Below info nothing is measured or noted.
-        let note = context.logger.logLevel <= .info ? AccessLogNote() : nil
+        let note = policy != .off && context.logger.logLevel <= .info ? AccessLogNote() : nil
         context.accessLog = note
         let start = note.map { _ in ContinuousClock.now }
         var response: Response
@@ -41,6 +45,7 @@ struct AccessLogMiddleware: RouterMiddleware {
     }
 
     private func log(_ request: Request, _ context: Context, _ note: AccessLogNote, status: Int, since start: ContinuousClock.Instant) {
+        guard policy == .all || status >= 400 else { return }
         var metadata: Logger.Metadata = [
             "method": .string(request.method.rawValue),
             "route": .string(context.endpointPath ?? "NotFound"),
@@ -57,4 +62,14 @@ struct AccessLogMiddleware: RouterMiddleware {
         let (seconds, attoseconds) = duration.components
         return Double(seconds * 1_000_000 + attoseconds / 1_000_000_000_000) / 1000
     }
+}
+
+/// Which requests get an access-log line (`--access-log`).
+public enum AccessLogPolicy: String, Sendable {
+    /// None.
+    case off
+    /// Those answered with a status of 400 or more (refusals and errors): the default.
+    case refusals
+    /// Every request (a line per request costs a write on the hot path).
+    case all
 }

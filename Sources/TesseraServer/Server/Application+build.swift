@@ -38,7 +38,7 @@ public func buildApplication(
     }
 
     let router = Router(context: TesseraRequestContext.self)
-    router.add(middleware: AccessLogMiddleware())
+    router.add(middleware: AccessLogMiddleware(policy: configuration.accessLog))
     // Outside the error middleware, so it counts every answer as sent, errors included, by route pattern.
     if configuration.metrics != nil { router.add(middleware: MetricsMiddleware()) }
     router.add(middleware: ErrorMiddleware())

@@ -34,6 +34,8 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies: [String] = []
     /// How repeated refusals are folded in the audit log (docs/audit.md).
     public var auditFolding = AuditFolding.Policy()
+    /// Which requests get an access-log line (`--access-log`).
+    public var accessLog = AccessLogPolicy.refusals
     /// The metrics to serve at `GET /metrics` (nil: no metrics, and no such route).
     public var metrics: ServerMetrics?
     /// Serve `/metrics` on this port of `metricsHost` only, instead of on the main port.
