@@ -5,9 +5,9 @@ import Prometheus
 import TesseraCore
 
 /// The process's metrics in the Prometheus text format: swift-metrics bootstrapped once with
-/// swift-prometheus's registry as its backend (through `PrometheusExportFactory`). Hummingbird's `MetricsMiddleware` series are renamed to
-/// Tessera's (`tessera_http_requests_total{route, method, status}`, …), every name and label is
-/// made valid for Prometheus, and durations use buckets from 25 µs (`TesseraMetrics.latencyBuckets`).
+/// swift-prometheus's registry as its backend (through `PrometheusExportFactory`); every name and
+/// label is made valid for Prometheus, and durations use buckets from 25 µs
+/// (`TesseraMetrics.latencyBuckets`). HTTP requests are counted by `HTTPMetricsMiddleware`.
 /// `GET /metrics` (on the main port, or on `--metrics-port`) serves `exposition()`.
 public final class ServerMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
@@ -27,23 +27,10 @@ public final class ServerMetrics: Sendable {
         return ServerMetrics(registry: registry)
     }
 
-    /// Hummingbird's metric names (`MetricsMiddleware`), as Tessera exports them.
-    static let renamed = [
-        "hb.requests": "tessera_http_requests_total",
-        "http.server.request.duration": "tessera_http_request_duration_seconds",
-        "hb.request.errors": "tessera_http_request_errors_total",
-        "http.server.active_requests": "tessera_http_active_requests",
-    ]
-
-    static let labelNames = [
-        "http.route": "route", "http.request.method": "method", "http.response.status_code": "status", "error.type": "status",
-    ]
-
     /// The `# HELP` line of each family (Prometheus's linter wants one).
     static let help = [
         "tessera_http_requests_total": "HTTP requests answered, by route pattern, method and status.",
         "tessera_http_request_duration_seconds": "Time to answer an HTTP request, by route pattern, method and status.",
-        "tessera_http_request_errors_total": "HTTP requests answered by an error the router raised, by route pattern, method and status.",
         "tessera_http_active_requests": "HTTP requests being answered, by method.",
         "tessera_credentials_verified_total": "Credentials verified (accepted), by kind.",
         "tessera_credentials_refused_total": "Credentials refused, by kind and refusal code.",
@@ -95,17 +82,17 @@ public final class ServerMetrics: Sendable {
 }
 
 /// swift-metrics' factory over a swift-prometheus registry, as `PrometheusMetricsFactory` but
-/// with Tessera's names, label names, help texts and latency buckets (`ServerMetrics`).
+/// with help texts and Tessera's latency buckets (`ServerMetrics`).
 struct PrometheusExportFactory: MetricsFactory {
     let registry: PrometheusCollectorRegistry
 
     private func descriptor(_ label: String) -> MetricNameDescriptor {
-        let name = ServerMetrics.renamed[label] ?? ServerMetrics.sanitized(label)
+        let name = ServerMetrics.sanitized(label)
         return MetricNameDescriptor(metricName: name, unitName: "", helpText: ServerMetrics.help[name] ?? "Tessera metric \(name).")
     }
 
     private func labels(_ dimensions: [(String, String)]) -> [(String, String)] {
-        dimensions.map { (ServerMetrics.labelNames[$0.0] ?? ServerMetrics.sanitized($0.0), $0.1) }
+        dimensions.map { (ServerMetrics.sanitized($0.0), $0.1) }
     }
 
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {

@@ -40,7 +40,7 @@ public func buildApplication(
     let router = Router(context: TesseraRequestContext.self)
     router.add(middleware: AccessLogMiddleware(policy: configuration.accessLog))
     // Outside the error middleware, so it counts every answer as sent, errors included, by route pattern.
-    if configuration.metrics != nil { router.add(middleware: MetricsMiddleware()) }
+    if configuration.metrics != nil { router.add(middleware: HTTPMetricsMiddleware()) }
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthenticationThrottleMiddleware(
         limiter: FailureRateLimiter(policy: configuration.failedAuthenticationLimits), trustedProxies: Set(configuration.trustedProxies),
