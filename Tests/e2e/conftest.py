@@ -35,14 +35,21 @@ class ApiClient:
     def basic(self, user="demo", password=PASSWORD):
         return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
+    # Every answer these helpers receive is checked against the OpenAPI document (openapi_check.py):
+    # the whole end-to-end suite's management and Lake API traffic, not only test_openapi_e2e's.
     def post(self, path, body, **kw):
-        return requests.post(self.url + path, json=body, headers=kw.pop("headers", self.basic()), timeout=30, **kw)
+        return self.checked(requests.post(self.url + path, json=body, headers=kw.pop("headers", self.basic()), timeout=30, **kw))
 
     def get(self, path, **kw):
-        return requests.get(self.url + path, headers=kw.pop("headers", self.basic()), timeout=30, **kw)
+        return self.checked(requests.get(self.url + path, headers=kw.pop("headers", self.basic()), timeout=30, **kw))
 
     def delete(self, path, **kw):
-        return requests.delete(self.url + path, headers=kw.pop("headers", self.basic()), timeout=30, **kw)
+        return self.checked(requests.delete(self.url + path, headers=kw.pop("headers", self.basic()), timeout=30, **kw))
+
+    def checked(self, reply):
+        from openapi_check import validate_response
+        validate_response(self.url, reply)
+        return reply
 
     def create_pat(self, name="e2e"):
         reply = self.post("/api/users/me/access-tokens", {"name": name})
