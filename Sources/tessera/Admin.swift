@@ -111,21 +111,32 @@ struct Admin: AsyncParsableCommand {
         }
     }
 
+    /// The user `disable-user` and `enable-user` act on, and the database and key to reach them.
+    struct UserTarget: ParsableArguments {
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var masterKey: MasterKeyOption
+        @Option(help: "Organization domain name.") var org: String
+        @Option(help: "Username.") var username: String
+
+        /// Runs `change` with the core services and the organization's id.
+        func change(_ change: (TesseraServices, UUID) async throws -> User) async throws -> User {
+            try await options.withServices(masterKey: masterKey) { services, storage in
+                try await change(services, try await Admin.organization(org, in: storage).id)
+            }
+        }
+    }
+
     struct DisableUser: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "disable-user",
             abstract: "Disable a user: no sign-on, sessions ended, their Lake JWTs and the access tokens traded for them refused.",
             discussion: "Nothing of theirs is deleted; enable-user restores it. A running server on SQLite sees the change within its credential cache lifetime; on PostgreSQL at once."
         )
-        @OptionGroup var options: DatabaseOptions
-        @OptionGroup var masterKey: MasterKeyOption
-        @Option(help: "Organization domain name.") var org: String
-        @Option(help: "Username.") var username: String
+        @OptionGroup var target: UserTarget
 
         func run() async throws {
-            let user = try await options.withServices(masterKey: masterKey) { services, storage in
-                let organization = try await Admin.organization(org, in: storage)
-                return try await services.disableUser(username: username, organizationID: organization.id, by: Admin.requester, requesterID: nil)
+            let user = try await target.change { services, organizationID in
+                try await services.disableUser(username: target.username, organizationID: organizationID, by: Admin.requester, requesterID: nil)
             }
             print("Disabled user '\(user.username)' (since \(user.disabledAt?.iso8601 ?? "now"))")
         }
@@ -133,15 +144,11 @@ struct Admin: AsyncParsableCommand {
 
     struct EnableUser: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "enable-user", abstract: "Enable a disabled user again.")
-        @OptionGroup var options: DatabaseOptions
-        @OptionGroup var masterKey: MasterKeyOption
-        @Option(help: "Organization domain name.") var org: String
-        @Option(help: "Username.") var username: String
+        @OptionGroup var target: UserTarget
 
         func run() async throws {
-            let user = try await options.withServices(masterKey: masterKey) { services, storage in
-                let organization = try await Admin.organization(org, in: storage)
-                return try await services.enableUser(username: username, organizationID: organization.id, by: Admin.requester)
+            let user = try await target.change { services, organizationID in
+                try await services.enableUser(username: target.username, organizationID: organizationID, by: Admin.requester)
             }
             print("Enabled user '\(user.username)'")
         }

@@ -119,7 +119,7 @@ def test_metrics_count_what_happened_and_carry_no_secret(server: Server):
     grew("tessera_credentials_verified_total", 2, kind="lake_jwt")  # /api/me, and the jwt-bearer grant
     grew("tessera_credentials_refused_total", 1, kind="lake_jwt", code="key_unknown")
     grew("tessera_credentials_refused_total", 1, kind="password", code="invalid_credentials")
-    grew("tessera_credentials_refused_total", 1, kind="forward_auth", code="credential_unrecognised")
+    grew("tessera_credentials_refused_total", 1, kind="opaque", code="credential_unrecognised")
     grew("tessera_credentials_verified_total", 1, kind="client_secret")
     grew("tessera_credentials_refused_total", 1, kind="client_secret", code="invalid_client")
     grew("tessera_credentials_verified_total", 1, kind="access_token")

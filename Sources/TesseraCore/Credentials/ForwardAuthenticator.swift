@@ -64,17 +64,22 @@ public struct ForwardAuthenticator: Sendable {
     public func verify(_ credential: String, requirements: ForwardAuthRequirements) async throws -> VerifiedIdentity {
         let identity = try await identify(credential)
         if let audience = requirements.audience, !identity.audiences.contains(audience) {
-            TesseraMetrics.refusal(.forwardAuth, code: "audience_mismatch")
+            TesseraMetrics.refusal(Self.kind(of: identity), code: "audience_mismatch")
             throw TesseraError.token(
                 "audience_mismatch", "the \(identity.tokenType) is for \(identity.audiences.map { "'\($0)'" }.joined(separator: ", ")), not '\(audience)'"
             )
         }
         let missing = requirements.scopes.filter { !identity.scopes.contains($0) }
         if !missing.isEmpty {
-            TesseraMetrics.refusal(.forwardAuth, code: "insufficient_scope")
+            TesseraMetrics.refusal(Self.kind(of: identity), code: "insufficient_scope")
             throw TesseraError(.forbidden, "insufficient_scope", "the \(identity.tokenType) lacks scope \(missing.joined(separator: " "))")
         }
         return identity
+    }
+
+    /// The kind an identity's credential is counted under (its `tokenType` is a `CredentialKind`).
+    private static func kind(of identity: VerifiedIdentity) -> PresentedCredential {
+        PresentedCredential(rawValue: identity.tokenType) ?? .opaque
     }
 
     private func identify(_ credential: String) async throws -> VerifiedIdentity {
@@ -93,7 +98,7 @@ public struct ForwardAuthenticator: Sendable {
                 tokenID: principal.tokenID, expiresAt: principal.expiresAt
             )
         case .opaque:
-            TesseraMetrics.refusal(.forwardAuth, code: "credential_unrecognised")
+            TesseraMetrics.refusal(.opaque, code: "credential_unrecognised")
             throw TesseraError.token(
                 "credential_unrecognised",
                 "the bearer credential is neither a JWT nor a derived short token (sk-…); a PAT alone is not a credential, sign a Lake JWT with it"

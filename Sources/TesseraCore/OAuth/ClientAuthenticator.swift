@@ -47,7 +47,7 @@ public struct ClientAuthenticator: Sendable {
     /// URL or the issuer): the one `JWSPipeline` with the client's registered key, then
     /// `ClaimRules` (`iat` optional, as RFC 7523 allows; at most an hour), then single use by `jti`.
     public func authenticate(assertion: String, audiences: [String]) async throws -> ClientApplication {
-        try await TesseraMetrics.verification(.clientAssertion) { try await checked(assertion: assertion, audiences: audiences) }
+        try await TesseraMetrics.verification(.privateKeyJWT) { try await checked(assertion: assertion, audiences: audiences) }
     }
 
     private func checked(assertion: String, audiences: [String]) async throws -> ClientApplication {

@@ -6,20 +6,6 @@ import Synchronization
 /// refusal codes, grants, profiles, algorithms, cache and backend names — never a secret, a
 /// token, a username or any other unbounded value. docs/operations.md lists the families.
 public enum TesseraMetrics {
-    /// What a verification or sign-on checked.
-    public enum CredentialKind: String, Sendable, CaseIterable {
-        case lakeJWT = "lake_jwt"
-        case accessToken = "access_token"
-        case pamJWT = "pam_jwt"
-        case pamShortToken = "pam_short_token"
-        case tr50JWT = "tr50_jwt"
-        case tr50Session = "tr50_session"
-        case clientSecret = "client_secret"
-        case clientAssertion = "client_assertion"
-        case password
-        case forwardAuth = "forward_auth"
-    }
-
     /// What a revocation revoked.
     public enum RevocationKind: String, Sendable {
         case pat, key
@@ -41,12 +27,10 @@ public enum TesseraMetrics {
 
     // MARK: Credentials
 
-    /// The kinds checked by a verification (forward-auth's own checks only refuse).
-    private static let verifiedKinds = CredentialKind.allCases.filter { $0 != .forwardAuth }
-    private static let verified = Dictionary(uniqueKeysWithValues: verifiedKinds.map {
+    private static let verified = Dictionary(uniqueKeysWithValues: PresentedCredential.allCases.map {
         ($0, Counter(label: "tessera_credentials_verified_total", dimensions: [("kind", $0.rawValue)]))
     })
-    private static let verificationTime = Dictionary(uniqueKeysWithValues: verifiedKinds.map {
+    private static let verificationTime = Dictionary(uniqueKeysWithValues: PresentedCredential.allCases.map {
         ($0, Timer(label: "tessera_credential_verification_duration_seconds", dimensions: [("kind", $0.rawValue)], preferredDisplayUnit: .seconds))
     })
     private static let refused = LabelledCounters(label: "tessera_credentials_refused_total", names: ["kind", "code"])
@@ -54,7 +38,7 @@ public enum TesseraMetrics {
     /// Times `verify` and counts its outcome under `kind`: verified, or refused with the
     /// `TesseraError`'s code (`internal` for anything else, which is rethrown as is).
     @inline(__always)
-    public static func verification<T>(_ kind: CredentialKind, _ verify: () async throws -> T) async throws -> T {
+    public static func verification<T>(_ kind: PresentedCredential, _ verify: () async throws -> T) async throws -> T {
         let start = ContinuousClock.now
         do {
             let result = try await verify()
@@ -69,14 +53,13 @@ public enum TesseraMetrics {
     }
 
     /// Counts one refusal of `kind` with `code`, for checks that do not go through `verification`.
-    public static func refusal(_ kind: CredentialKind, code: String) {
+    public static func refusal(_ kind: PresentedCredential, code: String) {
         refused.increment([kind.rawValue, code])
     }
 
     /// The code of a refusal that is not a `TesseraError` (a TR50 failure: `tr50_<number>`).
     static func refusalCode(_ error: any Error) -> String {
         if let failure = error as? TR50Failure { return "tr50_\(-failure.code.rawValue)" }
-        if error is SignOnRefusal { return "sign_on_refused" }
         return "internal"
     }
 
@@ -118,7 +101,8 @@ public enum TesseraMetrics {
     /// Age of the oldest signing key an organization signs with now, in seconds.
     public static let signingKeyAge = Gauge(label: "tessera_signing_key_age_seconds")
 
-    static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
+    /// Nanoseconds from `start` to now, as swift-metrics' timers record them.
+    public static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
         let elapsed = ContinuousClock.now - start
         return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
     }

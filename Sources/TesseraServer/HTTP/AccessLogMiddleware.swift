@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import TesseraCore
 
 /// The outermost middleware: gives each request its id and writes its access-log line.
 ///

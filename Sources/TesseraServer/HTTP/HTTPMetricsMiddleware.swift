@@ -1,6 +1,7 @@
 import Hummingbird
 import Metrics
 import Synchronization
+import TesseraCore
 
 /// Counts and times every request by route pattern, method and status
 /// (`tessera_http_requests_total`, `tessera_http_request_duration_seconds`) and the requests in
@@ -54,7 +55,6 @@ final class HTTPSeries: Sendable {
             return made
         }
         requests.increment()
-        let elapsed = ContinuousClock.now - start
-        duration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        duration.recordNanoseconds(TesseraMetrics.nanoseconds(since: start))
     }
 }

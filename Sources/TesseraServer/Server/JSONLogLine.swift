@@ -1,4 +1,6 @@
+import Foundation
 import Logging
+import TesseraCore
 
 /// One log line as a JSON object, written byte by byte (no Foundation encoder on the logging
 /// path): `time`, `level`, `label`, `message`, then the metadata members sorted by key, then a
@@ -134,7 +136,7 @@ enum JSONLogLine {
     /// RFC 3339 in UTC with milliseconds: `2025-06-01T12:34:56.789Z`.
     static func appendTime(_ milliseconds: Int64, to out: inout [UInt8]) {
         let (days, inDay) = floorDivision(milliseconds, 86_400_000)
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let (year, month, day) = Date.civilDate(daysSinceEpoch: days)
         appendDigits(year, count: 4, to: &out)
         out.append(UInt8(ascii: "-"))
         appendDigits(month, count: 2, to: &out)
@@ -154,20 +156,6 @@ enum JSONLogLine {
     private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
         let remainder = value % divisor
         return remainder < 0 ? (value / divisor - 1, remainder + divisor) : (value / divisor, remainder)
-    }
-
-    /// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's
-    /// `civil_from_days`).
-    static func civilDate(daysSinceEpoch: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let shifted = daysSinceEpoch + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// `value` (0 or more) in `count` decimal digits, with leading zeros.

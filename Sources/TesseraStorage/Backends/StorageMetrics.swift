@@ -1,4 +1,5 @@
 import Metrics
+import TesseraCore
 
 /// The database's metrics, per backend (`sqlite` or `postgresql`): how long reads and
 /// transactions take (`tessera_db_duration_seconds{backend, operation}`, a transaction counted
@@ -30,10 +31,7 @@ struct StorageMetrics: Sendable {
 
     private func timed<T>(_ timer: Timer, _ body: () async throws -> T) async rethrows -> T {
         let start = ContinuousClock.now
-        defer {
-            let elapsed = ContinuousClock.now - start
-            timer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        }
+        defer { timer.recordNanoseconds(TesseraMetrics.nanoseconds(since: start)) }
         return try await body()
     }
 }
