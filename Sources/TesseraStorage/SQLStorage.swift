@@ -12,14 +12,18 @@ public struct SQLStorage: Sendable {
 
     /// `reference` is `sqlite:PATH` (or a bare path ending in `.sqlite`/`.db`) or a PostgreSQL
     /// URL, `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (also `postgresql://`).
-    public static func open(_ reference: String, logger: Logger) async throws -> SQLStorage {
+    /// `databaseDeadline`: how long a PostgreSQL read or transaction may wait before failing as
+    /// `database_unavailable` (`DatabaseOutage`).
+    public static func open(
+        _ reference: String, logger: Logger, databaseDeadline: Duration = DatabaseOutage.defaultDeadline
+    ) async throws -> SQLStorage {
         let backend: any SQLBackend
         if reference.hasPrefix("sqlite:") {
             backend = try await SQLiteBackend.open(path: String(reference.dropFirst("sqlite:".count)), logger: logger)
         } else if reference.hasPrefix("postgres:") || reference.hasPrefix("postgresql:") || reference.hasPrefix("postgres+")
             || reference.hasPrefix("postgresql+")
         {
-            backend = try await PostgresBackend.open(url: reference, logger: logger)
+            backend = try await PostgresBackend.open(url: reference, logger: logger, deadline: databaseDeadline)
         } else if reference.hasSuffix(".sqlite") || reference.hasSuffix(".db") {
             backend = try await SQLiteBackend.open(path: reference, logger: logger)
         } else {

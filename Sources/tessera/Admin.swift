@@ -13,7 +13,7 @@ struct Admin: AsyncParsableCommand {
         discussion: "Every change is recorded in the audit log as made by cli:<your OS user name>; `tessera admin audit` reads the log.",
         subcommands: [
             CreateOrg.self, CreateUser.self, DisableUser.self, EnableUser.self, ListOrgs.self, RotateSigningKey.self, CreateApp.self,
-            RotateAppSecret.self, CreateCredentialProvider.self, RotateMasterKey.self, ReadAudit.self,
+            RotateAppSecret.self, CreateCredentialProvider.self, RotateMasterKey.self, ReadAudit.self, Backup.self,
         ]
     )
 
@@ -51,10 +51,13 @@ struct Admin: AsyncParsableCommand {
             }
         }
 
+        /// The database named by `--database`, else `TESSERA_DATABASE`, else the server's default.
+        var reference: String { database ?? Environment.value("TESSERA_DATABASE") ?? "sqlite:tessera.sqlite" }
+
         func withStorage<T>(_ body: (SQLStorage) async throws -> T) async throws -> T {
             var logger = Logger(label: "tessera-admin")
             logger.logLevel = .warning
-            let storage = try await SQLStorage.open(database ?? Environment.value("TESSERA_DATABASE") ?? "sqlite:tessera.sqlite", logger: logger)
+            let storage = try await SQLStorage.open(reference, logger: logger)
             do {
                 let result = try await body(storage)
                 try await storage.close()
@@ -345,6 +348,44 @@ struct Admin: AsyncParsableCommand {
     /// The change was made but its audit event could not be written: say so.
     static let auditFailed: @Sendable (String, any Error) -> Void = { action, error in
         FileHandle.standardError.write(Data("warning: the audit event \(action) could not be written: \(error)\n".utf8))
+    }
+
+    /// `tessera admin backup`: a consistent copy of a SQLite database, safe to take while servers
+    /// use it (`SQLiteBackup`). PostgreSQL is backed up with its own tools (docs/operations.md).
+    struct Backup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a SQLite database consistently, while servers keep using it.",
+            discussion: """
+                The copy holds every change committed before it started, and is checked (PRAGMA integrity_check) and flushed \
+                before it takes the name given. It does not hold the master key: back that file up apart. PostgreSQL: use \
+                pg_dump (docs/operations.md, "Backup and restore").
+                """
+        )
+        @OptionGroup var options: DatabaseOptions
+        @Option(help: "The file to write; it must not exist.") var to: String
+
+        func run() async throws {
+            let reference = options.reference
+            let path: String
+            if reference.hasPrefix("sqlite:") {
+                path = String(reference.dropFirst("sqlite:".count))
+            } else if reference.hasSuffix(".sqlite") || reference.hasSuffix(".db"), !reference.contains("://") {
+                path = reference
+            } else {
+                throw TesseraError(
+                    .invalidRequest, "backup_unsupported",
+                    "tessera admin backup copies SQLite databases; back up PostgreSQL with pg_dump --format=custom (docs/operations.md, \"Backup and restore\")"
+                )
+            }
+            var logger = Logger(label: "tessera-admin")
+            logger.logLevel = .warning
+            let started = ContinuousClock.now
+            let summary = try await SQLiteBackup.copy(source: path, destination: to, logger: logger)
+            let elapsed = String(format: "%.2f", Double(TesseraMetrics.nanoseconds(since: started)) / 1e9)
+            let rows = summary.rows.map { "\($0.count) \($0.table)" }.joined(separator: ", ")
+            say("backed up \(path) to \(to): schema version \(summary.schemaVersion), \(summary.bytes) bytes, integrity ok, in \(elapsed) s (\(rows))")
+            say("the master key is not in the backup: keep a copy of the server's master key file apart from it")
+        }
     }
 
     /// `tessera admin audit`: reads the audit log (an organization's, or the events filed under

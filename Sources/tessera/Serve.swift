@@ -51,6 +51,8 @@ struct Serve: AsyncParsableCommand {
         help: "Interval, in seconds, over which repeated refusals of one client, actor and code are folded in the audit log (env TESSERA_AUDIT_FOLD_SECONDS; default 60)."
     )
     var auditFoldSeconds: Int?
+    @Option(help: "Seconds a PostgreSQL read or transaction may wait for the database before the request is answered 503, 1-60 (env TESSERA_DATABASE_TIMEOUT; default 5).")
+    var databaseTimeout: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env TESSERA_LOG_LEVEL).") var logLevel: String?
     @Option(help: "Access-log lines (level info): refusals (status >= 400, the default), all, or off (env TESSERA_ACCESS_LOG).")
     var accessLog: String?
@@ -78,6 +80,10 @@ struct Serve: AsyncParsableCommand {
             return value
         } ?? configuration.port
         configuration.database = database ?? Environment.value("TESSERA_DATABASE") ?? configuration.database
+        if let value = try databaseTimeout ?? Environment.value("TESSERA_DATABASE_TIMEOUT").map(Self.integer) {
+            guard (1...60).contains(value) else { throw CLIError("the database timeout must be 1 to 60 seconds") }
+            configuration.databaseTimeout = .seconds(value)
+        }
         configuration.bootstrapOrganization = bootstrapOrg ?? Environment.value("TESSERA_BOOTSTRAP_ORG")
         configuration.bootstrapUser = bootstrapUser ?? Environment.value("TESSERA_BOOTSTRAP_USER")
         configuration.bootstrapPassword = bootstrapPassword ?? Environment.value("TESSERA_BOOTSTRAP_PASSWORD")

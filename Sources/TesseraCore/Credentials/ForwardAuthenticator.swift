@@ -134,7 +134,7 @@ public struct ForwardAuthenticator: Sendable {
         let claims: [String: JSONValue]
         do {
             (record, claims) = try await authenticationTokens.liveToken(token, jws: jws)
-        } catch let error as TesseraError where error.kind != .internalFailure {
+        } catch let error as TesseraError where !error.isServerSide {
             // Not found, revoked or expired: for forward-auth all mean "this credential is not valid".
             throw TesseraError.token(error.code, error.message)
         }

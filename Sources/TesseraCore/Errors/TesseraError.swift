@@ -17,7 +17,17 @@ public struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible 
         case conflict
         /// Something failed on our side.
         case internalFailure
+        /// A dependency (the database, its disk) is out of reach for now: the request may be
+        /// tried again (`503` with `Retry-After: TesseraError.retryAfterSeconds`).
+        case unavailable
     }
+
+    /// Seconds a client is asked to wait before trying an `.unavailable` request again.
+    public static let retryAfterSeconds = 5
+
+    /// The failure is ours (a bug, an outage), not the caller's: it is not audited as a refusal
+    /// of the caller, and never counts against their failed-authentication limit.
+    public var isServerSide: Bool { kind == .internalFailure || kind == .unavailable }
 
     /// Stable identifier, e.g. `token_expired`; never changes once published.
     public let code: String

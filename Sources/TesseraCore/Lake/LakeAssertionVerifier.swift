@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Who a verified Lake assertion speaks for.
 public struct LakePrincipal: Sendable {
@@ -32,6 +33,9 @@ public struct LakeAssertionVerifier: Sendable {
     private let clock: any TesseraClock
     private let configuration: LakeConfiguration
     private let pipeline: JWSPipeline
+    /// Until when `last_used_at` writes are skipped, after one failed because the database was
+    /// out of reach (so each request does not wait for it again).
+    private let touchesPausedUntil = PauseMark()
 
     public init(
         stores: Stores, hasher: SecretHasher, clock: any TesseraClock, configuration: LakeConfiguration, pipeline: JWSPipeline = JWSPipeline()
@@ -138,7 +142,18 @@ public struct LakeAssertionVerifier: Sendable {
         return token
     }
 
+    /// Writes `last_used_at` (at most once per `lastUsedResolution`). Informational only: while
+    /// the database is out of reach the credential is still accepted, from the cache, without it.
     private func recordUse(key: PublicKeyRecord, accessToken: AccessToken, now: Date) async throws {
+        guard touchesPausedUntil.withLock({ $0 <= now }) else { return }
+        do {
+            try await touch(key: key, accessToken: accessToken, now: now)
+        } catch let error as TesseraError where error.kind == .unavailable {
+            touchesPausedUntil.withLock { $0 = now.addingTimeInterval(TimeInterval(TesseraError.retryAfterSeconds)) }
+        }
+    }
+
+    private func touch(key: PublicKeyRecord, accessToken: AccessToken, now: Date) async throws {
         let resolution = configuration.lastUsedResolution
         if accessToken.lastUsedAt.map({ now.timeIntervalSince($0) >= resolution }) ?? true {
             try await accessTokens.touch(id: accessToken.id, at: now)
@@ -203,4 +218,10 @@ extension LakeAssertionVerifier {
         }
         return problems
     }
+}
+
+/// A shared "not before" instant (`LakeAssertionVerifier`'s pause of `last_used_at` writes).
+final class PauseMark: Sendable {
+    private let until = Mutex<Date>(.distantPast)
+    func withLock<T>(_ body: (inout Date) -> T) -> T { until.withLock { body(&$0) } }
 }

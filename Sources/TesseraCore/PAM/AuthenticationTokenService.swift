@@ -177,7 +177,7 @@ public struct AuthenticationTokenService: Sendable {
         do {
             _ = try await acceptedToken(token, organizationID: organizationID)
             return true
-        } catch let error as TesseraError where error.kind != .internalFailure {
+        } catch let error as TesseraError where !error.isServerSide {
             return false
         }
     }

@@ -18,6 +18,8 @@ public enum TR50Code: Int, Sendable {
     case roleNotFound = -90014
     case thingBoundElsewhere = -90015
     case accountDisabled = -90016
+    /// The database is out of reach for now; the front door answers `503` with `Retry-After`.
+    case unavailable = -90017
     case alreadyExists = -90020
     case notAvailableToTokens = -90021
 }
@@ -33,6 +35,19 @@ public struct TR50Failure: Error, Sendable {
         self.code = code
         self.message = message
         self.parameter = parameter
+    }
+}
+
+extension TR50Failure {
+    /// `error` as a TR50 failure: a TR50 failure stays itself, the database being out of reach
+    /// becomes -90017 (never a refusal of the caller's credential or parameters), anything else
+    /// becomes `fallback`.
+    public static func translating(_ error: any Error, otherwise fallback: (any Error) -> TR50Failure) -> TR50Failure {
+        switch error {
+        case let failure as TR50Failure: failure
+        case let error as TesseraError where error.kind == .unavailable: TR50Failure(.unavailable, "\(error.code): \(error.message)")
+        default: fallback(error)
+        }
     }
 }
 

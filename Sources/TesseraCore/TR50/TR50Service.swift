@@ -38,12 +38,10 @@ public struct TR50Service: Sendable {
         let outcome: TR50Outcome
         do {
             outcome = .success(try await dispatch(command, params, principal))
-        } catch let failure as TR50Failure {
-            outcome = .failure(failure)
-        } catch let error as TesseraError {
-            outcome = .failure(TR50Failure(.invalidParameter, error.message))
         } catch {
-            outcome = .failure(TR50Failure(.invalidParameter, "\(command) failed"))
+            outcome = .failure(TR50Failure.translating(error) { error in
+                TR50Failure(.invalidParameter, (error as? TesseraError)?.message ?? "\(command) failed")
+            })
         }
         let errorCode: Int? = if case .failure(let failure) = outcome { failure.code.rawValue } else { nil }
         try? await store.appendLog(APILogEntry(

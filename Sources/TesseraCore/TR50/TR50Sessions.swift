@@ -17,10 +17,8 @@ extension TR50Service {
             }
             let arguments = try TR50Arguments(params, command: "api.authenticate", accepting: Self.passwordLoginParameters)
             return try await login(username: arguments.string("username") ?? "", password: arguments.string("password") ?? "")
-        } catch let failure as TR50Failure {
-            throw failure
         } catch {
-            throw TR50Failure(.invalidCredentials, "authentication failed")
+            throw TR50Failure.translating(error) { _ in TR50Failure(.invalidCredentials, "authentication failed") }
         }
     }
 
@@ -168,7 +166,7 @@ extension TR50Service {
                 try ClaimRules.requiredString(claims, "org"), try ClaimRules.requiredString(claims, "whoami"),
                 try ClaimRules.requiredString(claims, "role"), lists
             )
-        } catch let error as TesseraError {
+        } catch let error as TesseraError where !error.isServerSide {
             throw TR50Failure(.tokenInvalid, "session JWT refused: \(error.code): \(error.message)")
         }
         guard let organization = try await directory.organization(domainName: grantClaims.organization) else {

@@ -172,7 +172,7 @@ struct ConsoleController {
     private func handlingErrors(_ visitor: ConsoleVisitor, _ body: () async throws -> Response) async throws -> Response {
         do {
             return try await body()
-        } catch let error as TesseraError where error.kind != .internalFailure {
+        } catch let error as TesseraError where !error.isServerSide {
             let (status, _) = ErrorMiddleware<TesseraRequestContext>.statusAndError(error.kind)
             return message(visitor, heading: "That did not work", text: error.message, status: status)
         }

@@ -44,6 +44,9 @@ struct ErrorMiddleware<Context: AccessLogNoting>: RouterMiddleware {
         if error.kind == .unauthenticated {
             headers[.wwwAuthenticate] = challenge(error)
         }
+        if error.kind == .unavailable {
+            headers[.retryAfter] = String(TesseraError.retryAfterSeconds)
+        }
         if error.kind == .unauthenticated || error.kind == .forbidden {
             logger.info("refused", metadata: ["code": "\(error.code)"])
         }
@@ -61,6 +64,7 @@ struct ErrorMiddleware<Context: AccessLogNoting>: RouterMiddleware {
         case .notFound: (.notFound, "not_found")
         case .conflict: (.conflict, "conflict")
         case .internalFailure: (.internalServerError, "server_error")
+        case .unavailable: (.serviceUnavailable, "temporarily_unavailable")
         }
     }
 

@@ -22,13 +22,13 @@ struct CredentialAuthenticator: RouterMiddleware {
             do {
                 context.principal = try await authenticate(authorization, note: context.accessLog)
             } catch let error as TesseraError {
-                if error.kind != .internalFailure { await auditRefusal(error, authorization: authorization, request: request, context: context) }
+                if !error.isServerSide { await auditRefusal(error, authorization: authorization, request: request, context: context) }
                 throw error
             }
         }
         do {
             return try await next(request, context)
-        } catch let error as TesseraError where error.kind != .internalFailure {
+        } catch let error as TesseraError where !error.isServerSide {
             await auditRefusal(error.code, request: request, context: context)
             throw error
         } catch let error as HTTPError where (400..<500).contains(error.status.code) {

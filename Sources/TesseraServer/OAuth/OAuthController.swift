@@ -86,6 +86,9 @@ struct OAuthController {
             let error = OAuthError.invalidRequest(refusal.message)
             await auditRefusal(error, decision, action: action, context: context)
             throw error
+        } catch let error as TesseraError where error.isServerSide {
+            // Our failure (the database out of reach…), in the OAuth format: not audited.
+            throw OAuthError.grant(error)
         } catch {
             await auditRefusal(error, decision, action: action, context: context)
             throw error
@@ -226,7 +229,7 @@ struct OAuthController {
                 throw OAuthError.invalidClient("client_id does not match the client assertion", basic: false)
             }
             return application
-        } catch let error as TesseraError {
+        } catch let error as TesseraError where !error.isServerSide {
             decision.reason = error.code
             let detail = error.code == "invalid_client" ? error.message : "\(error.code): \(error.message)"
             throw OAuthError.invalidClient(detail, basic: basic != nil)
@@ -276,7 +279,7 @@ struct OAuthController {
             guard error.status.code < 500 else { return }
             code = decision.reason ?? error.error
         case let error as TesseraError:
-            guard error.kind != .internalFailure else { return }
+            guard !error.isServerSide else { return }
             code = error.code
         default:
             return

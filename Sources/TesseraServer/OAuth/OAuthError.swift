@@ -8,6 +8,7 @@ struct OAuthError: FrontDoorError {
     let error: String
     let description: String
     var challenge: String? = nil
+    var retryAfter: Int? = nil
 
     static func invalidRequest(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_request", description: description) }
     static func invalidGrant(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_grant", description: description) }
@@ -22,12 +23,21 @@ struct OAuthError: FrontDoorError {
         OAuthError(status: .unauthorized, error: "invalid_client", description: description, challenge: basic ? #"Basic realm="tessera""# : nil)
     }
 
+    /// The database is out of reach: RFC 6749's `temporarily_unavailable`, `503` with `Retry-After`.
+    static func unavailable(_ error: TesseraError) -> OAuthError {
+        OAuthError(
+            status: .serviceUnavailable, error: "temporarily_unavailable", description: "\(error.code): \(error.message)",
+            retryAfter: TesseraError.retryAfterSeconds
+        )
+    }
+
     /// A core refusal of the assertion becomes `invalid_grant`, keeping the specific reason.
     static func grant(_ error: TesseraError) -> OAuthError {
         switch error.kind {
         case .unauthenticated, .forbidden, .notFound: invalidGrant("\(error.code): \(error.message)")
         case .invalidRequest, .conflict: invalidRequest("\(error.code): \(error.message)")
         case .internalFailure: OAuthError(status: .internalServerError, error: "server_error", description: error.message)
+        case .unavailable: unavailable(error)
         }
     }
 
@@ -39,6 +49,7 @@ struct OAuthError: FrontDoorError {
     func response(from request: Request, context: some RequestContext) -> Response {
         var headers: HTTPFields = [.cacheControl: "no-store", .pragma: "no-cache"]
         if let challenge { headers[.wwwAuthenticate] = challenge }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return JSONResponse.make(.object([("error", .string(error)), ("error_description", .string(description))]), status: status, headers: headers)
     }
 }

@@ -17,7 +17,7 @@ struct PAMErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as TesseraError {
-            if error.kind != .internalFailure {
+            if !error.isServerSide {
                 await auditRefusal(error, request: request, context: context, attribution)
             }
             throw PAMError(error, requestID: context.id)
@@ -69,6 +69,7 @@ struct PAMError: FrontDoorError {
             case .notFound: .notFound
             case .conflict: .conflict
             case .internalFailure: .internalServerError
+            case .unavailable: .serviceUnavailable
             }
         self.error = refusal.kind == .unauthenticated ? "invalid_token" : refusal.code
         self.description = error == refusal.code ? refusal.message : "\(refusal.code): \(refusal.message)"
@@ -83,6 +84,7 @@ struct PAMError: FrontDoorError {
     func response(from request: Request, context: some RequestContext) -> Response {
         var headers: HTTPFields = [.cacheControl: "no-store", .pragma: "no-cache"]
         if let challenge { headers[.wwwAuthenticate] = challenge }
+        if status == .serviceUnavailable { headers[.retryAfter] = String(TesseraError.retryAfterSeconds) }
         let document = OrderedJSON.object([
             ("error", .string(error)), ("error_description", .string(description)), ("requestId", .string(requestID)),
         ])

@@ -19,7 +19,7 @@ public func buildApplication(
     onBootstrap: @escaping @Sendable (DirectoryManager.BootstrapOutcome) -> Void = { _ in },
     onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
 ) async throws -> some ApplicationProtocol {
-    let storage = try await SQLStorage.open(configuration.database, logger: logger)
+    let storage = try await SQLStorage.open(configuration.database, logger: logger, databaseDeadline: configuration.databaseTimeout)
     let tessera: Tessera
     do {
         let dataKey = try await DataKeyVault.open(masterKey: configuration.masterKey, store: storage.dataKeys)

@@ -10,6 +10,8 @@ public struct ServerConfiguration: Sendable {
     public var port = 8080
     /// `sqlite:PATH`.
     public var database = "sqlite:tessera.sqlite"
+    /// How long a PostgreSQL read or transaction may wait before the request is answered `503`.
+    public var databaseTimeout: Duration = DatabaseOutage.defaultDeadline
     /// The master key (32 bytes or more) from which hashing keys are derived.
     public var masterKey: [UInt8]
     public var lake = LakeConfiguration()

@@ -41,6 +41,11 @@ struct TR50Controller {
             await record(TR50Decision(command: "(envelope)", principal: nil, claimant: nil, claimedOrganization: nil, outcome: outcome), context)
         }
         var response = TR50Envelope.render(results)
+        if results.contains(where: { if case .failure(let failure) = $0.1 { failure.code == .unavailable } else { false } }) {
+            // The database is out of reach: worth trying again, which a 200 would not say.
+            response.status = .serviceUnavailable
+            response.headers[.retryAfter] = String(TesseraError.retryAfterSeconds)
+        }
         if results.contains(where: { if case .failure(let failure) = $0.1 { Self.authenticationFailures.contains(failure.code) } else { false } }) {
             response.headers[.tesseraAuthenticationFailed] = "1"
         }
@@ -57,6 +62,8 @@ struct TR50Controller {
         var target: String?
         switch decision.outcome {
         case .failure(let failure):
+            // Our outage, not the caller's refusal (and the audit log is out of reach too).
+            guard failure.code != .unavailable else { return }
             refusal = String(failure.code.rawValue)
         case .success(let result):
             switch (decision.command, result) {

@@ -36,8 +36,8 @@ struct TR50Envelope {
             if authFailure == nil, credential == nil, case .object(let fields) = auth, let id = fields["sessionId"]?.stringValue { credential = id }
         }
         if authFailure == nil, let credential {
-            do { principal = try await service.resolve(credential) } catch let failure as TR50Failure { authFailure = failure } catch {
-                authFailure = TR50Failure(.sessionInvalid, "the session could not be checked")
+            do { principal = try await service.resolve(credential) } catch {
+                authFailure = TR50Failure.translating(error) { _ in TR50Failure(.sessionInvalid, "the session could not be checked") }
             }
         }
         let claimed = principal == nil ? Self.claims(auth: entries["auth"], credential: credential) : (nil, nil)

@@ -28,10 +28,14 @@ public final class PostgresBackend: SQLBackend {
     private let logger: Logger
     private let listener: ChangeListener
     private let metrics = StorageMetrics(backend: "postgresql")
+    private let deadline: Duration
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`,
     /// optionally `?sslmode=disable|prefer|require`), failing at once if it cannot be reached.
-    public static func open(url: String, logger: Logger, maximumConnections: Int = 16) async throws -> PostgresBackend {
+    /// `deadline`: how long a read or transaction may wait for the database (`DatabaseOutage`).
+    public static func open(
+        url: String, logger: Logger, maximumConnections: Int = 16, deadline: Duration = DatabaseOutage.defaultDeadline
+    ) async throws -> PostgresBackend {
         let configuration: SQLPostgresConfiguration
         do {
             configuration = try SQLPostgresConfiguration(url: url)
@@ -71,15 +75,16 @@ public final class PostgresBackend: SQLBackend {
         // role's default says: a startup parameter outranks `ALTER DATABASE/ROLE … SET`.
         clientConfiguration.options.additionalStartupParameters = [("synchronous_commit", "on")]
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
-        let backend = PostgresBackend(client: client, connectionConfiguration: core, logger: logger)
+        let backend = PostgresBackend(client: client, connectionConfiguration: core, logger: logger, deadline: deadline)
         // Give the pool's run loop a moment to start, so the first lease does not warn that it
         // has not (the client offers no way to await that).
         try await Task.sleep(for: .milliseconds(20))
         return backend
     }
 
-    private init(client: PostgresClient, connectionConfiguration: PostgresConnection.Configuration, logger: Logger) {
+    private init(client: PostgresClient, connectionConfiguration: PostgresConnection.Configuration, logger: Logger, deadline: Duration) {
         self.client = client
+        self.deadline = deadline
         // Detached: the pool must not inherit a service group's graceful shutdown; it closes
         // when the backend does, after the server has finished its requests.
         self.clientTask = Task.detached { await client.run() }
@@ -88,16 +93,20 @@ public final class PostgresBackend: SQLBackend {
         self.listener = ChangeListener(configuration: connectionConfiguration, logger: logger)
     }
 
-    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    /// Reads and transactions wait for a connection and its answers at most `deadline`, then
+    /// fail as `database_unavailable` (`DatabaseOutage`), as does a lost connection.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await metrics.read {
-            try await client.withConnection { connection in
-                try await body(connection.sql(queryLogLevel: nil))
+            try await DatabaseOutage.guarding(deadline: deadline) {
+                try await self.client.withConnection { connection in
+                    try await body(connection.sql(queryLogLevel: nil))
+                }
             }
         }
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await metrics.transaction { try await retrying(body) }
+        try await metrics.transaction { try await DatabaseOutage.guarding(deadline: deadline) { try await self.retrying(body) } }
     }
 
     /// Runs `body` in a `SERIALIZABLE` transaction, again after a serialisation conflict.
@@ -215,8 +224,9 @@ enum CredentialChangeCoding {
 }
 
 /// One connection that `LISTEN`s on the change channel and hands each notification to every
-/// subscriber. When the connection drops it reconnects (after a short pause) and tells the
-/// subscribers `.unknown`, since notifications sent meanwhile were lost.
+/// subscriber. When the connection drops it reconnects (every 0.5 s) and, once listening again,
+/// tells the subscribers `.unknown`, since notifications sent meanwhile were lost; while it is
+/// disconnected the caches keep their entries, each for at most its lifetime.
 final class ChangeListener: Sendable {
     private struct State {
         var subscribers: [UUID: AsyncStream<CredentialChange>.Continuation] = [:]
@@ -294,7 +304,8 @@ final class ChangeListener: Sendable {
             } catch {
                 logger.warning("credential change listener cannot connect; retrying", metadata: ["error": "\(error)"])
             }
-            publish(.unknown)
+            // The caches are kept while disconnected: `--credential-cache-seconds` bounds how
+            // stale an entry can get, and the whole cache is dropped once LISTEN is back.
             try? await Task.sleep(for: .milliseconds(500))
         }
     }

@@ -6,7 +6,7 @@ import TesseraCore
 /// transactions. Implemented for SQLite (`SQLiteBackend`) and PostgreSQL (`PostgresBackend`).
 public protocol SQLBackend: Sendable {
     /// Runs read-only statements.
-    func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws. `body`
     /// may run more than once (a serialisation conflict is retried), so it must only touch `db`.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T

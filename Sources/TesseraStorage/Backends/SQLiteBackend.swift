@@ -71,15 +71,15 @@ public final class SQLiteBackend: SQLBackend {
         self.groupCommit = GroupCommit(database: self.writer)
     }
 
-    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await metrics.read { try await body(reader) }
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await metrics.read { try await DatabaseOutage.guarding(deadline: nil) { try await body(self.reader) } }
     }
 
     /// Runs `body` in the next group commit (`GroupCommit`): concurrent transactions share one
     /// `BEGIN IMMEDIATE … COMMIT`, each in its own savepoint, and each returns once the group
     /// is durable (`synchronous = FULL`).
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await metrics.transaction { try await groupCommit.transaction(body) }
+        try await metrics.transaction { try await DatabaseOutage.guarding(deadline: nil) { try await self.groupCommit.transaction(body) } }
     }
 
     /// SQLite's own file lock serialises the migrations' `BEGIN IMMEDIATE` transactions, and each
