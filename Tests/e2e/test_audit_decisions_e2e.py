@@ -475,7 +475,9 @@ def test_every_tr50_refusal_is_audited_once(world):
     refused("not available to tokens", tr50(server, {"c": {"command": "session.end"}}, bearer=ops), -90021, "tr50.session.end", **jwt_svc)
 
     from test_documented_codes import documented_codes
-    tr50_codes = set(documented_codes()[0]["docs/tr50.md"])
+    # -90017 (the database out of reach) is our outage, not a refusal of the caller: never
+    # audited (and the audit log is out of reach then too); test_outage_e2e.py checks it.
+    tr50_codes = set(documented_codes()[0]["docs/tr50.md"]) - {-90017}
     assert tr50_codes <= walked, f"docs/tr50.md codes not walked: {sorted(tr50_codes - walked)}"
 
 

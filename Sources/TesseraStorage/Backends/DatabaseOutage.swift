@@ -50,11 +50,15 @@ public enum DatabaseOutage {
     /// A connection that could not be made or was lost, or a server shutting down or refusing
     /// connections (SQLSTATE classes 08, 57P, 53300): not the request's fault.
     static func isOutage(_ error: PSQLError) -> Bool {
-        switch error.code {
+        isOutage(code: error.code, sqlState: error.serverInfo?[.sqlState])
+    }
+
+    static func isOutage(code: PSQLError.Code, sqlState: String?) -> Bool {
+        switch code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
             return true
         case .server:
-            guard let state = error.serverInfo?[.sqlState] else { return false }
+            guard let state = sqlState else { return false }
             return state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300"
         default:
             return false
