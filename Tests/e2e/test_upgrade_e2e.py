@@ -7,7 +7,6 @@ current build migrates the database once (a second start migrates nothing), ever
 it still works as it did, and once the schema is newer than a build knows, that build refuses to
 start with `database_newer` and changes nothing.
 """
-import base64
 import datetime
 import json
 import re
