@@ -270,10 +270,14 @@ enum Migrations {
         try await backend.withMigrationLock { try await apply(on: backend) }
     }
 
+    /// The highest schema version this build knows.
+    static var latestVersion: Int { all.last?.version ?? 0 }
+
     private static func apply(on backend: any SQLBackend) async throws {
         try await backend.transaction { db in
             try await db.raw("CREATE TABLE IF NOT EXISTS tessera_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").run()
         }
+        try await refuseNewerSchema(on: backend)
         for migration in all {
             try await backend.transaction { db in
                 let applied = try await db.raw("SELECT version FROM tessera_migrations WHERE version = \(bind: Int64(migration.version))").all()
@@ -286,6 +290,21 @@ enum Migrations {
                 try await db.raw("INSERT INTO tessera_migrations (version, applied_at) VALUES (\(bind: Int64(migration.version)), \(bind: now))").run()
             }
         }
+    }
+
+    /// An older build started on a database a newer one migrated would read columns and rows it
+    /// does not know as if they meant what they meant before: it refuses instead, before
+    /// changing anything (no downgrade; docs/operations.md, "Upgrading").
+    private static func refuseNewerSchema(on backend: any SQLBackend) async throws {
+        let newest = try await backend.read { db in
+            try await db.raw("SELECT MAX(version) AS newest FROM tessera_migrations").first()?.decode(column: "newest", as: Int64?.self)
+        }
+        guard let newest, newest > Int64(latestVersion) else { return }
+        throw TesseraError(
+            .internalFailure, "database_newer",
+            "the database was upgraded by a newer Tessera (schema version \(newest); this build knows up to \(latestVersion)); "
+                + "nothing was changed. Run that newer version of Tessera, or restore the backup taken before the upgrade to go back to this one"
+        )
     }
 }
 

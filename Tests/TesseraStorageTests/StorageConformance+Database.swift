@@ -27,6 +27,49 @@ extension StorageConformanceTests {
         }
     }
 
+    @Test(
+        "a database a newer Tessera migrated is refused with database_newer before anything is changed; without that row it migrates",
+        arguments: DatabaseKind.underTest
+    )
+    func newerSchemaIsRefused(_ kind: DatabaseKind) async throws {
+        try await ScratchDatabase.withStorage(kind) { storage, reference in
+            func versions(_ storage: SQLStorage) async throws -> [Int64] {
+                try await storage.backend.read { db in
+                    try await db.raw("SELECT version FROM tessera_migrations ORDER BY version").all()
+                        .map { try $0.decode(column: "version", as: Int64.self) }
+                }
+            }
+            let latest = try #require(try await versions(storage).last)
+            // The last migration undone, and a version from the future recorded: refusing must
+            // come before this build applies anything it is missing.
+            try await storage.backend.transaction { db in
+                try await db.raw("ALTER TABLE applications DROP COLUMN previous_secret_hash").run()
+                try await db.raw("ALTER TABLE applications DROP COLUMN previous_secret_expires_at").run()
+                try await db.raw("DELETE FROM tessera_migrations WHERE version = \(bind: latest)").run()
+                try await db.raw("INSERT INTO tessera_migrations (version, applied_at) VALUES (999, 1)").run()
+            }
+            do {
+                let opened = try await SQLStorage.open(reference, logger: Logger(label: "test"))
+                try await opened.close()
+                Issue.record("a database at schema version 999 was opened")
+            } catch let error as TesseraError {
+                #expect(error.code == "database_newer")
+                #expect(error.kind == .internalFailure)
+                #expect(error.message.contains("schema version 999; this build knows up to \(latest)"), "\(error.message)")
+                #expect(error.message.contains("nothing was changed"))
+                #expect(error.message.contains("restore the backup"))
+            }
+            #expect(try await versions(storage) == Array(1..<latest) + [999], "a migration ran on the refused database")
+            try await storage.backend.transaction { db in
+                try await db.raw("DELETE FROM tessera_migrations WHERE version = 999").run()
+            }
+            let reopened = try await SQLStorage.open(reference, logger: Logger(label: "test"))
+            let result = await Result { try await versions(reopened) }
+            try await reopened.close()
+            #expect(try result.get() == Array(1...latest))
+        }
+    }
+
     @Test("servers starting at once on an empty database migrate it once between them", arguments: DatabaseKind.underTest)
     func concurrentMigration(_ kind: DatabaseKind) async throws {
         let database = try await ScratchDatabase.make(kind)
