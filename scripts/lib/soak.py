@@ -201,6 +201,11 @@ class Driver:
             # revocations and console sign-ons (four requests each)
             (0.5, self.revocation), (0.5, self.console_sign_on),
         ]
+        only = [name for name in os.environ.get("TESSERA_SOAK_OPERATIONS", "").split(",") if name]
+        unknown = set(only) - {operation.__name__ for _, operation in operations}
+        if unknown:
+            raise SystemExit(f"soak: TESSERA_SOAK_OPERATIONS names no operation {', '.join(sorted(unknown))}")
+        operations = [(weight, operation) for weight, operation in operations if not only or operation.__name__ in only]
         self.operations = [operation for _, operation in operations]
         self.weights = [weight for weight, _ in operations]
 
@@ -867,6 +872,8 @@ def run_load(world, options, duration, interval, ceiling, sampler, replicas, on_
                 previous_end = end
                 next_number += 1
     finally:
+        if done < len(processes):
+            abort.set()  # stopped early: the drivers stop at once
         for process in processes:
             process.join(timeout=REQUEST_TIMEOUT * 3)
             if process.is_alive():
@@ -945,6 +952,28 @@ def trend(samples: list[dict], name: str, warm_up_end: float, second_end: float,
     return round(first_mean, 1), round(last_mean, 1), round(last_mean - first_mean, 2), round(slope, 3)
 
 
+def scrape(url: str) -> dict:
+    """From a replica's /metrics: requests answered with 5xx (by route and status), and the
+    failed-authentication limit's 429s."""
+    connection = http.client.HTTPConnection(url.split("//", 1)[1].split(":")[0], int(url.rsplit(":", 1)[1]), timeout=30)
+    connection.request("GET", "/metrics")
+    text = connection.getresponse().read().decode()
+    server_errors = {}
+    requests_total = 0.0
+    limit_hits = 0.0
+    for line in text.splitlines():
+        if line.startswith("tessera_http_requests_total{"):
+            value = float(line.rsplit(" ", 1)[1])
+            requests_total += value
+            status = re.search(r'status="(\d+)"', line)
+            if status and status.group(1).startswith("5") and value:
+                route = re.search(r'route="([^"]*)"', line)
+                server_errors[f"{route.group(1) if route else '?'} {status.group(1)}"] = value
+        elif line.startswith("tessera_auth_limit_hits_total"):
+            limit_hits += float(line.rsplit(" ", 1)[1])
+    return {"requests": int(requests_total), "server_errors": server_errors, "limit_hits": int(limit_hits)}
+
+
 def log_problems(lines: list[str]) -> tuple[int, int, list[str]]:
     """(warnings, errors, a few examples) among a replica's JSON log lines."""
     warnings = errors = 0
@@ -965,7 +994,15 @@ def log_problems(lines: list[str]) -> tuple[int, int, list[str]]:
     return warnings, errors, examples
 
 
+def stop_on_signal(number, frame):
+    """SIGTERM or SIGHUP (`timeout`, a closed terminal): unwind, so that the replicas, nginx and
+    the drivers are stopped and the database dropped."""
+    raise SystemExit(f"soak: stopped by signal {number}")
+
+
 def main():
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGHUP, stop_on_signal)
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", required=True)
     parser.add_argument("--minutes", type=float, default=10)
@@ -1153,9 +1190,21 @@ def main():
         logs = {}
         for index, replica in enumerate(replicas):
             name = f"tessera-{'ab'[index]}"
+            try:
+                metrics = scrape(replica.url)
+            except (OSError, http.client.HTTPException, ValueError) as error:
+                metrics = {"error": f"{type(error).__name__}: {error}"}
+            if "error" in metrics:
+                say(f"  {name} /metrics: not read ({metrics['error']})")
+            else:
+                say(f"  {name} /metrics: {metrics['requests']:,} requests answered, 5xx: {metrics['server_errors'] or 'none'}, "
+                    f"failed-authentication limit hits: {metrics['limit_hits']}")
+                if metrics["server_errors"]:
+                    problems.append(f"{name} answered 5xx: {metrics['server_errors']}")
             code = replica.stop()
             warnings, errors, examples = log_problems(replica.output)
-            logs[name] = {"exit_status": code, "log_warnings": warnings, "log_errors": errors, "log_lines": len(replica.output)}
+            logs[name] = {"exit_status": code, "log_warnings": warnings, "log_errors": errors, "log_lines": len(replica.output),
+                          "metrics": metrics}
             say(f"  {name}: exit status {code} after SIGTERM; {len(replica.output)} log lines, {warnings} warnings, {errors} errors")
             for example in examples:
                 say(f"    {example}")
