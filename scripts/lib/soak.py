@@ -749,7 +749,7 @@ class Sampler(threading.Thread):
         self.nginx_pid = nginx_pid
         self.postgres_pid = postgres_pid
         self.driver_pids = []
-        self.samples = []  # {"t": epoch seconds, "rss_kib": {name: KiB}, "postgres_pss_kib", "postgres_processes"}
+        self.samples = []  # {"t": epoch seconds, "rss_kib": {name: KiB}, "postgres_processes": N}
         self.cpu = []      # (epoch seconds, {group: cumulative CPU seconds}, machine (total, busy))
         self.cumulative = {}
         self.last = {}
@@ -774,12 +774,17 @@ class Sampler(threading.Thread):
                     self.dead.append(name)
                 continue
             rss[name] = read_status(replica.process.pid, "VmRSS")
+            # The anonymous part (heap, stacks): VmRSS also counts the binary's pages as they are
+            # first run, which is no growth of the heap.
+            rss[name + "-anon"] = read_status(replica.process.pid, "RssAnon")
         for number, pid in enumerate(sorted(groups["nginx"][1:]), start=1):
             rss[f"nginx-worker-{number}"] = read_status(pid, "VmRSS")
         postgres = groups["postgres"]
         rss["postgres"] = sum(read_status(pid, "VmRSS") or 0 for pid in postgres) if postgres else None
-        postgres_pss = sum(pss(pid) or 0 for pid in postgres) if postgres else None
-        self.samples.append({"t": now, "rss_kib": rss, "postgres_pss_kib": postgres_pss, "postgres_processes": len(postgres)})
+        # VmRSS counts the shared buffers again in every process that touched them; PSS shares
+        # each page among the processes mapping it: their sum is PostgreSQL's real footprint.
+        rss["postgres-pss"] = sum(pss(pid) or 0 for pid in postgres) if postgres else None
+        self.samples.append({"t": now, "rss_kib": rss, "postgres_processes": len(postgres)})
         # CPU: per process, so that processes come and go without upsetting the groups' sums.
         for group, pids in groups.items():
             for pid in pids:
@@ -919,11 +924,12 @@ def mib(kib):
 
 def memory_line(sample: dict) -> str:
     rss = sample["rss_kib"]
-    parts = [f"{name} {mib(value)}" for name, value in rss.items() if name.startswith("tessera")]
+    parts = [f"{name} {mib(value)} (anon {mib(rss.get(name + '-anon'))})" for name, value in rss.items()
+             if name.startswith("tessera") and not name.endswith("-anon")]
     workers = [f"{mib(value)}" for name, value in rss.items() if name.startswith("nginx")]
     parts.append("nginx workers " + " ".join(workers))
     if rss.get("postgres") is not None:
-        parts.append(f"postgres {mib(rss['postgres'])} (PSS {mib(sample['postgres_pss_kib'])}, {sample['postgres_processes']} processes)")
+        parts.append(f"postgres {mib(rss['postgres'])} (PSS {mib(rss.get('postgres-pss'))}, {sample['postgres_processes']} processes)")
     return "resident memory (VmRSS, MiB): " + ", ".join(parts)
 
 
@@ -1020,7 +1026,7 @@ def main():
         raise SystemExit("soak: needs TESSERA_TEST_POSTGRES_URL (scripts/soak starts a PostgreSQL and sets it)")
     duration = options.minutes * 60
     interval = 10.0 if options.smoke or duration < 180 else 60.0
-    sample_period = 2.0 if interval < 60 else 5.0
+    sample_period = 1.0
     build = "release" if "/release/" in str(binary) or "release" in binary.parent.name else "debug" if "debug" in str(binary) else "?"
     workdir = Path(tempfile.mkdtemp(prefix="tessera-soak-"))
     database_name = f"tessera_soak_{os.getpid()}"
@@ -1093,7 +1099,6 @@ def main():
                               "requests": requests_count, "per_s": round(requests_count / seconds, 1), "unexpected": unexpected,
                               "kinds": rows, "cpu_percent_of_a_core": cpu,
                               "rss_mib": {name: mib(value) for name, value in last_sample["rss_kib"].items()} if last_sample else None,
-                              "postgres_pss_mib": mib(last_sample["postgres_pss_kib"]) if last_sample else None,
                               "examples": {kind: tally.examples for kind, tally in tallies.items() if tally.examples}})
 
         intervals_start = [None]
@@ -1124,11 +1129,16 @@ def main():
 
         # Memory after the warm-up.
         memory = {}
-        judged = len(intervals) >= 3
-        names = sorted({name for sample in sampler.samples for name in sample["rss_kib"] if name != "postgres"}) + ["postgres"]
+        # Judged from three one-minute intervals on (the first is the warm-up); a shorter run
+        # shows the trend but its memory is still warming up.
+        judged = interval >= 60 and len(intervals) >= 3
+        names = sorted({name for sample in sampler.samples for name in sample["rss_kib"] if not name.startswith("postgres")})
+        names += ["postgres", "postgres-pss"]
+        informational_names = {name for name in names if name.startswith("postgres") or name.endswith("-anon")}
         say(f"  memory after the warm-up (interval 1 excluded): mean RSS over interval 2 → mean over the last interval, growth, slope "
             f"(least squares over every {sample_period:g} s sample after interval 1); flat: growth ≤ max({FLAT_MIB:g} MiB, "
-            f"{FLAT_SHARE:.0%}) for the replicas and nginx workers" + ("" if judged else "; not judged: fewer than 3 intervals"))
+            f"{FLAT_SHARE:.0%}) for the replicas and nginx workers"
+            + ("" if judged else "; not judged: a run of fewer than 3 one-minute intervals"))
         not_flat = []
         if len(intervals) >= 2:
             warm_up_end = intervals[0]["end"]
@@ -1141,11 +1151,12 @@ def main():
                 first_mean, last_mean, growth, slope = figures_of
                 allowed = max(FLAT_MIB, FLAT_SHARE * first_mean)
                 flat = growth <= allowed
-                verdict = "informational" if name == "postgres" else ("flat" if flat else "GROWING") if judged else "not judged"
-                if judged and name != "postgres" and not flat:
+                informational = name in informational_names
+                verdict = "informational" if informational else ("flat" if flat else "GROWING") if judged else "not judged"
+                if judged and not informational and not flat:
                     not_flat.append(name)
                 memory[name] = {"interval_2_mib": first_mean, "last_interval_mib": last_mean, "growth_mib": growth,
-                                "slope_mib_per_min": slope, "allowed_growth_mib": None if name == "postgres" else round(allowed, 2),
+                                "slope_mib_per_min": slope, "allowed_growth_mib": None if informational else round(allowed, 2),
                                 "verdict": verdict}
                 say(f"    {name:<16} {first_mean:8.1f} → {last_mean:8.1f} MiB  growth {growth:+7.2f} MiB  slope {slope:+7.3f} MiB/min  "
                     f"{verdict}")
@@ -1227,8 +1238,8 @@ def main():
                       "refused": refused, "stale": stale, "kinds": rows, "cpu_percent_of_a_core": cpu},
             "intervals": [{key: value for key, value in entry.items()} for entry in intervals],
             "memory": memory, "processes": logs, "nginx_errors": len(nginx_problems),
-            "rss_samples": [{"t": round(sample["t"] - load_start, 1), **{name: mib(value) for name, value in sample["rss_kib"].items()},
-                             "postgres_pss": mib(sample["postgres_pss_kib"])} for sample in sampler.samples],
+            "rss_samples": [{"t": round(sample["t"] - load_start, 1), **{name: mib(value) for name, value in sample["rss_kib"].items()}}
+                            for sample in sampler.samples],
             "problems": problems,
         }
         (results_dir / "soak.json").write_text(json.dumps(document, indent=1) + "\n")
@@ -1238,7 +1249,7 @@ def main():
             status = 1
         else:
             say("soak: passed: no unexpected answer, every process ended cleanly"
-                + (", memory flat after the warm-up" if judged else " (memory not judged: fewer than 3 intervals)"))
+                + (", memory flat after the warm-up" if judged else " (memory not judged: fewer than 3 one-minute intervals)"))
     finally:
         if sampler is not None:
             sampler.running = False
