@@ -1259,7 +1259,7 @@ def main():
                             for sample in sampler.samples],
             "problems": problems,
         }
-        (results_dir / "soak.json").write_text(json.dumps(document, indent=1) + "\n")
+        (results_dir / "soak.json").write_text(compact_json(document))
         say(f"  written: {results_dir / 'soak.json'}")
         if problems:
             say("soak: FAILED: " + "; ".join(problems))
@@ -1281,6 +1281,22 @@ def main():
         subprocess.run(["psql", postgres_url, "-qc", f"DROP DATABASE IF EXISTS {database_name} WITH (FORCE)"], capture_output=True)
         shutil.rmtree(workdir, ignore_errors=True)
     return status
+
+
+def compact_json(document: dict) -> str:
+    """One member a line; the members of `intervals` and `rss_samples` one a line too."""
+    lines = ["{"]
+    keys = list(document)
+    for index, key in enumerate(keys):
+        end = "," if index < len(keys) - 1 else ""
+        value = document[key]
+        if key in ("intervals", "rss_samples") and value:
+            lines.append(f"  {json.dumps(key)}: [")
+            lines += [f"    {json.dumps(entry)}" + ("," if number < len(value) - 1 else "") for number, entry in enumerate(value)]
+            lines.append("  ]" + end)
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}{end}")
+    return "\n".join(lines + ["}"]) + "\n"
 
 
 def commit() -> str | None:
