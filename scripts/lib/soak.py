@@ -972,7 +972,10 @@ def scrape(url: str) -> dict:
     failed-authentication limit's 429s."""
     connection = http.client.HTTPConnection(url.split("//", 1)[1].split(":")[0], int(url.rsplit(":", 1)[1]), timeout=30)
     connection.request("GET", "/metrics")
-    text = connection.getresponse().read().decode()
+    response = connection.getresponse()
+    text = response.read().decode("utf-8", "replace")
+    if response.status != 200:
+        raise ValueError(f"answered {response.status}: {text[:200]!r}")
     server_errors = {}
     requests_total = 0.0
     limit_hits = 0.0
