@@ -2,7 +2,7 @@
 database (TESSERA_TEST_POSTGRES_URL, which scripts/soak starts for itself), nginx in front of
 them as docs/deployment.md has it, an organization set up through the API with the end-to-end
 tests' own helpers (Tests/e2e), then a closed-loop mixed load for some minutes from several
-processes. Every interval (a minute; 10 s for --smoke) it prints requests/s, p50/p99/p99.9
+processes. Every interval (a minute; 10 s for --smoke and runs shorter than 3 minutes) it prints requests/s, p50/p99/p99.9
 latency (ms, measured by the driver: the full exchange through nginx) and unexpected answers per
 kind, the CPU each part used and the resident memory of each process; at the end a summary with
 the memory trend after the first interval, and it writes every figure to
@@ -16,8 +16,9 @@ and for at most --credential-cache-seconds (1 s) if the notification is lost (do
 an acceptance within REVOCATION_BOUND is counted as `stale`, later as unexpected.
 
 Exit status 1 if any answer was unexpected, a replica died, exited badly or logged at level error
-or above, nginx logged an error, or (for runs of at least 3 intervals) the resident memory of a
-replica or an nginx worker was not flat after the first interval: see FLAT_MIB / FLAT_SHARE.
+or above, answered 5xx (its /metrics), nginx logged an error, or (for runs of at least three
+one-minute intervals) the resident memory of a replica or an nginx worker was not flat after the
+first interval: see FLAT_MIB / FLAT_SHARE.
 """
 import argparse
 import base64
@@ -60,7 +61,6 @@ LAKE_AUDIENCE = "td:service:authentication"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ORGANIZATION = "dataresiliency"
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
-MIB = 1024 * 1024
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
