@@ -950,21 +950,31 @@ def cpu_line(cpu: dict, processes: int) -> str:
             + f"; machine busy {cpu.get('machine', 0):.0f} of {100 * (os.cpu_count() or 1)}")
 
 
+def slope_per_minute(points: list[tuple[float, float]]) -> float:
+    """The least-squares slope of (seconds, MiB) points, in MiB per minute."""
+    if len(points) < 2:
+        return 0.0
+    mean_t = sum(moment for moment, _ in points) / len(points)
+    mean_v = sum(value for _, value in points) / len(points)
+    spread = sum((moment - mean_t) ** 2 for moment, _ in points)
+    return 60 * sum((moment - mean_t) * (value - mean_v) for moment, value in points) / spread if spread else 0.0
+
+
 def trend(samples: list[dict], name: str, warm_up_end: float, second_end: float, last_start: float):
-    """(mean of the second interval, mean of the last, growth, least-squares slope MiB/min after
-    warm-up) of one process's RSS in MiB; None where there are no samples."""
+    """(mean of the second interval, mean of the last, growth, slope MiB/min after the warm-up,
+    slope over the second half of that) of one process's RSS in MiB; None without samples. A
+    growth that slows down (the caches and pools filling) has a second-half slope well below the
+    whole one; a leak keeps its slope."""
     after = [(sample["t"], sample["rss_kib"].get(name)) for sample in samples if sample["t"] >= warm_up_end]
     after = [(moment, value / 1024) for moment, value in after if value is not None]
     second = [value for moment, value in after if moment <= second_end]
     last = [value for moment, value in after if moment >= last_start]
     if len(after) < 2 or not second or not last:
         return None
-    mean_t = sum(moment for moment, _ in after) / len(after)
-    mean_v = sum(value for _, value in after) / len(after)
-    spread = sum((moment - mean_t) ** 2 for moment, _ in after)
-    slope = 60 * sum((moment - mean_t) * (value - mean_v) for moment, value in after) / spread if spread else 0.0
+    middle = (after[0][0] + after[-1][0]) / 2
     first_mean, last_mean = sum(second) / len(second), sum(last) / len(last)
-    return round(first_mean, 1), round(last_mean, 1), round(last_mean - first_mean, 2), round(slope, 3)
+    return (round(first_mean, 1), round(last_mean, 1), round(last_mean - first_mean, 2), round(slope_per_minute(after), 3),
+            round(slope_per_minute([point for point in after if point[0] >= middle]), 3))
 
 
 def scrape(url: str) -> dict:
@@ -1148,7 +1158,7 @@ def main():
         names += ["postgres", "postgres-pss"]
         informational_names = {name for name in names if name.startswith("postgres") or name.endswith("-anon")}
         say(f"  memory after the warm-up (interval 1 excluded): mean RSS over interval 2 → mean over the last interval, growth, slope "
-            f"(least squares over every {sample_period:g} s sample after interval 1); flat: growth ≤ max({FLAT_MIB:g} MiB, "
+            f"(least squares over every {sample_period:g} s sample after interval 1, and over the second half of them); flat: growth ≤ max({FLAT_MIB:g} MiB, "
             f"{FLAT_SHARE:.0%}) for the replicas and nginx workers"
             + ("" if judged else "; not judged: a run of fewer than 3 one-minute intervals"))
         not_flat = []
@@ -1160,7 +1170,7 @@ def main():
                 figures_of = trend(sampler.samples, name, warm_up_end, second_end, last_start)
                 if figures_of is None:
                     continue
-                first_mean, last_mean, growth, slope = figures_of
+                first_mean, last_mean, growth, slope, late_slope = figures_of
                 allowed = max(FLAT_MIB, FLAT_SHARE * first_mean)
                 flat = growth <= allowed
                 informational = name in informational_names
@@ -1168,9 +1178,10 @@ def main():
                 if judged and not informational and not flat:
                     not_flat.append(name)
                 memory[name] = {"interval_2_mib": first_mean, "last_interval_mib": last_mean, "growth_mib": growth,
-                                "slope_mib_per_min": slope, "allowed_growth_mib": None if informational else round(allowed, 2),
+                                "slope_mib_per_min": slope, "second_half_slope_mib_per_min": late_slope, "allowed_growth_mib": None if informational else round(allowed, 2),
                                 "verdict": verdict}
-                say(f"    {name:<16} {first_mean:8.1f} → {last_mean:8.1f} MiB  growth {growth:+7.2f} MiB  slope {slope:+7.3f} MiB/min  "
+                say(f"    {name:<16} {first_mean:8.1f} → {last_mean:8.1f} MiB  growth {growth:+7.2f} MiB  slope {slope:+7.3f} MiB/min "
+                    f"(second half {late_slope:+7.3f})  "
                     f"{verdict}")
         else:
             say("    (one interval only: no trend)")
