@@ -381,7 +381,8 @@ struct Admin: AsyncParsableCommand {
             logger.logLevel = .warning
             let started = ContinuousClock.now
             let summary = try await SQLiteBackup.copy(source: path, destination: to, logger: logger)
-            let elapsed = String(format: "%.2f", Double(TesseraMetrics.nanoseconds(since: started)) / 1e9)
+            let centiseconds = TesseraMetrics.nanoseconds(since: started) / 10_000_000
+            let elapsed = "\(centiseconds / 100).\(centiseconds % 100 < 10 ? "0" : "")\(centiseconds % 100)"
             let rows = summary.rows.map { "\($0.count) \($0.table)" }.joined(separator: ", ")
             say("backed up \(path) to \(to): schema version \(summary.schemaVersion), \(summary.bytes) bytes, integrity ok, in \(elapsed) s (\(rows))")
             say("the master key is not in the backup: keep a copy of the server's master key file apart from it")

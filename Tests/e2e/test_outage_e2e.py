@@ -120,7 +120,7 @@ class Load:
 
 
 def probe_front_doors(server, instance, access_token, app):
-    """One request to each of TR50, OAuth and PAM while the database is away."""
+    """One request to each of TR50, OAuth and PAM, and a metrics scrape, while the database is away."""
     tr50 = requests.post(server.url + "/api", json={
         "auth": {"command": "api.authenticate", "params": {"username": "demo", "password": PASSWORD}},
         "1": {"command": "thing.list", "params": {}}}, timeout=30)
@@ -129,7 +129,8 @@ def probe_front_doors(server, instance, access_token, app):
     pam = requests.post(f"{server.url}/v2/{instance}/authenticationTokens/_/actions/generateJwt",
                         json={"credentialProviderIdentifier": "none", "subject": "svc", "audiences": ["https://b.example"]},
                         headers=bearer(access_token), timeout=30)
-    return tr50, oauth, pam
+    metrics = requests.get(server.url + "/metrics", timeout=30)
+    return tr50, oauth, pam, metrics
 
 
 def test_postgres_stopped_for_ten_seconds_under_load(workdir, own_postgres):
@@ -182,7 +183,9 @@ def test_postgres_stopped_for_ten_seconds_under_load(workdir, own_postgres):
             time.sleep(1)
 
         # Each front door says "try again later" in its own format.
-        tr50, oauth, pam = probes
+        tr50, oauth, pam, metrics = probes
+        # The metrics stay readable (they live in memory), and count the 503s.
+        assert metrics.status_code == 200 and 'status="503"' in metrics.text, metrics.text[:500]
         assert tr50.status_code == 503 and tr50.headers["Retry-After"] == "5", tr50.text
         assert all(entry["errorCodes"] == [-90017] for entry in tr50.json().values()), tr50.text
         assert oauth.status_code == 503 and oauth.headers["Retry-After"] == "5", oauth.text

@@ -50,15 +50,20 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The text exposition of every series, after refreshing the gauges read at scrape time
-    /// (the age of the oldest signing key in use).
-    func exposition(keyRing: ServerKeyRing, organizations: [Organization], now: Date) async throws -> [UInt8] {
-        var oldest: TimeInterval = 0
-        for organization in organizations {
-            for key in try await keyRing.keys(organizationID: organization.id) where key.status(at: now) == "signing" {
-                oldest = max(oldest, now.timeIntervalSince(key.createdAt))
+    /// (the age of the oldest signing key in use). While the database is out of reach that gauge
+    /// keeps its last value and every other series is served as usual (they live in memory), so
+    /// an outage shows in the metrics instead of hiding them.
+    func exposition(_ services: TesseraServices) async throws -> [UInt8] {
+        do {
+            let now = services.clock.now()
+            var oldest: TimeInterval = 0
+            for organization in try await services.stores.directory.listOrganizations() {
+                for key in try await services.keyRing.keys(organizationID: organization.id) where key.status(at: now) == "signing" {
+                    oldest = max(oldest, now.timeIntervalSince(key.createdAt))
+                }
             }
-        }
-        TesseraMetrics.signingKeyAge.record(oldest)
+            TesseraMetrics.signingKeyAge.record(oldest)
+        } catch let error as TesseraError where error.kind == .unavailable {}
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)
@@ -69,9 +74,7 @@ public final class ServerMetrics: Sendable {
     func endpoints(tessera: Tessera) -> RouteCollection<TesseraRequestContext> {
         let routes = RouteCollection(context: TesseraRequestContext.self)
         routes.get { _, _ in
-            let services = tessera.services
-            let organizations = try await services.stores.directory.listOrganizations()
-            let body = try await self.exposition(keyRing: services.keyRing, organizations: organizations, now: services.clock.now())
+            let body = try await self.exposition(tessera.services)
             return Response(
                 status: .ok, headers: [.contentType: Self.contentType, .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(bytes: body))
