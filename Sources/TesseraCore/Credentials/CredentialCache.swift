@@ -10,7 +10,14 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct State {
         var entries: [Key: (value: Value, storedAt: ContinuousClock.Instant)] = [:]
         var generation: UInt64 = 0
+        /// The size at which `store` next drops the expired entries.
+        var sweepAt = ExpiringCache.smallestSweep
     }
+
+    /// Expired entries are dropped when the map has doubled since the last sweep (at least this
+    /// many entries): amortised O(1) per store, and a load of ever-new credentials keeps the map
+    /// near the live set instead of filling it to `capacity` (the soak's memory, docs/operations.md).
+    static var smallestSweep: Int { 1024 }
 
     private let state = Mutex(State())
     private let lifetime: Duration
@@ -52,10 +59,17 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         let now = ContinuousClock.now
         state.withLock { state in
             guard state.generation == generation else { return }
+            if state.entries.count >= state.sweepAt {
+                state.entries = state.entries.filter { now - $0.value.storedAt < lifetime }
+                state.sweepAt = max(Self.smallestSweep, state.entries.count * 2)
+            }
             if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
             state.entries[key] = (value, now)
         }
     }
+
+    /// How many entries the map holds, expired ones included (for tests).
+    var count: Int { state.withLock { $0.entries.count } }
 
     func remove(_ key: Key) {
         state.withLock { state in
