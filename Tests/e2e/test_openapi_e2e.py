@@ -58,7 +58,9 @@ def test_document_is_valid_openapi_3_1():
     spec, _ = read_from_filename(str(DOCUMENT))
     validate_spec(spec)  # raises OpenAPIValidationError naming the problem
     assert spec["openapi"].startswith("3.1.")
-    assert spec["info"]["title"] == "Tessera" and spec["info"]["version"] == "0.1.0"
+    # The document's version is the program's (`tessera --version`, Sources/tessera/Version.swift).
+    version = re.search(r'static let current = "([^"]+)"', (ROOT / "Sources/tessera/Version.swift").read_text()).group(1)
+    assert spec["info"]["title"] == "Tessera" and spec["info"]["version"] == version
     text = DOCUMENT.read_text()
     assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n", "pretty-print it with 2-space indents"
     operation_ids = [operation["operationId"] for item in spec["paths"].values() for method, operation in item.items() if method in METHODS]
