@@ -72,14 +72,16 @@ public final class SQLiteBackend: SQLBackend {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await metrics.read { try await DatabaseOutage.guarding(deadline: nil) { try await body(self.reader) } }
+        // No deadline on SQLite (a local file): only the outage classification, without a
+        // closure of its own on this hot path.
+        do { return try await metrics.read { try await body(reader) } } catch { throw DatabaseOutage.classify(error) ?? error }
     }
 
     /// Runs `body` in the next group commit (`GroupCommit`): concurrent transactions share one
     /// `BEGIN IMMEDIATE … COMMIT`, each in its own savepoint, and each returns once the group
     /// is durable (`synchronous = FULL`).
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await metrics.transaction { try await DatabaseOutage.guarding(deadline: nil) { try await self.groupCommit.transaction(body) } }
+        do { return try await metrics.transaction { try await groupCommit.transaction(body) } } catch { throw DatabaseOutage.classify(error) ?? error }
     }
 
     /// SQLite's own file lock serialises the migrations' `BEGIN IMMEDIATE` transactions, and each
