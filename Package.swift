@@ -38,6 +38,9 @@ let package = Package(
         // The system's OpenSSL libcrypto (Debian libssl-dev), for RSA signing: on CPUs with
         // AVX-512 IFMA it signs RSA-2048 over twice as fast as swift-crypto's BoringSSL.
         .systemLibrary(name: "COpenSSLCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // glibc's malloc.h (part of libc6-dev, which every Swift toolchain on Linux needs), for the
+        // server's allocator settings (Sources/tessera/AllocatorTuning.swift).
+        .systemLibrary(name: "CGlibcMalloc"),
         .target(
             name: "TesseraCore",
             dependencies: [
@@ -62,6 +65,9 @@ let package = Package(
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // DatabaseOutage's deadline: a timer on an event loop of NIO's shared group.
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -87,6 +93,7 @@ let package = Package(
         .executableTarget(
             name: "tessera",
             dependencies: [
+                .target(name: "CGlibcMalloc", condition: .when(platforms: [.linux])),
                 "TesseraCore",
                 "TesseraStorage",
                 "TesseraServer",

@@ -60,6 +60,7 @@ struct Serve: AsyncParsableCommand {
     var logFormat: String?
 
     func run() async throws {
+        let allocator = AllocatorTuning.apply(environment: ProcessInfo.processInfo.environment)
         let formatName = logFormat ?? Environment.value("TESSERA_LOG_FORMAT") ?? "text"
         guard let format = LogFormat(rawValue: formatName) else { throw CLIError("unknown log format '\(formatName)'; use text or json") }
         if format == .json { LoggingSystem.bootstrap(JSONLogHandler.standardOutput, metadataProvider: nil) }
@@ -68,6 +69,7 @@ struct Serve: AsyncParsableCommand {
         let level = logLevel ?? Environment.value("TESSERA_LOG_LEVEL") ?? "info"
         guard let parsedLevel = Logger.Level(rawValue: level) else { throw CLIError("unknown log level '\(level)'") }
         logger.logLevel = parsedLevel
+        logger.debug("allocator", metadata: ["settings": "\(allocator)"])
 
         let keyPath = masterKeyFile ?? Environment.value("TESSERA_MASTER_KEY_FILE") ?? "tessera.master-key"
         var configuration = ServerConfiguration(masterKey: try MasterKeyFile.load(path: keyPath, logger: logger))

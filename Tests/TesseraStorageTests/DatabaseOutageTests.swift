@@ -40,8 +40,9 @@ struct DatabaseOutageTests {
         let cancelled = Mutex(false)
         let error = await #expect(throws: TesseraError.self) {
             try await DatabaseOutage.guarding(deadline: .milliseconds(50)) {
-                await withTaskCancellationHandler {
-                    try? await Task.sleep(for: .seconds(60))
+                // Like the pool's wait for a connection: cancelled, it throws.
+                try await withTaskCancellationHandler {
+                    try await Task.sleep(for: .seconds(60))
                 } onCancel: {
                     cancelled.withLock { $0 = true }
                 }
@@ -50,6 +51,16 @@ struct DatabaseOutageTests {
         #expect(error?.code == "database_unavailable" && error?.kind == .unavailable)
         #expect(error?.message.contains("no answer within") == true)
         #expect(cancelled.withLock { $0 })
+    }
+
+    @Test("a database call that completes although its deadline passed is reported as completed")
+    func completedPastDeadline() async throws {
+        let value = try await DatabaseOutage.guarding(deadline: .milliseconds(20)) {
+            // Ignores its cancellation, as a commit already sent must.
+            try? await Task.sleep(for: .milliseconds(200))
+            return 7
+        }
+        #expect(value == 7)
     }
 
     @Test("within its deadline a database call returns its value, and its own errors pass through")

@@ -166,8 +166,13 @@ final class VerifiedSignatureCache: Sendable {
         }
     }
 
-    private let entries = Mutex<Set<Entry>>([])
-    private let capacity = 100_000
+    /// 98 304 entries: the most a table of 2^17 buckets holds (Swift's hash tables fill to 3/4),
+    /// 4 MiB. Reserved whole at the start and kept when emptied, so the storage is never
+    /// reallocated: growing by doubling, it would pass through 1, 2 and 4 MiB blocks, and one more
+    /// entry would have doubled it to 8 MiB (docs/operations.md, "The soak").
+    static let capacity = 98_304
+    private let entries = Mutex(Set<Entry>(minimumCapacity: VerifiedSignatureCache.capacity))
+    private var capacity: Int { Self.capacity }
 
     func contains(_ entry: Entry) -> Bool {
         entries.withLock { $0.contains(entry) }

@@ -1,4 +1,6 @@
 import Foundation
+import NIOConcurrencyHelpers
+import NIOPosix
 import PostgresNIO
 import SQLiteKit
 import TesseraCore
@@ -71,25 +73,39 @@ public enum DatabaseOutage {
     }
 
     /// Runs `body`, turning an outage into `database_unavailable`/`storage_full`, and, given a
-    /// `deadline`, giving up with `database_unavailable` once it has passed (the body is cancelled:
-    /// a request waiting for a pooled connection leaves the queue).
+    /// `deadline`, giving up with `database_unavailable` once it has passed: the body is cancelled
+    /// (a request waiting for a pooled connection leaves the queue) and its failure reported as
+    /// the deadline's. A body that still completes is reported as completed.
+    ///
+    /// The deadline is an event-loop timer, cancelled (and freed) as soon as the body returns. A
+    /// `Task.sleep` racing the body, as before, kept each sleep's task in memory until its deadline
+    /// even once cancelled: one per database call, 5 s each (docs/operations.md, "The soak").
     static func guarding<T: Sendable>(deadline: Duration?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         do {
             guard let deadline else { return try await body() }
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw unreachable("no answer within \(deadline.components.seconds) s")
-                }
-                return value
+            let work = Task { try await body() }
+            let expired = NIOLockedValueBox(false)
+            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(deadline.nanoseconds)) {
+                expired.withLockedValue { $0 = true }
+                work.cancel()
+            }
+            defer { timer.cancel() }
+            do {
+                return try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+            } catch where expired.withLockedValue({ $0 }) {
+                throw unreachable("no answer within \(deadline.components.seconds) s")
             }
         } catch {
             throw classify(error) ?? error
         }
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (saturating), for NIO's `TimeAmount`.
+    fileprivate var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : scaled.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
     }
 }
