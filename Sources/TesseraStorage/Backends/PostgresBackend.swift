@@ -28,8 +28,6 @@ public final class PostgresBackend: SQLBackend {
     private let logger: Logger
     private let listener: ChangeListener
     private let metrics = StorageMetrics(backend: "postgresql")
-    /// The connections each process keeps open whatever the load (`open`).
-    static let minimumConnections = 4
     private let deadline: Duration
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`,
@@ -73,13 +71,6 @@ public final class PostgresBackend: SQLBackend {
             )
         }
         clientConfiguration.options.maximumConnections = maximumConnections
-        // Kept open (not closed after `connectionIdleTimeout`), and leased first: the pool hands
-        // out the lowest-numbered idle connection. Every time a connection above this minimum goes
-        // back idle the pool arms a 60 s idle timer (besides the 30 s keep-alive), as a task
-        // sleeping until it; cancelled when the connection is leased again, the sleep still holds
-        // its task until its deadline (Swift's `Task.sleep`), so at a few hundred queries a second
-        // thousands of them sat in memory (docs/operations.md, "The soak").
-        clientConfiguration.options.minimumConnections = min(Self.minimumConnections, maximumConnections)
         // Every commit waits for its WAL record to reach the storage, whatever the database's or
         // role's default says: a startup parameter outranks `ALTER DATABASE/ROLE … SET`.
         clientConfiguration.options.additionalStartupParameters = [("synchronous_commit", "on")]
