@@ -190,6 +190,31 @@ extension StorageConformanceTests {
         }
     }
 
+    @Test("PostgreSQL: pooled connections idle for 5 s are closed (the pool's timers stay short-lived; docs/operations.md, \"The soak\")")
+    func idlePooledConnectionsClose() async throws {
+        try await ScratchDatabase.withStorage(.postgres) { storage, _ in
+            // Other sessions on this database: the pool's connections and the LISTEN connection.
+            func otherSessions() async throws -> Int {
+                try await storage.backend.read { db in
+                    try await db.raw("""
+                        SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+                        """).first()?.decode(column: "n", as: Int.self) ?? -1
+                }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<6 {
+                    group.addTask { _ = try await storage.backend.read { db in try await db.raw("SELECT pg_sleep(0.3)").run() } }
+                }
+                try await group.waitForAll()
+            }
+            let busy = try await otherSessions()
+            #expect(busy >= 5, "six concurrent reads should have opened several pooled connections, saw \(busy) other sessions")
+            try await Task.sleep(for: .seconds(7))
+            let idle = try await otherSessions()
+            #expect(idle <= 1, "\(idle) other sessions 7 s after the load: idle pooled connections were not closed after 5 s")
+        }
+    }
+
     @Test("the PostgreSQL server for the conformance suite is reachable (without one: cancelled, under CI: failed)")
     func postgresServer() async throws {
         let database = try await ScratchDatabase.make(.postgres)

@@ -29,6 +29,8 @@ public final class PostgresBackend: SQLBackend {
     private let listener: ChangeListener
     private let metrics = StorageMetrics(backend: "postgresql")
     private let deadline: Duration
+    /// How long a pooled connection may stay idle before the pool closes it (`open`).
+    static let connectionIdleTimeout: Duration = .seconds(5)
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`,
     /// optionally `?sslmode=disable|prefer|require`), failing at once if it cannot be reached.
@@ -71,6 +73,16 @@ public final class PostgresBackend: SQLBackend {
             )
         }
         clientConfiguration.options.maximumConnections = maximumConnections
+        // Each time a connection goes back idle the pool arms its idle timer (and its keep-alive
+        // timer) as a task sleeping until the deadline; leased again, the timer is cancelled, but
+        // Swift's `Task.sleep` keeps the sleeping task in memory until its deadline. At a few
+        // hundred queries a second, with the defaults (60 s idle, 30 s keep-alive), tens of
+        // thousands of them sat in memory and fragmented the heap (docs/operations.md, "The
+        // soak"). A short idle timeout bounds them to a few seconds' worth; no keep-alive, as an
+        // idle connection is closed before a keep-alive would be due. (A minimum of kept
+        // connections, which have no idle timer, left the pool slow to recover after an outage.)
+        clientConfiguration.options.connectionIdleTimeout = Self.connectionIdleTimeout
+        clientConfiguration.options.keepAliveBehavior = nil
         // Every commit waits for its WAL record to reach the storage, whatever the database's or
         // role's default says: a startup parameter outranks `ALTER DATABASE/ROLE … SET`.
         clientConfiguration.options.additionalStartupParameters = [("synchronous_commit", "on")]
