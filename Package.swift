@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
@@ -41,6 +42,8 @@ let package = Package(
         // glibc's malloc.h (part of libc6-dev, which every Swift toolchain on Linux needs), for the
         // server's allocator settings (Sources/tessera/AllocatorTuning.swift).
         .systemLibrary(name: "CGlibcMalloc"),
+        // One C call into sqlite-nio's SQLite that Swift cannot make (a variadic function).
+        .target(name: "CSQLiteOptions"),
         .target(
             name: "TesseraCore",
             dependencies: [
@@ -59,6 +62,10 @@ let package = Package(
                 "TesseraCore",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
+                // The SQLite driver (`SQLite/`) calls sqlite-nio's copy of SQLite, its
+                // `VaporCSQLite` module, directly: the same library instance as SQLiteKit's.
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                "CSQLiteOptions",
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // ConnectionPoolError: the pool's "cannot connect" (DatabaseOutage).

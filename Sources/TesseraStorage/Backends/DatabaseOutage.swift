@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOPosix
 import PostgresNIO
 import SQLiteKit
+import VaporCSQLite
 import TesseraCore
 import _ConnectionPoolModule
 
@@ -37,6 +38,14 @@ public enum DatabaseOutage {
             return isOutage(error) ? unreachable(describe(error)) : nil
         case let error as _ConnectionPoolModule.ConnectionPoolError:
             return error == .requestCancelled ? nil : unreachable("the connection pool cannot connect")
+        case let error as SQLiteFailure:
+            if error.primaryCode == SQLITE_FULL { return storageFull }
+            // The write, flush and truncate failures (SQLITE_IOERR and its _WRITE, _FSYNC,
+            // _DIR_FSYNC, _TRUNCATE and _SHMSIZE extended codes), as for sqlite-nio's errors below.
+            if [SQLITE_IOERR, 778, 1034, 1290, 1546, 4874].contains(error.code) {
+                return unreachable("SQLite could not write its file: \(error.message)")
+            }
+            return nil
         case let error as SQLiteError:
             switch error.reason {
             case .full: return storageFull

@@ -29,12 +29,16 @@ final class GroupCommit: Sendable {
     }
 
     private let database: any SQLDatabase
+    /// Runs `BEGIN IMMEDIATE`, `COMMIT` and `ROLLBACK`, the statements that may wait (for another
+    /// process's lock, for the flush), where waiting blocks no caller.
+    private let control: @Sendable (String) async throws -> Void
     private let state = Mutex(State())
     /// Bodies of one group at most (bounds the time a group holds the lock).
     private let maximumGroupSize = 256
 
-    init(database: any SQLDatabase) {
+    init(database: any SQLDatabase, control: @escaping @Sendable (String) async throws -> Void) {
         self.database = database
+        self.control = control
     }
 
     /// Runs `body` in the next group; returns once that group is committed.
@@ -102,7 +106,7 @@ final class GroupCommit: Sendable {
         var isolated = false
         while true {
             do {
-                try await database.raw("BEGIN IMMEDIATE").run()
+                try await control("BEGIN IMMEDIATE")
             } catch {
                 for job in jobs { job.finish(error) }
                 return
@@ -116,15 +120,15 @@ final class GroupCommit: Sendable {
                 }
             }
             if let failed {
-                try? await database.raw("ROLLBACK").run()
+                try? await control("ROLLBACK")
                 jobs.remove(at: failed).finish(nil)
                 isolated = true
                 continue
             }
             do {
-                try await database.raw("COMMIT").run()
+                try await control("COMMIT")
             } catch {
-                try? await database.raw("ROLLBACK").run()
+                try? await control("ROLLBACK")
                 for job in jobs { job.finish(error) }
                 return
             }

@@ -1,74 +1,85 @@
 import Foundation
 import Logging
 import SQLKit
+import NIOPosix
 import SQLiteKit
+import VaporCSQLite
 import TesseraCore
 
-/// SQLite in WAL mode: one writer connection whose transactions run one after the other, committed
-/// in groups (`GroupCommit`; one shared connection would otherwise interleave different requests'
-/// `BEGIN…COMMIT`), and one reader connection, which in WAL mode sees only committed data.
+/// SQLite in WAL mode, driven directly (`DirectSQLiteDatabase`: statements run on the calling
+/// thread, prepared once and kept): one writer connection whose transactions run one after the
+/// other, committed in groups (`GroupCommit`; one shared connection would otherwise interleave
+/// different requests' `BEGIN…COMMIT`), and `readerCount` reader connections, which in WAL mode see
+/// only committed data and do not wait for the writer.
 public final class SQLiteBackend: SQLBackend {
-    private let writerConnection: SQLiteConnection
-    private let readerConnection: SQLiteConnection
-    private let writer: any SQLDatabase
-    private let reader: any SQLDatabase
+    private let writerConnection: SQLiteConnectionBox
+    private let readerConnections: [SQLiteConnectionBox]
+    private let writer: DirectSQLiteDatabase
+    private let reader: DirectSQLiteDatabase
     private let groupCommit: GroupCommit
     private let metrics = StorageMetrics(backend: "sqlite")
     /// How long a statement waits for another process's lock before `SQLITE_BUSY`.
     static let busyTimeoutMilliseconds = 30_000
+    /// Reader connections: one per core of these machines, so concurrent reads rarely wait.
+    static let readerCount = 2
 
     /// Opens (creating if needed) the database file at `path`.
     public static func open(path: String, logger: Logger) async throws -> SQLiteBackend {
-        let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        // Opening and the first pragmas may wait for another process's lock: off the caller's thread.
+        let writer = try await NIOThreadPool.singleton.runIfActive { try SQLiteConnectionBox(path: path) }
         do {
             // Another process (a second server, `tessera admin`) may hold the write lock, for
             // instance while it migrates a new file with a flush per commit: wait for it rather
             // than fail.
-            _ = try await writer.query("PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)")
+            try await offloaded(writer, "PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)")
             // Switching a new file to WAL needs an exclusive lock and is refused at once (no busy
             // wait) while another process opens the same file: retry as long as the busy timeout.
             var attempts = 0
             while true {
                 do {
-                    _ = try await writer.query("PRAGMA journal_mode = WAL")
+                    try await offloaded(writer, "PRAGMA journal_mode = WAL")
                     break
-                } catch let error as SQLiteError where [.busy, .locked].contains(error.reason) && attempts < Self.busyTimeoutMilliseconds / 50 {
+                } catch let error as SQLiteFailure
+                    where [SQLITE_BUSY, SQLITE_LOCKED].contains(error.primaryCode) && attempts < Self.busyTimeoutMilliseconds / 50 {
                     attempts += 1
                     try await Task.sleep(for: .milliseconds(50))
                 }
             }
             for pragma in ["PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"] {
-                _ = try await writer.query(pragma)
+                try await offloaded(writer, pragma)
             }
         } catch {
-            try? await writer.close()
+            writer.close()
             throw error
         }
-        let reader: SQLiteConnection
+        var readers: [SQLiteConnectionBox] = []
         do {
-            reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        } catch {
-            try? await writer.close()
-            throw error
-        }
-        do {
-            for pragma in ["PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)", "PRAGMA foreign_keys = ON", "PRAGMA query_only = ON"] {
-                _ = try await reader.query(pragma)
+            for _ in 0..<readerCount {
+                let reader = try await NIOThreadPool.singleton.runIfActive { try SQLiteConnectionBox(path: path) }
+                readers.append(reader)
+                for pragma in ["PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)", "PRAGMA foreign_keys = ON", "PRAGMA query_only = ON"] {
+                    try await offloaded(reader, pragma)
+                }
             }
         } catch {
-            try? await reader.close()
-            try? await writer.close()
+            for reader in readers { reader.close() }
+            writer.close()
             throw error
         }
-        return SQLiteBackend(writer: writer, reader: reader)
+        return SQLiteBackend(writer: writer, readers: readers, logger: logger)
     }
 
-    private init(writer: SQLiteConnection, reader: SQLiteConnection) {
+    private static func offloaded(_ connection: SQLiteConnectionBox, _ sql: String) async throws {
+        _ = try await NIOThreadPool.singleton.runIfActive { try connection.execute(sql, []) }
+    }
+
+    private init(writer: SQLiteConnectionBox, readers: [SQLiteConnectionBox], logger: Logger) {
         self.writerConnection = writer
-        self.readerConnection = reader
-        self.writer = writer.sql()
-        self.reader = reader.sql()
-        self.groupCommit = GroupCommit(database: self.writer)
+        self.readerConnections = readers
+        self.writer = DirectSQLiteDatabase(connections: [writer], logger: logger)
+        self.reader = DirectSQLiteDatabase(connections: readers, logger: logger)
+        let writerDatabase = self.writer
+        self.groupCommit = GroupCommit(database: writerDatabase, control: { try await writerDatabase.executeOffloaded($0) })
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -96,16 +107,9 @@ public final class SQLiteBackend: SQLBackend {
 
     public func credentialChanges() -> AsyncStream<CredentialChange>? { nil }
 
-    /// Closes both connections, the writer even if closing the reader failed.
+    /// Closes every connection.
     public func close() async throws {
-        let readerClosed = await Swift.Result { try await self.readerConnection.close() }
-        try await writerConnection.close()
-        try readerClosed.get()
-    }
-}
-
-extension Result where Failure == any Error {
-    init(_ body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
+        for reader in readerConnections { reader.close() }
+        writerConnection.close()
     }
 }
