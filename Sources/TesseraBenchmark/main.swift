@@ -3,12 +3,14 @@ import CryptoExtras
 import Foundation
 import JWTKit
 import Logging
+import SQLiteKit
 import TesseraCore
 import TesseraStorage
 
 // The in-process figures of scripts/benchmark (the HTTP rows are measured there with wrk):
 // Lake RS256 verification (the signature check alone, a first-seen token, a repeated token) on
-// SQLite storage, and signing with each server-key algorithm, through swift-crypto and through
+// SQLite storage, a SQLite read through Tessera's driver and through sqlite-nio's connection, and
+// signing with each server-key algorithm, through swift-crypto and through
 // jwt-kit as the server signs. scripts/benchmark runs it pinned to the core `openssl speed`
 // used, and divides by openssl's figures (a child started from here would inherit the Swift
 // runtime's blocked signals, and `openssl speed` times itself with SIGALRM: it never stops).
@@ -110,6 +112,22 @@ results["rs256_first_seen"] = try await measure("first-seen multi-use token (ful
 results["rs256_repeated"] = try await measure("repeated multi-use token (full verification)", duration: seconds) { _ in
     _ = try await verifier.verify(repeated)
 }
+
+// MARK: SQLite reads: Tessera's driver against sqlite-nio's connection, on the same file
+
+say("\nA read by primary key (SELECT * FROM users WHERE id = ?), one task, the same SQLite file:")
+let userID = user.id.uuidString
+results["sqlite_read_driver"] = try await measure("Tessera's driver (calling thread, kept statement)", duration: seconds) { _ in
+    let row = try await storage.backend.read { db in try await db.raw("SELECT * FROM users WHERE id = \(bind: userID)").first() }
+    precondition(row != nil)
+}
+let sqliteNIO = try await SQLiteConnection.open(storage: .file(path: directory.appendingPathComponent("bench.sqlite").path), logger: logger).get()
+let sqliteNIODatabase = sqliteNIO.sql()
+results["sqlite_read_sqlite_nio"] = try await measure("sqlite-nio's connection (thread pool, prepared each time)", duration: seconds) { _ in
+    let row = try await sqliteNIODatabase.raw("SELECT * FROM users WHERE id = \(bind: userID)").first()
+    precondition(row != nil)
+}
+try await sqliteNIO.close().get()
 try await storage.close()
 
 // MARK: Signing with the server-key algorithms

@@ -214,3 +214,18 @@ def test_by_default_only_refusals_get_an_access_line_and_off_writes_none(workdir
     finally:
         server.stop()
     assert not [value for value in log_objects(server) if value["message"] == "request"]
+
+
+@pytest.mark.parametrize("environment, settings", [
+    ({}, "fixedMmapThreshold(bytes: 131072)"),
+    ({"MALLOC_MMAP_THRESHOLD_": "65536"}, "leftToEnvironment"),
+    ({"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=262144"}, "leftToEnvironment"),
+], ids=["default", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES"])
+def test_the_allocator_setting_is_logged_and_an_operators_own_wins(workdir, environment, settings):
+    """`tessera serve` fixes glibc's mmap threshold at 128 KiB at start (the soak's memory stays
+    flat with it; docs/operations.md, "The soak") and says so at debug level, unless the
+    environment already sets the threshold: then glibc's own reading of it stands."""
+    server = Server(workdir, env_extra={"TESSERA_LOG_FORMAT": "json", "TESSERA_LOG_LEVEL": "debug", **environment})
+    server.stop()
+    lines = [value for value in log_objects(server) if value["message"] == "allocator"]
+    assert [line.get("settings") for line in lines] == [settings], lines

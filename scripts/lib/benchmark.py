@@ -270,7 +270,8 @@ class Row:
     id: str
     label: str
     group: str
-    ceiling: str            # "health", "verify" (1/(1/health + 1/rsa verify)), "sign:ALG", "openssl-verify", "openssl-sign:ALG"
+    ceiling: str            # "health", "verify" (1/(1/health + 1/rsa verify)), "sign:ALG", "openssl-verify", "openssl-sign:ALG",
+                            # "in-process:KEY" (another TesseraBenchmark figure), "none"
     target: float | None
     make: object = None     # World -> Request
     server_key: str = "ES256"
@@ -323,6 +324,13 @@ def rows() -> list[Row]:
             in_process="rs256_first_seen"),
         Row("in-process-signature-rs256", "in process: RS256 signature check alone", "2 first-seen", "openssl-verify", None,
             in_process="rs256_signature_check"),
+        # What the SQLite driver gains (issue 13: rows that read SQLite per request): a read by
+        # primary key through Tessera's driver, as a ratio to the same read through sqlite-nio's
+        # connection in the same process and run.
+        Row("in-process-sqlite-read", "in process: SQLite read by key, Tessera's driver", "2 first-seen", "in-process:sqlite_read_sqlite_nio", None,
+            in_process="sqlite_read_driver"),
+        Row("in-process-sqlite-read-sqlite-nio", "in process: the same read, sqlite-nio's connection", "2 first-seen", "none", None,
+            in_process="sqlite_read_sqlite_nio"),
         # 3. First-seen single-use Lake JWTs (a durable replay record each): ≥ 0.50 of the same ceiling.
         Row("first-seen-single-use-rs256", "GET /auth/verify, first-seen single-use Lake JWT RS256", "3 single-use", "verify", 0.50,
             lambda w: Request("/auth/verify", tokens="single-use")),
@@ -528,6 +536,8 @@ class Benchmark:
         """The row's ceiling, from `health` (the /health measured next to the row) or else the
         table's /health."""
         kind = row.ceiling
+        if kind.startswith("in-process:"):  # another TesseraBenchmark figure of the same run
+            return self.in_process.get(kind[len("in-process:"):])
         health = health or self.health
         if kind == "none" or health is None and kind in ("health", "verify") or kind.startswith("sign") and health is None:
             return None
@@ -858,7 +868,7 @@ def summarise(bench: Benchmark, options, sampler: MemorySampler, started_rss: in
             f"(this shared machine's speed drifts over minutes); of the table: {fmt(bench.health)} /s, the higher of the first and last /health row")
     else:
         say(f"/health ceiling: {fmt(bench.health)} /s, the higher of the first and the last /health row")
-    say("ceilings: 1 /health; 2, 3 1/(1/health + 1/openssl rsa2048 verify); 4 1/(1/health + 1/openssl sign of the server key's algorithm)")
+    say("ceilings: 1 /health; 2, 3 1/(1/health + 1/openssl rsa2048 verify); 4 1/(1/health + 1/openssl sign of the server key's algorithm); the in-process SQLite read: the same read through sqlite-nio's connection")
     import textwrap
     say(textwrap.fill("rss after each row (MiB): " + ", ".join(f"{name} {value}" for name, value in bench.rss_after), width=118,
                       subsequent_indent="  "))
