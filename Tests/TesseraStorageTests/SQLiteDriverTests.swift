@@ -87,23 +87,33 @@ struct SQLiteDriverTests {
         }
     }
 
-    @Test("a kept SELECT * sees a column a migration adds; more distinct statements than the cache keeps all run right")
+    @Test("a kept SELECT * sees a column another connection's migration adds; more distinct statements than the cache keeps all run right")
     func keptStatementsFollowTheSchemaAndTheBound() async throws {
-        try await withBackend { backend in
-            try await backend.transaction { db in try await db.raw("INSERT INTO driver_values (id, text) VALUES (1, 'a')").run() }
-            func columns() async throws -> [String] {
-                try await backend.read { db in try await db.raw("SELECT * FROM driver_values").first()?.allColumns ?? [] }
-            }
-            #expect(try await columns() == ["id", "text", "blob", "real"])
-            try await backend.transaction { db in try await db.raw("ALTER TABLE driver_values ADD COLUMN added TEXT DEFAULT 'new'").run() }
-            #expect(try await columns() == ["id", "text", "blob", "real", "added"])
-            for value in 0..<(SQLiteConnectionBox.statementCacheLimit * 2 + 3) {
-                let read = try await backend.read { db in
-                    try await db.raw(SQLQueryString("SELECT \(unsafeRaw: String(value)) AS v, added FROM driver_values")).first()
-                }
-                #expect(try read?.decode(column: "v", as: Int.self) == value)
-                #expect(try read?.decode(column: "added", as: String.self) == "new")
-            }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-driver-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("t.sqlite").path
+        // A writer and one reader, as the backend has: the reader's kept statement must notice the
+        // writer's ALTER TABLE (with two readers a call may land on the one that never prepared it).
+        let writerConnection = try SQLiteConnectionBox(path: path)
+        let readerConnection = try SQLiteConnectionBox(path: path)
+        defer { writerConnection.close(); readerConnection.close() }
+        let writer = DirectSQLiteDatabase(connections: [writerConnection], logger: Logger(label: "test"))
+        let reader = DirectSQLiteDatabase(connections: [readerConnection], logger: Logger(label: "test"))
+        try await writer.raw("CREATE TABLE driver_values (id INTEGER PRIMARY KEY, text TEXT)").run()
+        try await writer.raw("INSERT INTO driver_values (id, text) VALUES (1, 'a')").run()
+        func columns() async throws -> [String] {
+            try await reader.raw("SELECT * FROM driver_values").first()?.allColumns ?? []
+        }
+        #expect(try await columns() == ["id", "text"])
+        try await writer.raw("ALTER TABLE driver_values ADD COLUMN added TEXT DEFAULT 'new'").run()
+        let row = try await reader.raw("SELECT * FROM driver_values").first()
+        #expect(row?.allColumns == ["id", "text", "added"])
+        #expect(try row?.decode(column: "added", as: String.self) == "new")
+        for value in 0..<(SQLiteConnectionBox.statementCacheLimit * 2 + 3) {
+            let read = try await reader.raw(SQLQueryString("SELECT \(unsafeRaw: String(value)) AS v, added FROM driver_values")).first()
+            #expect(try read?.decode(column: "v", as: Int.self) == value)
+            #expect(try read?.decode(column: "added", as: String.self) == "new")
         }
     }
 

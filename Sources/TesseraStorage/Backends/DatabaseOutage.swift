@@ -40,19 +40,13 @@ public enum DatabaseOutage {
             return error == .requestCancelled ? nil : unreachable("the connection pool cannot connect")
         case let error as SQLiteFailure:
             if error.primaryCode == SQLITE_FULL { return storageFull }
-            // The write, flush and truncate failures (SQLITE_IOERR and its _WRITE, _FSYNC,
-            // _DIR_FSYNC, _TRUNCATE and _SHMSIZE extended codes), as for sqlite-nio's errors below.
+            // The write, flush and truncate failures: SQLITE_IOERR and its _WRITE, _FSYNC,
+            // _DIR_FSYNC, _TRUNCATE and _SHMSIZE extended codes (`IOERR | n << 8`; Swift does not
+            // import those macros).
             if [SQLITE_IOERR, 778, 1034, 1290, 1546, 4874].contains(error.code) {
                 return unreachable("SQLite could not write its file: \(error.message)")
             }
             return nil
-        case let error as SQLiteError:
-            switch error.reason {
-            case .full: return storageFull
-            case .ioError, .ioErrorFailedWrite, .ioErrorFailedSync, .ioErrorFailedDirSync, .ioErrorFailedTruncate, .ioErrorFailedSharedMemSize:
-                return unreachable("SQLite could not write its file: \(error.message)")
-            default: return nil
-            }
         default:
             return nil
         }

@@ -31,13 +31,13 @@ public final class SQLiteBackend: SQLBackend {
             // Another process (a second server, `tessera admin`) may hold the write lock, for
             // instance while it migrates a new file with a flush per commit: wait for it rather
             // than fail.
-            try await offloaded(writer, "PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)")
+            try await writer.executeOffloaded("PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)")
             // Switching a new file to WAL needs an exclusive lock and is refused at once (no busy
             // wait) while another process opens the same file: retry as long as the busy timeout.
             var attempts = 0
             while true {
                 do {
-                    try await offloaded(writer, "PRAGMA journal_mode = WAL")
+                    try await writer.executeOffloaded("PRAGMA journal_mode = WAL")
                     break
                 } catch let error as SQLiteFailure
                     where [SQLITE_BUSY, SQLITE_LOCKED].contains(error.primaryCode) && attempts < Self.busyTimeoutMilliseconds / 50 {
@@ -46,7 +46,7 @@ public final class SQLiteBackend: SQLBackend {
                 }
             }
             for pragma in ["PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"] {
-                try await offloaded(writer, pragma)
+                try await writer.executeOffloaded(pragma)
             }
         } catch {
             writer.close()
@@ -58,7 +58,7 @@ public final class SQLiteBackend: SQLBackend {
                 let reader = try await NIOThreadPool.singleton.runIfActive { try SQLiteConnectionBox(path: path) }
                 readers.append(reader)
                 for pragma in ["PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)", "PRAGMA foreign_keys = ON", "PRAGMA query_only = ON"] {
-                    try await offloaded(reader, pragma)
+                    try await reader.executeOffloaded(pragma)
                 }
             }
         } catch {
@@ -69,17 +69,12 @@ public final class SQLiteBackend: SQLBackend {
         return SQLiteBackend(writer: writer, readers: readers, logger: logger)
     }
 
-    private static func offloaded(_ connection: SQLiteConnectionBox, _ sql: String) async throws {
-        _ = try await NIOThreadPool.singleton.runIfActive { try connection.execute(sql, []) }
-    }
-
     private init(writer: SQLiteConnectionBox, readers: [SQLiteConnectionBox], logger: Logger) {
         self.writerConnection = writer
         self.readerConnections = readers
         self.writer = DirectSQLiteDatabase(connections: [writer], logger: logger)
         self.reader = DirectSQLiteDatabase(connections: readers, logger: logger)
-        let writerDatabase = self.writer
-        self.groupCommit = GroupCommit(database: writerDatabase, control: { try await writerDatabase.executeOffloaded($0) })
+        self.groupCommit = GroupCommit(database: self.writer, control: { try await writer.executeOffloaded($0) })
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {

@@ -42,14 +42,6 @@ struct DirectSQLiteDatabase: SQLDatabase {
         try run(query, onRow)
     }
 
-    /// Runs a statement without binds on NIO's thread pool instead of the calling thread: for the
-    /// ones that may wait (a `BEGIN IMMEDIATE` behind another process's write lock, up to the busy
-    /// timeout; a `COMMIT`, which flushes to the storage).
-    func executeOffloaded(_ sql: String) async throws {
-        let connection = connections[0]
-        _ = try await NIOThreadPool.singleton.runIfActive { try connection.execute(sql, []) }
-    }
-
     private func run(_ query: any SQLExpression, _ onRow: @Sendable (any SQLRow) -> Void) throws {
         var serializer = SQLSerializer(database: self)
         query.serialize(to: &serializer)

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import SQLiteKit
 import CSQLiteOptions
 import Synchronization
@@ -41,7 +42,7 @@ final class SQLiteColumnNames: Sendable {
 /// every statement), each prepared once and kept (`SQLITE_PREPARE_PERSISTENT`) under its SQL text,
 /// at most `statementCacheLimit` of them. Callers that may wait (a `BEGIN IMMEDIATE` behind another
 /// process's lock, a `COMMIT`'s flush) run those statements on a thread pool instead
-/// (`DirectSQLiteDatabase.executeOffloaded`).
+/// (`executeOffloaded`).
 final class SQLiteConnectionBox: Sendable {
     /// Prepared statements kept per connection; past it the cache is emptied and starts again.
     static let statementCacheLimit = 256
@@ -51,6 +52,8 @@ final class SQLiteConnectionBox: Sendable {
     private struct Prepared {
         let statement: OpaquePointer
         var columns: SQLiteColumnNames
+        /// SQLite's recompilation count of `statement` when `columns` was read.
+        var compilation: Int32
     }
 
     private struct State: ~Copyable {
@@ -94,13 +97,20 @@ final class SQLiteConnectionBox: Sendable {
     /// if none is kept): SQLite recompiles after a schema change, and never because of a binding.
     func recompilations(of sql: String) -> Int? {
         state.withLock { state in
-            state.statements[sql].map { Int(sqlite_nio_sqlite3_stmt_status($0.statement, Int32(SQLITE_STMTSTATUS_REPREPARE), 0)) }
+            state.statements[sql].map { Int(Self.recompilationCount(of: $0.statement)) }
         }
     }
 
     /// Runs `sql` with `binds` once this connection is free.
     func execute(_ sql: String, _ binds: [SQLiteData]) throws -> SQLiteResult {
         try state.withLock { state in try Self.execute(sql, binds, in: &state) }
+    }
+
+    /// Runs `sql`, without binds, on NIO's thread pool instead of the calling thread: for the
+    /// statements that may wait (opening pragmas, `BEGIN IMMEDIATE` behind another process's write
+    /// lock up to the busy timeout, `COMMIT`'s flush).
+    func executeOffloaded(_ sql: String) async throws {
+        _ = try await NIOThreadPool.singleton.runIfActive { try self.execute(sql, []) }
     }
 
     /// Runs `sql` with `binds` if this connection is free now; nil if another caller holds it.
@@ -128,7 +138,7 @@ final class SQLiteConnectionBox: Sendable {
             var statement: OpaquePointer?
             let status = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
             guard status == SQLITE_OK, let statement else { throw failure(status, handle) }
-            prepared = Prepared(statement: statement, columns: SQLiteColumnNames(columnNames(of: statement)))
+            prepared = Prepared(statement: statement, columns: SQLiteColumnNames(columnNames(of: statement)), compilation: 0)
             if state.statements.count >= statementCacheLimit {
                 for old in state.statements.values { sqlite_nio_sqlite3_finalize(old.statement) }
                 state.statements = [:]
@@ -145,22 +155,25 @@ final class SQLiteConnectionBox: Sendable {
             let status = bind(value, at: Int32(offset + 1), to: statement)
             guard status == SQLITE_OK else { throw failure(status, handle) }
         }
-        // A schema change (a migration) can change what a kept statement returns.
-        let count = Int(sqlite_nio_sqlite3_column_count(statement))
-        if count != prepared.columns.names.count || !sameNames(prepared.columns.names, statement) {
+        var rows: [[SQLiteData]] = []
+        var status = sqlite_nio_sqlite3_step(statement)
+        // A schema change (a migration, here or in another process) makes SQLite compile a kept
+        // statement again inside its first step, and what it returns may change with it.
+        let compilation = recompilationCount(of: statement)
+        if compilation != prepared.compilation {
             prepared.columns = SQLiteColumnNames(columnNames(of: statement))
+            prepared.compilation = compilation
             state.statements[sql] = prepared
         }
-        var rows: [[SQLiteData]] = []
-        while true {
-            let status = sqlite_nio_sqlite3_step(statement)
-            if status == SQLITE_DONE { break }
-            guard status == SQLITE_ROW else { throw failure(status, handle) }
+        let count = prepared.columns.names.count
+        while status == SQLITE_ROW {
             var row: [SQLiteData] = []
             row.reserveCapacity(count)
             for column in 0..<Int32(count) { row.append(value(at: column, of: statement)) }
             rows.append(row)
+            status = sqlite_nio_sqlite3_step(statement)
         }
+        guard status == SQLITE_DONE else { throw failure(status, handle) }
         return SQLiteResult(columns: prepared.columns, rows: rows)
     }
 
@@ -212,16 +225,8 @@ final class SQLiteConnectionBox: Sendable {
         }
     }
 
-    private static func sameNames(_ names: [String], _ statement: OpaquePointer) -> Bool {
-        for (column, name) in names.enumerated() {
-            guard var current = sqlite_nio_sqlite3_column_name(statement, Int32(column)) else { return false }
-            for byte in name.utf8 {
-                guard current.pointee == CChar(bitPattern: byte) else { return false }
-                current += 1
-            }
-            guard current.pointee == 0 else { return false }
-        }
-        return true
+    private static func recompilationCount(of statement: OpaquePointer) -> Int32 {
+        sqlite_nio_sqlite3_stmt_status(statement, Int32(SQLITE_STMTSTATUS_REPREPARE), 0)
     }
 
     private static func failure(_ status: Int32, _ handle: OpaquePointer) -> SQLiteFailure {
