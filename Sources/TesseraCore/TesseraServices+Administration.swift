@@ -59,7 +59,7 @@ extension DirectoryServices {
     /// `user.password_change` (target: the username): the user's own change, which needs the
     /// current password (`password_incorrect` otherwise, recorded as a refusal).
     public func changeOwnPassword(of user: User, current: String, new: String, by requester: Requester) async throws -> User {
-        guard directory.isPassword(current, of: user) else {
+        guard await directory.isPassword(current, of: user) else {
             try? await auditLog.record(
                 organizationID: user.organizationID, actor: requester.actor, action: "user.password_change", target: user.username,
                 refusal: "password_incorrect", origin: requester.origin

@@ -58,8 +58,19 @@ struct Serve: AsyncParsableCommand {
     var accessLog: String?
     @Option(help: "Log format: text, or json for one JSON object per line on standard output (env TESSERA_LOG_FORMAT; default text).")
     var logFormat: String?
+    @Option(
+        help: """
+            Where request handlers run: event-loops (NIO's, no thread hop per request; the default) or swift \
+            (Swift's global executor) (env TESSERA_CONCURRENCY_EXECUTOR).
+            """
+    )
+    var concurrencyExecutor: String?
 
     func run() async throws {
+        let requestedExecutor = try ConcurrencyExecutor.named(
+            concurrencyExecutor ?? Environment.value(ConcurrencyExecutor.environmentVariable) ?? ConcurrencyExecutor.eventLoops.rawValue
+        )
+        let executor = await requestedExecutor.apply()
         let allocator = AllocatorTuning.apply(environment: ProcessInfo.processInfo.environment)
         let formatName = logFormat ?? Environment.value("TESSERA_LOG_FORMAT") ?? "text"
         guard let format = LogFormat(rawValue: formatName) else { throw CLIError("unknown log format '\(formatName)'; use text or json") }
@@ -70,6 +81,10 @@ struct Serve: AsyncParsableCommand {
         guard let parsedLevel = Logger.Level(rawValue: level) else { throw CLIError("unknown log level '\(level)'") }
         logger.logLevel = parsedLevel
         logger.debug("allocator", metadata: ["settings": "\(allocator)"])
+        logger.log(
+            level: executor == requestedExecutor ? .debug : .warning, "concurrency executor",
+            metadata: ["requested": "\(requestedExecutor.rawValue)", "in_effect": "\(executor.rawValue)"]
+        )
 
         let keyPath = masterKeyFile ?? Environment.value("TESSERA_MASTER_KEY_FILE") ?? "tessera.master-key"
         var configuration = ServerConfiguration(masterKey: try MasterKeyFile.load(path: keyPath, logger: logger))

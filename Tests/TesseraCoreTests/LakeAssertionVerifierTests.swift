@@ -85,7 +85,7 @@ struct LakeAssertionVerifierTests {
     func unknownKey() async throws {
         try await ServiceFixture.with { fixture in
             let credentials = try await Self.credentials(fixture)
-            let (privatePEM, _) = try fixture.services.keys.makePair(algorithm: .es256)
+            let (privatePEM, _) = try await fixture.services.keys.makePair(algorithm: .es256)
             let stranger = try await LakeAssertionSigner(privateKeyPEM: privatePEM, kid: "secondary")
             let unnamed = try await Self.assertion(fixture, credentials, signer: stranger)
             #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(unnamed) } == "key_unknown")

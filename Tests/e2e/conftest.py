@@ -60,9 +60,11 @@ class ApiClient:
 class Server(ApiClient):
     """A `tessera serve` child process on a loopback port (free unless given), with its own
     SQLite file unless `database` names another (e.g. a PostgreSQL URL shared by replicas).
-    With `wait=False` the constructor returns at once; call `wait_until_listening()`."""
+    With `wait=False` the constructor returns at once; call `wait_until_listening()`. `options`
+    are more command-line options for `serve`."""
 
-    def __init__(self, workdir: Path, env_extra=None, database=None, master_key_file=None, port=0, wait=True, name="tessera"):
+    def __init__(self, workdir: Path, env_extra=None, database=None, master_key_file=None, port=0, wait=True, name="tessera",
+                 options=()):
         self.workdir = workdir
         self.name = name
         env = dict(os.environ)
@@ -79,7 +81,7 @@ class Server(ApiClient):
         self.database = database or f"sqlite:{workdir / 'tessera.sqlite'}"
         self.process = subprocess.Popen(
             [str(TESSERA), "serve", "--port", str(port), "--database", self.database,
-             "--master-key-file", str(master_key_file or workdir / "master.key")],
+             "--master-key-file", str(master_key_file or workdir / "master.key"), *options],
             cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.output = []

@@ -602,7 +602,8 @@ class Benchmark:
             recorder = self.start_profile(server, row) if profile else None
             measurement = run_wrk(world.url, request, self.seconds, workdir, server.pid, tokens_file)
             if recorder:
-                recorder.wait()
+                for process in recorder:
+                    process.wait()
             if paired:
                 paired.append(run_wrk(world.url, Request("/health"), self.paired_seconds, workdir, server.pid).rate)
                 # This shared machine's speed drifts over minutes: the /health next to the row
@@ -674,8 +675,14 @@ class Benchmark:
     def start_profile(self, server: Server, row: Row):
         data = self.profile_dir / f"{row.id}.perf.data"
         # On the load core, so that perf's own work does not land on the server's.
-        return subprocess.Popen(["taskset", "-c", LOAD_CORE, "perf", "record", "-g", "-o", str(data), "-p", str(server.pid),
-                                 "--", "sleep", str(self.seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        record = subprocess.Popen(["taskset", "-c", LOAD_CORE, "perf", "record", "-g", *(["-e", os.environ["TESSERA_BENCHMARK_PERF_EVENT"]] if os.environ.get("TESSERA_BENCHMARK_PERF_EVENT") else []), "-o", str(data), "-p", str(server.pid),
+                                   "--", "sleep", str(self.seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # The server's context switches and CPU time in the same window, to divide by its requests:
+        # a request that hops between threads pays for it in the kernel, which the samples spread thin.
+        stat = subprocess.Popen(["taskset", "-c", LOAD_CORE, "perf", "stat", "-x", ",", "-o", str(data.with_suffix(".stat")),
+                                 "-e", "context-switches,cpu-migrations,task-clock", "-p", str(server.pid),
+                                 "--", "sleep", str(self.seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return (record, stat)
 
 
 def busy(result) -> str:
@@ -703,10 +710,26 @@ ENTRY_POINTS = re.compile(r"setupThreadAndEventLoop|ThreadOpsPosix|SelectableEve
                           r"\(@guaranteed NIOThread\)|swift_job_run|runJobInEstablishedExecutorContext|ApplicationProtocol\.run\(\)")
 
 
-def report_profile(data: Path, row: Row, seconds: float):
+def report_profile(data: Path, row: Row, seconds: float, requests=None):
     """perf report's top entries: self time by symbol and by binary, then the inclusive time
-    (with children) of the functions in the tessera binary, Swift names demangled."""
+    (with children) of the functions in the tessera binary, Swift names demangled; before them,
+    perf stat's context switches and CPU time per request."""
     say(f"\n== perf profile of the server during '{row.id}' ({row.label}), {seconds:g} s; {data}")
+    counters = {}
+    stat = data.with_suffix(".stat")
+    if stat.exists():
+        for line in stat.read_text().splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and not line.startswith("#"):
+                try:
+                    counters[fields[2]] = float(fields[0])
+                except ValueError:
+                    pass
+    if counters and requests:
+        say("-- per request (perf stat): " + ", ".join(
+            f"{name} {counters[name] / requests:.3g}" + (" ms" if name == "task-clock" else "")
+            for name in ("context-switches", "cpu-migrations", "task-clock") if name in counters)
+            + f" ({requests} requests; task-clock per request in CPU milliseconds)")
     views = (
         ("top 25 by symbol (self time)", ["--no-children", "--sort", "symbol"], 25, None),
         ("top 8 by binary (self time)", ["--no-children", "--sort", "dso"], 8, None),
@@ -801,7 +824,7 @@ def main():
                 result = bench.measure(world, server, row, workdir, sampler, profile=True)
                 if row.id == "health":
                     bench.health = result.get("req_per_s")  # sizes the token files of later rows
-                report_profile(bench.profile_dir / f"{row.id}.perf.data", row, options.seconds)
+                report_profile(bench.profile_dir / f"{row.id}.perf.data", row, options.seconds, result.get("requests"))
             return 1 if bench.errors else 0
         key = "ES256"
         load_started = None

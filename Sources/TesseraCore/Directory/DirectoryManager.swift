@@ -13,7 +13,7 @@ public struct DirectoryManager: Sendable {
         self.store = store
         self.passwords = passwords
         self.clock = clock
-        self.timingDecoyHash = passwords.hash(SecretGenerator.base62(length: 24))
+        self.timingDecoyHash = passwords.hashBlocking(SecretGenerator.base62(length: 24))
     }
 
     /// What the bootstrap did.
@@ -28,7 +28,7 @@ public struct DirectoryManager: Sendable {
     public func bootstrap(domainName: String?, username: String?, password: String?) async throws -> BootstrapOutcome {
         guard try await store.organizationCount() == 0 else { return .alreadyInitialised }
         let generated = password == nil ? SecretGenerator.base62(length: 20) : nil
-        let (organization, admin) = try makeOrganization(
+        let (organization, admin) = try await makeOrganization(
             domainName: domainName ?? "tessera", name: nil, adminUsername: username ?? "admin", adminPassword: password ?? generated ?? ""
         )
         do {
@@ -48,7 +48,7 @@ public struct DirectoryManager: Sendable {
         var admin: User?
         if let adminUsername {
             guard let adminPassword else { throw TesseraError.invalid("password_missing", "an admin user needs a password") }
-            admin = try makeUser(organizationID: organization.id, username: adminUsername, password: adminPassword, isAdmin: true)
+            admin = try await makeUser(organizationID: organization.id, username: adminUsername, password: adminPassword, isAdmin: true)
         }
         do {
             try await store.createOrganization(organization, admin: admin)
@@ -62,7 +62,7 @@ public struct DirectoryManager: Sendable {
         guard let organization = try await store.organization(domainName: organizationDomain) else {
             throw TesseraError(.notFound, "organization_not_found", "no organization with domain name '\(organizationDomain)'")
         }
-        let user = try makeUser(organizationID: organization.id, username: username, password: password, isAdmin: isAdmin)
+        let user = try await makeUser(organizationID: organization.id, username: username, password: password, isAdmin: isAdmin)
         do {
             try await store.createUser(user)
         } catch is DuplicateRecordError {
@@ -87,10 +87,10 @@ public struct DirectoryManager: Sendable {
     private func checked(username: String, password: String) async throws -> (User, Organization) {
         let failure = TesseraError(.unauthenticated, "invalid_credentials", "username or password is incorrect")
         guard let user = try await store.user(username: username) else {
-            _ = passwords.verify(password, hash: timingDecoyHash)
+            _ = await passwords.verify(password, hash: timingDecoyHash)
             throw failure
         }
-        guard passwords.verify(password, hash: user.passwordHash) else { throw failure }
+        guard await passwords.verify(password, hash: user.passwordHash) else { throw failure }
         // Said only to whoever knows the password.
         guard !user.isDisabled else { throw Self.disabled(user) }
         guard let organization = try await store.organization(id: user.organizationID) else { throw failure }
@@ -104,17 +104,19 @@ public struct DirectoryManager: Sendable {
         return organization
     }
 
-    private func makeOrganization(domainName: String, name: String?, adminUsername: String, adminPassword: String) throws -> (Organization, User) {
+    private func makeOrganization(domainName: String, name: String?, adminUsername: String, adminPassword: String) async throws -> (Organization, User) {
         let domain = try Validation.identifier(domainName, field: "domain_name")
         let organization = Organization(domainName: domain, name: name ?? domain, createdAt: clock.now())
-        let admin = try makeUser(organizationID: organization.id, username: adminUsername, password: adminPassword, isAdmin: true)
+        let admin = try await makeUser(organizationID: organization.id, username: adminUsername, password: adminPassword, isAdmin: true)
         return (organization, admin)
     }
 
-    private func makeUser(organizationID: UUID, username: String, password: String, isAdmin: Bool) throws -> User {
-        User(
-            organizationID: organizationID, username: try Validation.identifier(username, field: "username"),
-            passwordHash: passwords.hash(try Validation.password(password)), isAdmin: isAdmin, createdAt: clock.now()
+    private func makeUser(organizationID: UUID, username: String, password: String, isAdmin: Bool) async throws -> User {
+        let username = try Validation.identifier(username, field: "username")
+        let password = try Validation.password(password)
+        return User(
+            organizationID: organizationID, username: username, passwordHash: await passwords.hash(password), isAdmin: isAdmin,
+            createdAt: clock.now()
         )
     }
 }
@@ -182,13 +184,13 @@ extension DirectoryManager {
     /// Sets `user`'s password (checked by the password rules) and returns the user as stored.
     public func setPassword(of user: User, to password: String) async throws -> User {
         var changed = user
-        changed.passwordHash = passwords.hash(try Validation.password(password))
+        changed.passwordHash = await passwords.hash(try Validation.password(password))
         try await store.setPasswordHash(userID: user.id, passwordHash: changed.passwordHash)
         return changed
     }
 
     /// Whether `password` is `user`'s (bcrypt; constant time in the hash).
-    public func isPassword(_ password: String, of user: User) -> Bool {
-        passwords.verify(password, hash: user.passwordHash)
+    public func isPassword(_ password: String, of user: User) async -> Bool {
+        await passwords.verify(password, hash: user.passwordHash)
     }
 }

@@ -15,7 +15,7 @@ public struct KeyManager: Sendable {
     /// the public half and returns the private half as PKCS#8 PEM, this once.
     public func generate(for user: User, name: String, algorithm: SignatureAlgorithm = .rs256) async throws -> (PublicKeyRecord, privateKeyPEM: String) {
         let name = try Validation.keyName(name)
-        let (privatePEM, publicPEM) = try KeyPairGenerator.generate(for: algorithm)
+        let (privatePEM, publicPEM) = try await BlockingWork.run { try KeyPairGenerator.generate(for: algorithm) }
         let material = try PublicKeyMaterial(pem: publicPEM, algorithm: algorithm)
         let record = try await insert(material, name: name, user: user, origin: .generated)
         return (record, privatePEM)
@@ -33,8 +33,8 @@ public struct KeyManager: Sendable {
 
     /// A new pair for `algorithm`, stored nowhere: the console shows the private half once and
     /// saves the public half when the user confirms.
-    public func makePair(algorithm: SignatureAlgorithm) throws -> (privateKeyPEM: String, publicKeyPEM: String) {
-        let (privatePEM, publicPEM) = try KeyPairGenerator.generate(for: algorithm)
+    public func makePair(algorithm: SignatureAlgorithm) async throws -> (privateKeyPEM: String, publicKeyPEM: String) {
+        let (privatePEM, publicPEM) = try await BlockingWork.run { try KeyPairGenerator.generate(for: algorithm) }
         return (privatePEM, publicPEM)
     }
 

@@ -82,12 +82,21 @@ public struct PasswordHasher: Sendable {
 
     public init(cost: UInt8 = 10) { self.cost = cost }
 
-    public func hash(_ password: String) -> String {
-        Bcrypt.hash(password, cost: cost)
+    /// The bcrypt hash of `password`, computed off the request threads (`BlockingWork`): at
+    /// cost 10 it takes tens of milliseconds.
+    public func hash(_ password: String) async -> String {
+        let cost = cost
+        return await BlockingWork.run { Bcrypt.hash(password, cost: cost) }
     }
 
-    public func verify(_ password: String, hash: String) -> Bool {
-        Bcrypt.verify(password, hash: hash)
+    /// Whether `password` matches the bcrypt `hash`, checked off the request threads.
+    public func verify(_ password: String, hash: String) async -> Bool {
+        await BlockingWork.run { Bcrypt.verify(password, hash: hash) }
+    }
+
+    /// `hash(_:)` on the calling thread, for start-up work before any request is served.
+    func hashBlocking(_ password: String) -> String {
+        Bcrypt.hash(password, cost: cost)
     }
 }
 

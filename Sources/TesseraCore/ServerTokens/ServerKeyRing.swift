@@ -37,7 +37,7 @@ public struct ServerKeyRing: Sendable {
     @discardableResult
     public func rotate(organizationID: UUID, algorithm: SignatureAlgorithm? = nil, leeway: TimeInterval = 60) async throws -> ServerSigningKey {
         let algorithm = algorithm ?? defaultAlgorithm
-        let (privatePEM, publicPEM) = try KeyPairGenerator.generate(for: algorithm)
+        let (privatePEM, publicPEM) = try await BlockingWork.run { try KeyPairGenerator.generate(for: algorithm) }
         let kid = "tsk_" + SecretGenerator.base62(length: 20)
         let sealed = try sealer.seal(privatePEM, context: kid)
         let now = clock.now()

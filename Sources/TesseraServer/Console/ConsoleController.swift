@@ -461,7 +461,7 @@ struct ConsoleController {
             let refusal = FormRefusal(message: "You already have a key named “\(name)”. Choose another name, or delete that key first.", field: "name", form: "generate")
             return newKey(visitor, refusal: refusal, input: input)
         }
-        let (privatePEM, publicPEM) = try services.keys.makePair(algorithm: algorithm)
+        let (privatePEM, publicPEM) = try await services.keys.makePair(algorithm: algorithm)
         return render("key-generated", visitor, [
             "name": name, "algorithm": algorithm.rawValue, "privateKeyPEM": privatePEM, "privateKeyBase64": Data(privatePEM.utf8).base64EncodedString(),
             "publicKeyPEM": publicPEM, "publicKeyBase64": Data(publicPEM.utf8).base64EncodedString(), "attestation": services.consoleSessions.generatedKeyAttestation(publicPEM, sessionID: visitor.sessionID),

@@ -1,0 +1,28 @@
+import Dispatch
+
+/// Runs CPU-heavy synchronous work (bcrypt, RSA key generation) on Dispatch's global queue, off
+/// the threads that run requests.
+///
+/// `tessera serve` runs Swift concurrency's jobs on NIO's event loops (`docs/deployment.md`),
+/// so a request's code shares its thread with the sockets of every connection on that loop:
+/// work that takes milliseconds there stalls all of them. This moves it to a thread that nothing
+/// else waits on and resumes the caller with the result.
+public enum BlockingWork {
+    /// `work`'s result (or error), computed on a Dispatch worker thread.
+    public static func run<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Swift.Result { try work() })
+            }
+        }
+    }
+
+    /// `work`'s result, computed on a Dispatch worker thread.
+    public static func run<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async -> Result {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(returning: work())
+            }
+        }
+    }
+}
