@@ -5,18 +5,21 @@ import NIOPosix
 /// SQLite's statements.
 ///
 /// Hummingbird reads and writes sockets on NIO's event loops and runs each connection's handler
-/// in a Swift task. With Swift's own global executor (a pool of Dispatch threads) every request
-/// crosses threads twice: the event loop wakes a pool thread with the request, and the pool
-/// thread wakes the event loop with the response. `scripts/benchmark --profile` counted 1.6–1.75
-/// context switches per request on `/auth/verify` that way, and 0.06–0.07 with the jobs on the
-/// event loops (NIO's `unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor`,
-/// made for this). Work that would hold an event loop for milliseconds (bcrypt, RSA key
-/// generation) runs on Dispatch threads instead (`BlockingWork`); SQLite's statements take
-/// microseconds, and its commits (`fsync`) run on NIO's thread pool.
+/// in a Swift task. With Swift's own global executor (a pool of Dispatch threads; the default)
+/// every request crosses threads twice: the event loop wakes a pool thread with the request, and
+/// the pool thread wakes the event loop with the response. `scripts/benchmark --profile` counted
+/// 1.6–1.8 context switches per request on `/auth/verify` that way, and 0.05–0.07 with the jobs
+/// on the event loops (NIO's `unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor`,
+/// made for this) — but not less CPU per request on this machine: the event loops' job queue cost
+/// what the switches did, and `/health` ran 16–22% slower (`docs/deployment.md`, "Threads").
+/// So Swift's executor stays the default and this is a setting to measure on other hardware
+/// (`scripts/benchmark-compare`). Work that would hold an event loop for milliseconds (bcrypt, RSA
+/// key generation) runs on Dispatch threads under either (`BlockingWork`); SQLite's statements
+/// take microseconds, and its commits (`fsync`) run on NIO's thread pool.
 enum ConcurrencyExecutor: String, CaseIterable, Sendable {
-    /// Jobs run on NIO's shared event loops (the default).
+    /// Jobs run on NIO's shared event loops.
     case eventLoops = "event-loops"
-    /// Swift's own global executor, for comparison or if the event loops misbehave.
+    /// Swift's own global executor (the default).
     case swift
 
     static let environmentVariable = "TESSERA_CONCURRENCY_EXECUTOR"

@@ -60,15 +60,15 @@ struct Serve: AsyncParsableCommand {
     var logFormat: String?
     @Option(
         help: """
-            Where request handlers run: event-loops (NIO's, no thread hop per request; the default) or swift \
-            (Swift's global executor) (env TESSERA_CONCURRENCY_EXECUTOR).
+            Where request handlers run: swift (Swift's global executor, the default) or event-loops (NIO's event \
+            loops, no thread hop per request) (env TESSERA_CONCURRENCY_EXECUTOR).
             """
     )
     var concurrencyExecutor: String?
 
     func run() async throws {
         let requestedExecutor = try ConcurrencyExecutor.named(
-            concurrencyExecutor ?? Environment.value(ConcurrencyExecutor.environmentVariable) ?? ConcurrencyExecutor.eventLoops.rawValue
+            concurrencyExecutor ?? Environment.value(ConcurrencyExecutor.environmentVariable) ?? ConcurrencyExecutor.swift.rawValue
         )
         let executor = await requestedExecutor.apply()
         let allocator = AllocatorTuning.apply(environment: ProcessInfo.processInfo.environment)

@@ -1,7 +1,7 @@
 """Where `tessera serve` runs its requests (docs/deployment.md, "Threads"): Swift concurrency's
-jobs on NIO's event loops by default, so that a request does not cross threads twice, and the
-work that would hold an event loop for milliseconds (bcrypt, RSA key generation) on other
-threads, so that one slow request does not stall the rest."""
+jobs on Swift's global executor by default or on NIO's event loops when asked, and, under
+either, the work that would hold a request thread for milliseconds (bcrypt, RSA key
+generation) on other threads, so that one slow request does not stall the rest."""
 import json
 import subprocess
 import threading
@@ -19,8 +19,8 @@ def executor_lines(server: Server) -> list[dict]:
 
 
 @pytest.mark.parametrize("environment, option, in_effect", [
-    ({}, None, "event-loops"),
-    ({"TESSERA_CONCURRENCY_EXECUTOR": "swift"}, None, "swift"),
+    ({}, None, "swift"),
+    ({"TESSERA_CONCURRENCY_EXECUTOR": "event-loops"}, None, "event-loops"),
     ({"TESSERA_CONCURRENCY_EXECUTOR": "swift"}, "event-loops", "event-loops"),
 ], ids=["default", "environment", "option-over-environment"])
 def test_the_executor_in_effect_is_checked_and_logged(workdir, environment, option, in_effect):
