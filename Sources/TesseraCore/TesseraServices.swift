@@ -14,6 +14,8 @@ public struct CoreSettings: Sendable {
     public var signingAlgorithm: SignatureAlgorithm = .es256
     /// How refusals are folded in the audit log.
     public var auditFolding = AuditFolding.Policy()
+    /// Whether DPoP proofs must carry a server nonce (RFC 9449 §8; `--dpop-nonce required`).
+    public var dpopNonceRequired = false
 
     public init() {}
 }
@@ -94,8 +96,12 @@ public struct TesseraServices: Sendable {
         )
         self.applications = ApplicationManager(store: stores.applications, hasher: hasher, clock: clock)
         self.clients = ClientAuthenticator(stores: stores, hasher: hasher, clock: clock, leeway: settings.lake.leeway, pipeline: pipeline)
+        let dpop = DPoPProofVerifier(
+            pipeline: pipeline, replays: stores.replay, clock: clock,
+            nonces: DPoPNonces(hasher: hasher, clock: clock, required: settings.dpopNonceRequired)
+        )
         self.accessTokenVerifier = AccessTokenVerifier(
-            keys: stores.serverKeys, marks: stores.replay, clock: clock, leeway: settings.lake.leeway, pipeline: pipeline
+            keys: stores.serverKeys, marks: stores.replay, clock: clock, leeway: settings.lake.leeway, dpop: dpop, pipeline: pipeline
         )
         self.authenticationTokens = AuthenticationTokenService(
             store: stores.pam, keyRing: keyRing, sealer: sealer, hasher: hasher, clock: clock, pipeline: pipeline

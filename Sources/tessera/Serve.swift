@@ -65,6 +65,8 @@ struct Serve: AsyncParsableCommand {
             """
     )
     var concurrencyExecutor: String?
+    @Option(help: "DPoP server nonces: off, or required for every DPoP proof (env TESSERA_DPOP_NONCE; default off).")
+    var dpopNonce: String?
 
     func run() async throws {
         let requestedExecutor = try ConcurrencyExecutor.named(
@@ -146,6 +148,11 @@ struct Serve: AsyncParsableCommand {
         if let value = try failedAuthWindow ?? Environment.value("TESSERA_FAILED_AUTH_WINDOW").map(Self.integer) {
             guard (1...86_400).contains(value) else { throw CLIError("the failed-authentication window must be 1 to 86400 seconds") }
             configuration.failedAuthenticationLimits.window = .seconds(value)
+        }
+        switch dpopNonce ?? Environment.value("TESSERA_DPOP_NONCE") ?? "off" {
+        case "off": configuration.dpopNonceRequired = false
+        case "required": configuration.dpopNonceRequired = true
+        case let other: throw CLIError("unknown DPoP nonce setting '\(other)'; use off or required")
         }
         if let value = try auditFoldSeconds ?? Environment.value("TESSERA_AUDIT_FOLD_SECONDS").map(Self.integer) {
             guard (1...86_400).contains(value) else { throw CLIError("the audit folding interval must be 1 to 86400 seconds") }

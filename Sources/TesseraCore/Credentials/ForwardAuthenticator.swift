@@ -61,8 +61,13 @@ public struct ForwardAuthenticator: Sendable {
     /// The identity `credential` proves, checked against `requirements`. Throws `unauthenticated`
     /// errors for a credential that is not valid (or not for this audience) and a `forbidden`
     /// `insufficient_scope` error for a valid one lacking a required scope.
-    public func verify(_ credential: String, requirements: ForwardAuthRequirements) async throws -> VerifiedIdentity {
-        let identity = try await identify(credential)
+    ///
+    /// `presentation`: how the request presented it (the `Authorization` scheme, its `DPoP`
+    /// headers, the method and URL the proofs must name); a DPoP-bound access token needs it.
+    public func verify(
+        _ credential: String, requirements: ForwardAuthRequirements, presentation: DPoPPresentation? = nil
+    ) async throws -> VerifiedIdentity {
+        let identity = try await identify(credential, presentation: presentation)
         if let audience = requirements.audience, !identity.audiences.contains(audience) {
             TesseraMetrics.refusal(Self.kind(of: identity), code: "audience_mismatch")
             throw TesseraError.token(
@@ -82,13 +87,17 @@ public struct ForwardAuthenticator: Sendable {
         PresentedCredential(rawValue: identity.tokenType) ?? .opaque
     }
 
-    private func identify(_ credential: String) async throws -> VerifiedIdentity {
+    private func identify(_ credential: String, presentation: DPoPPresentation?) async throws -> VerifiedIdentity {
         // Classified and parsed once: each verifier takes the parsed JWS.
         let (kind, jws) = CredentialKind.classify(credential)
+        if presentation?.dpopScheme == true, kind != .accessToken {
+            TesseraMetrics.refusal(PresentedCredential(kind), code: "dpop_token_unbound")
+            throw TesseraError.token("dpop_token_unbound", "only access tokens are DPoP-bound; send this credential as 'Authorization: Bearer <token>'")
+        }
         switch kind {
         case .pamShortToken: return try await pamToken(credential, jws: nil, type: .pamShortToken)
         case .pamJWT: return try await pamToken(credential, jws: jws, type: .pamJWT)
-        case .accessToken: return try await accessToken(credential, jws: jws)
+        case .accessToken: return try await accessToken(credential, jws: jws, presentation: presentation)
         case .tr50JWT: return try await tr50Token(credential, jws: jws)
         case .lakeJWT:
             let principal = try await lake.verify(credential, jws: jws)
@@ -106,8 +115,10 @@ public struct ForwardAuthenticator: Sendable {
         }
     }
 
-    private func accessToken(_ token: String, jws: CompactJWS?) async throws -> VerifiedIdentity {
-        let verified = try await serverTokens.verify(token, issuer: issuer(), audience: accessTokenAudience, jws: jws)
+    private func accessToken(_ token: String, jws: CompactJWS?, presentation: DPoPPresentation?) async throws -> VerifiedIdentity {
+        let verified = try await serverTokens.verify(
+            token, issuer: issuer(), audience: accessTokenAudience, jws: jws, sender: presentation.map(SenderConstraintCheck.check) ?? .refuseBound
+        )
         return VerifiedIdentity(
             tokenType: CredentialKind.accessToken.rawValue, subject: verified.subject, organization: try await organization(verified.organization),
             scopes: verified.scopes, audiences: [accessTokenAudience], clientID: verified.clientID, role: nil, tokenID: verified.tokenID,

@@ -14,6 +14,8 @@ public struct Introspection: Sendable {
     public var tokenID: String?
     /// The TR50 role a session JWT grants (an extension member, RFC 7662 §2.2).
     public var role: String?
+    /// `cnf.jkt` of a DPoP-bound access token (RFC 9449 §6.2): the resource server checks the proof.
+    public var dpopThumbprint: String?
 
     public static let inactive = Introspection(active: false)
 
@@ -53,11 +55,12 @@ public struct TokenIntrospector: Sendable {
         case .pamShortToken, .pamJWT:
             return try await pamToken(token, organization: organization)
         case .accessToken:
-            guard let verified = try? await accessTokens.verify(token, issuer: issuer, audience: audience),
+            guard let verified = try? await accessTokens.verify(token, issuer: issuer, audience: audience, sender: .report),
                 verified.organization == organization.domainName
             else { return .inactive }
             var answer = Introspection(active: true)
-            answer.tokenType = "Bearer"
+            answer.tokenType = verified.dpopThumbprint == nil ? "Bearer" : "DPoP"
+            answer.dpopThumbprint = verified.dpopThumbprint
             answer.subject = verified.subject
             answer.clientID = verified.clientID
             answer.scope = verified.scopes.joined(separator: " ")
@@ -125,7 +128,9 @@ public struct TokenIntrospector: Sendable {
     /// the organization; anything else is left alone (the endpoint answers 200 regardless).
     public func revoke(_ token: String, clientID: String, organization: Organization, issuer: String, audience: String) async throws {
         if CredentialKind.of(token) == .accessToken {
-            guard let verified = try? await accessTokens.verify(token, issuer: issuer, audience: audience), verified.clientID == clientID else { return }
+            guard let verified = try? await accessTokens.verify(token, issuer: issuer, audience: audience, sender: .report),
+                verified.clientID == clientID
+            else { return }
             try await accessTokens.revoke(verified)
             return
         }

@@ -17,6 +17,9 @@ public struct JWSHeaderRules: Sendable, Equatable {
     public static let lakeAssertion = JWSHeaderRules(type: "JWT", typeRequired: false, kidRequired: true)
     /// An OAuth client assertion (RFC 7523): `typ` `JWT` if present, `kid` optional.
     public static let clientAssertion = JWSHeaderRules(type: "JWT", typeRequired: false, kidRequired: false)
+    /// A DPoP proof (RFC 9449): `typ` `dpop+jwt`, no `kid` needed (its key is its `jwk` header,
+    /// which `DPoPProofVerifier` takes out before these rules apply).
+    public static let dpopProof = JWSHeaderRules(type: "dpop+jwt", typeRequired: true, kidRequired: false)
     /// A token this server signed, of the given `typ` (`at+jwt`, `tr50+jwt`, `JWT` for PAM).
     public static func serverToken(type: String) -> JWSHeaderRules {
         JWSHeaderRules(type: type, typeRequired: true, kidRequired: true)

@@ -13,10 +13,17 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
     public var expiresAt: Int64
     /// The organization (domain name) the subject belongs to.
     public var organization: String
+    /// RFC 9449 §6: the thumbprint of the DPoP key the token is bound to (absent: a bearer token).
+    public var confirmation: Confirmation?
+
+    /// The `cnf` claim of a DPoP-bound token.
+    public struct Confirmation: Codable, Equatable, Sendable {
+        public var jkt: String
+    }
 
     enum CodingKeys: String, CodingKey {
         case issuer = "iss", subject = "sub", audience = "aud", clientID = "client_id", scope, tokenID = "jti"
-        case issuedAt = "iat", expiresAt = "exp", organization = "org"
+        case issuedAt = "iat", expiresAt = "exp", organization = "org", confirmation = "cnf"
     }
 
     /// Tessera checks its own access tokens with its strict verifier, not through jwt-kit.
@@ -59,13 +66,17 @@ public struct AccessTokenIssuer: Sendable {
         self.settings = settings
     }
 
-    public func issue(subject: String, organization: Organization, clientID: String, scope: String?, notAfter: Date? = nil) async throws -> Issued {
+    /// `dpopThumbprint`: bind the token to that DPoP key (`cnf.jkt`, RFC 9449).
+    public func issue(
+        subject: String, organization: Organization, clientID: String, scope: String?, notAfter: Date? = nil, dpopThumbprint: String? = nil
+    ) async throws -> Issued {
         let now = clock.now().unixSeconds
         var expiry = now + Int64(settings.lifetime)
         if let notAfter { expiry = min(expiry, notAfter.unixSeconds) }
         let claims = AccessTokenClaims(
             issuer: settings.issuer, subject: subject, audience: settings.audience, clientID: clientID, scope: scope,
-            tokenID: SecretGenerator.base62(length: 22), issuedAt: now, expiresAt: expiry, organization: organization.domainName
+            tokenID: SecretGenerator.base62(length: 22), issuedAt: now, expiresAt: expiry, organization: organization.domainName,
+            confirmation: dpopThumbprint.map { AccessTokenClaims.Confirmation(jkt: $0) }
         )
         let grant = clientID.hasPrefix(AccessTokenVerifier.lakeClientPrefix) ? "jwt_bearer" : "client_credentials"
         let (token, key) = try await keyRing.sign(claims, organizationID: organization.id, type: "at+jwt", grant: grant)

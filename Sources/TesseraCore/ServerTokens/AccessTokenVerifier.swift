@@ -9,6 +9,8 @@ public struct VerifiedAccessToken: Sendable {
     public let tokenID: String
     public let expiresAt: Date
     public let issuedAt: Date
+    /// `cnf.jkt`: the DPoP key the token is bound to (RFC 9449), nil for a bearer token.
+    public let dpopThumbprint: String?
 }
 
 /// Verifies the tokens this server signed: RFC 9068 access tokens (`verify`) and, through
@@ -16,10 +18,16 @@ public struct VerifiedAccessToken: Sendable {
 public struct AccessTokenVerifier: Sendable {
     private let serverTokens: ServerTokenVerifier
     private let marks: any ReplayStore
+    /// Checks the proofs that DPoP-bound tokens come with.
+    public let dpop: DPoPProofVerifier
 
-    public init(keys: any ServerKeyStore, marks: any ReplayStore, clock: any TesseraClock, leeway: TimeInterval, pipeline: JWSPipeline = JWSPipeline()) {
+    public init(
+        keys: any ServerKeyStore, marks: any ReplayStore, clock: any TesseraClock, leeway: TimeInterval, dpop: DPoPProofVerifier,
+        pipeline: JWSPipeline = JWSPipeline()
+    ) {
         self.serverTokens = ServerTokenVerifier(keys: keys, clock: clock, leeway: leeway, pipeline: pipeline)
         self.marks = marks
+        self.dpop = dpop
     }
 
     /// The `client_id` prefix of access tokens minted from a user's Lake JWT (the jwt-bearer grant:
@@ -28,11 +36,19 @@ public struct AccessTokenVerifier: Sendable {
 
     /// `jws`: the token as `CompactJWS` already parsed it (by `CredentialKind.classify`), if so.
     /// An access token minted from a disabled user's Lake JWT is refused (`user_disabled`).
-    public func verify(_ token: String, issuer: String, audience: String, jws: CompactJWS? = nil) async throws -> VerifiedAccessToken {
-        try await TesseraMetrics.verification(.accessToken) { try await checked(token, issuer: issuer, audience: audience, jws: jws) }
+    /// `sender`: what to do about a DPoP-bound token (by default a door that takes no proof
+    /// refuses it: a bound token without its key's proof is worth nothing, RFC 9449 §7.1).
+    public func verify(
+        _ token: String, issuer: String, audience: String, jws: CompactJWS? = nil, sender: SenderConstraintCheck = .refuseBound
+    ) async throws -> VerifiedAccessToken {
+        try await TesseraMetrics.verification(.accessToken) {
+            try await checked(token, issuer: issuer, audience: audience, jws: jws, sender: sender)
+        }
     }
 
-    private func checked(_ token: String, issuer: String, audience: String, jws: CompactJWS?) async throws -> VerifiedAccessToken {
+    private func checked(
+        _ token: String, issuer: String, audience: String, jws: CompactJWS?, sender: SenderConstraintCheck
+    ) async throws -> VerifiedAccessToken {
         let (verified, registered) = try await serverTokens.verified(token, type: "at+jwt", issuer: issuer, audiences: [audience], jws: jws)
         let claims = verified.claims
         let tokenID = try ClaimRules.requiredString(claims, "jti")
@@ -44,13 +60,50 @@ public struct AccessTokenVerifier: Sendable {
         if clientID.hasPrefix(Self.lakeClientPrefix), try await marks.contains(fingerprint: RevocationMark.user(subject)) {
             throw TesseraError.token("user_disabled", "user '\(subject)' is disabled or deleted; the access tokens minted from their Lake JWTs are refused")
         }
+        let bound = try Self.boundThumbprint(claims)
+        try await checkSender(token, bound: bound, sender)
         return VerifiedAccessToken(
             subject: subject, clientID: clientID,
             organization: try ClaimRules.requiredString(claims, "org"),
             scopes: (try ClaimRules.optionalString(claims, "scope") ?? "").split(separator: " ").map(String.init),
-            tokenID: tokenID, expiresAt: registered.expiresAt, issuedAt: registered.issuedAt ?? registered.expiresAt
+            tokenID: tokenID, expiresAt: registered.expiresAt, issuedAt: registered.issuedAt ?? registered.expiresAt,
+            dpopThumbprint: bound
         )
     }
+
+    /// `cnf.jkt`, if the token has a `cnf`: then it must be an object with a string `jkt`.
+    private static func boundThumbprint(_ claims: [String: JSONValue]) throws(TesseraError) -> String? {
+        guard let confirmation = claims["cnf"] else { return nil }
+        guard let jkt = confirmation["jkt"]?.stringValue, !jkt.isEmpty else {
+            throw .token("claim_invalid", "the access token's \"cnf\" has no \"jkt\"")
+        }
+        return jkt
+    }
+
+    /// RFC 9449 §7: a bound token only with `Authorization: DPoP` and a proof by its key; an
+    /// unbound one never under the DPoP scheme.
+    private func checkSender(_ token: String, bound: String?, _ sender: SenderConstraintCheck) async throws {
+        switch (sender, bound) {
+        case (.report, _), (.refuseBound, nil):
+            return
+        case (.refuseBound, _?):
+            throw Self.boundRefusal
+        case (.check(let presentation), let jkt?):
+            guard presentation.dpopScheme else { throw Self.boundRefusal }
+            let thumbprint = try await dpop.verify(presentation.proofs, method: presentation.method, url: presentation.url, accessToken: token)
+            guard constantTimeEqual(thumbprint, jkt) else {
+                throw TesseraError.token("dpop_key_mismatch", "the DPoP proof is signed by another key than the one the access token is bound to")
+            }
+        case (.check(let presentation), nil):
+            if presentation.dpopScheme {
+                throw TesseraError.token("dpop_token_unbound", "the access token is not DPoP-bound: send it as 'Authorization: Bearer <token>'")
+            }
+        }
+    }
+
+    static let boundRefusal = TesseraError.token(
+        "dpop_proof_required", "the access token is bound to a DPoP key: send it as 'Authorization: DPoP <token>' with a DPoP proof"
+    )
 
     /// The claims of a token this server signed: `typ` as given, a published server key named by
     /// `kid` with its own algorithm, the signature (the one `JWSPipeline`), `iss` this server, then

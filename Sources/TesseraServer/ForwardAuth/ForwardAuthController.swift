@@ -13,6 +13,10 @@ import TesseraCore
 struct ForwardAuthController {
     let forwardAuthenticator: ForwardAuthenticator
     let audit: RequestAuditor
+    /// The URL a proof names when no proxy header says otherwise.
+    let issuerURL: IssuerURL
+    /// For the `DPoP-Nonce` of a refusal that wants one.
+    let nonces: DPoPNonces
     let acceptedResponses = AcceptedResponses()
 
     var endpoints: RouteCollection<TesseraRequestContext> {
@@ -27,7 +31,8 @@ struct ForwardAuthController {
             audience: request.uri.queryParameters.get("audience").flatMap { $0.isEmpty ? nil : $0 }
         )
         do {
-            let identity = try await forwardAuthenticator.verify(try Self.bearer(request), requirements: requirements)
+            let (credential, presentation) = try presentation(request)
+            let identity = try await forwardAuthenticator.verify(credential, requirements: requirements, presentation: presentation)
             context.accessLog?.credential(PresentedCredential(rawValue: identity.tokenType))
             return accepted(identity)
         } catch let error as TesseraError where error.kind == .unauthenticated || error.kind == .forbidden {
@@ -39,6 +44,10 @@ struct ForwardAuthController {
             await auditRefusal(error, request: request, requirements: requirements, context: context)
             var response = ErrorMiddleware<TesseraRequestContext>.render(error, logger: context.logger)
             response.headers[.tesseraError] = error.code
+            if DPoPRequest.isDPoPRefusal(error.code) {
+                response.headers[.wwwAuthenticate] = DPoPRequest.challenge(for: error.code)
+                if error.code == "dpop_nonce_required" { response.headers[.dpopNonce] = nonces.current() }
+            }
             if error.kind == .forbidden {
                 response.headers[.wwwAuthenticate] =
                     #"Bearer realm="tessera", error="insufficient_scope", scope=""# + ErrorMiddleware<TesseraRequestContext>.headerSafe(requirements.scopes.joined(separator: " ")) + #"""#
@@ -63,15 +72,38 @@ struct ForwardAuthController {
         )
     }
 
-    /// The credential of an `Authorization: Bearer …` header.
-    static func bearer(_ request: Request) throws -> String {
+    /// The credential of an `Authorization: Bearer …` or `DPoP …` header, and how it was
+    /// presented (RFC 9449). A proof names the request the proxy is asking about: its method and
+    /// URL come from `X-Forwarded-Method`/`X-Original-Method`, `X-Forwarded-Proto`,
+    /// `X-Forwarded-Host` and `X-Forwarded-Uri`/`X-Original-URI` (the proxy sets them,
+    /// `docs/dpop.md`); without them, from this request itself at the issuer URL.
+    func presentation(_ request: Request) throws -> (String, DPoPPresentation) {
         guard let authorization = request.headers[.authorization] else {
             throw TesseraError(.unauthenticated, "authentication_required", "send the credential as 'Authorization: Bearer <token>'")
         }
-        guard let credential = BearerCredential.parse(authorization) else {
-            throw TesseraError(.unauthenticated, "authorization_malformed", "Authorization header must be 'Bearer <token>'")
+        guard let (credential, dpopScheme) = DPoPRequest.credential(authorization) else {
+            throw TesseraError(.unauthenticated, "authorization_malformed", "Authorization header must be 'Bearer <token>' or 'DPoP <token>'")
         }
-        return credential
+        let proofs = DPoPRequest.proofs(request)
+        guard dpopScheme || !proofs.isEmpty else {
+            // The hot path: a bearer credential, nothing for a proof to name.
+            return (credential, DPoPPresentation(dpopScheme: false, proofs: [], method: "", url: ""))
+        }
+        let headers = request.headers
+        let method = headers[.xForwardedMethod] ?? headers[.xOriginalMethod] ?? request.method.rawValue
+        let url: String
+        if let uri = headers[.xForwardedUri] ?? headers[.xOriginalURI] {
+            let path = String(uri.prefix { $0 != "?" && $0 != "#" })
+            let issuer = issuerURL.value
+            let scheme = headers[.xForwardedProto] ?? String(issuer.prefix { $0 != ":" })
+            guard let host = headers[.xForwardedHost] ?? request.head.authority else {
+                throw TesseraError(.unauthenticated, "dpop_url_mismatch", "the request's host is unknown: the proxy must send X-Forwarded-Host")
+            }
+            url = scheme + "://" + host + path
+        } else {
+            url = issuerURL.value + request.uri.path
+        }
+        return (credential, DPoPPresentation(dpopScheme: dpopScheme, proofs: proofs, method: method, url: url))
     }
 
     /// The identity's parts an acceptance names: `X-Tessera-<name>` headers and the JSON

@@ -25,6 +25,8 @@ struct OAuthController {
     let accessTokenAudience: String
     let audit: RequestAuditor
     let bodyLimit: Int
+    /// Checks the DPoP proof a token request may carry (RFC 9449 §5).
+    let dpop: DPoPProofVerifier
 
     var endpoints: RouteCollection<TesseraRequestContext> {
         let routes = RouteCollection(context: TesseraRequestContext.self)
@@ -55,6 +57,7 @@ struct OAuthController {
             ("scopes_supported", .array(PAMScope.known.map(OrderedJSON.string))),
             ("response_types_supported", .array([])),
             ("token_endpoint_auth_signing_alg_values_supported", .array(SignatureAlgorithm.allCases.map { .string($0.rawValue) })),
+            ("dpop_signing_alg_values_supported", .array(DPoPProofVerifier.algorithms.map { .string($0.rawValue) })),
         ]))
     }
 
@@ -105,9 +108,10 @@ struct OAuthController {
         decision.claim(from: form)
         let grantType = try form.required("grant_type")
         decision.target = "grant_type:" + grantType
+        let thumbprint = try await dpopThumbprint(request, decision)
         switch grantType {
-        case Self.jwtBearer: return try await jwtBearerGrant(form, decision)
-        case Self.clientCredentials: return try await clientCredentialsGrant(form, request: request, decision)
+        case Self.jwtBearer: return try await jwtBearerGrant(form, decision, dpopThumbprint: thumbprint)
+        case Self.clientCredentials: return try await clientCredentialsGrant(form, request: request, decision, dpopThumbprint: thumbprint)
         default:
             throw OAuthError.unsupportedGrantType(
                 "grant_type '\(grantType)' is not supported; this server supports \(Self.clientCredentials) and \(Self.jwtBearer)"
@@ -115,9 +119,23 @@ struct OAuthController {
         }
     }
 
+    /// RFC 9449 §5: the thumbprint of the key of the request's DPoP proof, if it has one, which
+    /// the token will be bound to; a refused proof is `invalid_dpop_proof` or `use_dpop_nonce`.
+    private func dpopThumbprint(_ request: Request, _ decision: ClientDecision) async throws -> String? {
+        let proofs = DPoPRequest.proofs(request)
+        guard !proofs.isEmpty else { return nil }
+        do {
+            return try await dpop.verify(proofs, method: "POST", url: issuerURL.value + request.uri.path, accessToken: nil)
+        } catch {
+            guard !error.isServerSide else { throw error }
+            decision.reason = error.code
+            throw OAuthError.dpop(error, nonce: dpop.nonces.current())
+        }
+    }
+
     /// RFC 6749 §4.4: the client authenticates (secret or private_key_jwt) and gets its scopes.
     private func clientCredentialsGrant(
-        _ form: FormBody, request: Request, _ decision: ClientDecision
+        _ form: FormBody, request: Request, _ decision: ClientDecision, dpopThumbprint: String?
     ) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
         let application = try await authenticateClient(form, request: request, decision)
         let granted: [String]
@@ -134,7 +152,8 @@ struct OAuthController {
             throw OAuthError.invalidClient("the application's organization no longer exists", basic: false)
         }
         let issued = try await accessTokenIssuer().issue(
-            subject: application.id, organization: organization, clientID: application.id, scope: granted.joined(separator: " ")
+            subject: application.id, organization: organization, clientID: application.id, scope: granted.joined(separator: " "),
+            dpopThumbprint: dpopThumbprint
         )
         return (Self.tokenResponse(issued), issued, organization.id)
     }
@@ -164,6 +183,7 @@ struct OAuthController {
         if let value = answer.issuedAt { members.append(("iat", .integer(value))) }
         if let value = answer.tokenID { members.append(("jti", .string(value))) }
         if let value = answer.role { members.append(("role", .string(value))) }
+        if let value = answer.dpopThumbprint { members.append(("cnf", .object([("jkt", .string(value))]))) }
         return JSONResponse.make(.object(members), headers: [.cacheControl: "no-store"])
     }
 
@@ -239,7 +259,7 @@ struct OAuthController {
     static func tokenResponse(_ issued: AccessTokenIssuer.Issued) -> Response {
         var members: [(String, OrderedJSON)] = [
             ("access_token", .string(issued.token)),
-            ("token_type", .string("Bearer")),
+            ("token_type", .string(issued.claims.confirmation == nil ? "Bearer" : "DPoP")),
             ("expires_in", .integer(issued.claims.expiresAt - issued.claims.issuedAt)),
         ]
         if let scope = issued.claims.scope { members.append(("scope", .string(scope))) }
@@ -247,7 +267,9 @@ struct OAuthController {
     }
 
     /// RFC 7523 §2.1: a Lake self-signed JWT as the authorization grant.
-    private func jwtBearerGrant(_ form: FormBody, _ decision: ClientDecision) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
+    private func jwtBearerGrant(
+        _ form: FormBody, _ decision: ClientDecision, dpopThumbprint: String?
+    ) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
         decision.credential = .lakeJWT
         decision.claimLakeAssertion(form.parameters["assertion"])
         if form.parameters["scope"] != nil {
@@ -264,7 +286,7 @@ struct OAuthController {
         decision.organizationID = principal.organization.id
         let issued = try await accessTokenIssuer().issue(
             subject: principal.user.username, organization: principal.organization,
-            clientID: principal.clientID, scope: nil, notAfter: principal.accessToken.expiresAt
+            clientID: principal.clientID, scope: nil, notAfter: principal.accessToken.expiresAt, dpopThumbprint: dpopThumbprint
         )
         return (Self.tokenResponse(issued), issued, principal.organization.id)
     }

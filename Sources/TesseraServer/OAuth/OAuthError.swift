@@ -9,6 +9,8 @@ struct OAuthError: FrontDoorError {
     let description: String
     var challenge: String? = nil
     var retryAfter: Int? = nil
+    /// RFC 9449 §8: the nonce the next DPoP proof must carry (`DPoP-Nonce`).
+    var dpopNonce: String? = nil
 
     static func invalidRequest(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_request", description: description) }
     static func invalidGrant(_ description: String) -> OAuthError { OAuthError(status: .badRequest, error: "invalid_grant", description: description) }
@@ -41,6 +43,18 @@ struct OAuthError: FrontDoorError {
         }
     }
 
+    /// A refused DPoP proof at the token endpoint (RFC 9449 §5): `use_dpop_nonce` with the nonce
+    /// to use when the proof lacked a current one, else `invalid_dpop_proof`; the description
+    /// keeps Tessera's reason.
+    static func dpop(_ error: TesseraError, nonce: String) -> OAuthError {
+        guard error.code.hasPrefix("dpop_") else { return grant(error) }
+        let nonceNeeded = error.code == "dpop_nonce_required"
+        return OAuthError(
+            status: .badRequest, error: nonceNeeded ? "use_dpop_nonce" : "invalid_dpop_proof", description: "\(error.code): \(error.message)",
+            dpopNonce: nonceNeeded ? nonce : nil
+        )
+    }
+
     /// A failed client authentication, or a refused grant, counts against the limits.
     var refusesCredential: Bool { status == .unauthorized || error == "invalid_grant" }
 
@@ -50,6 +64,7 @@ struct OAuthError: FrontDoorError {
         var headers: HTTPFields = [.cacheControl: "no-store", .pragma: "no-cache"]
         if let challenge { headers[.wwwAuthenticate] = challenge }
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let dpopNonce { headers[.dpopNonce] = dpopNonce }
         return JSONResponse.make(.object([("error", .string(error)), ("error_description", .string(description))]), status: status, headers: headers)
     }
 }

@@ -122,7 +122,8 @@ struct FrontDoors {
         oauth = OAuthController(
             keyRing: services.keyRing, clients: services.clients, lakeVerifier: services.lakeVerifier, introspector: services.introspector,
             directory: services.directory, applications: services.stores.applications, accessTokenIssuer: { services.accessTokenIssuer },
-            issuerURL: tessera.issuerURL, accessTokenAudience: configuration.accessTokenAudience, audit: audit, bodyLimit: bodyLimit
+            issuerURL: tessera.issuerURL, accessTokenAudience: configuration.accessTokenAudience, audit: audit, bodyLimit: bodyLimit,
+            dpop: services.accessTokenVerifier.dpop
         )
         pam = PAMController(
             authenticationTokens: services.authenticationTokens, accessTokens: services.accessTokenVerifier, directory: services.directory,
@@ -130,7 +131,10 @@ struct FrontDoors {
             bodyLimit: bodyLimit
         )
         tr50 = TR50Controller(envelope: TR50Envelope(service: services.tr50), audit: audit, bodyLimit: bodyLimit)
-        forwardAuth = ForwardAuthController(forwardAuthenticator: services.forwardAuthenticator, audit: audit)
+        forwardAuth = ForwardAuthController(
+            forwardAuthenticator: services.forwardAuthenticator, audit: audit, issuerURL: tessera.issuerURL,
+            nonces: services.accessTokenVerifier.dpop.nonces
+        )
         console = ConsoleController(services: services, issuerURL: tessera.issuerURL, lake: configuration.lake, audit: audit, pages: try ConsolePages())
     }
 }

@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies: [String] = []
     /// How repeated refusals are folded in the audit log (docs/audit.md).
     public var auditFolding = AuditFolding.Policy()
+    /// Whether DPoP proofs must carry a server nonce (`--dpop-nonce required`).
+    public var dpopNonceRequired = false
     /// Which requests get an access-log line (`--access-log`).
     public var accessLog = AccessLogPolicy.refusals
     /// The metrics to serve at `GET /metrics` (nil: no metrics, and no such route).
@@ -57,6 +59,7 @@ public struct ServerConfiguration: Sendable {
         settings.accessTokenLifetime = accessTokenLifetime
         settings.signingAlgorithm = signingAlgorithm
         settings.auditFolding = auditFolding
+        settings.dpopNonceRequired = dpopNonceRequired
         return settings
     }
 }
