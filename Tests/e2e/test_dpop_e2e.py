@@ -190,15 +190,30 @@ def test_behind_a_proxy_the_proof_names_the_original_request(server: Server):
     assert_refused(verify(server, token, key.proof("GET", "https://api.example/backend/orders/7", token), extra=nginx), "dpop_method_mismatch")
 
 
-def test_a_bound_token_is_refused_where_no_proof_is_checked(server: Server):
-    """The PAM API takes access tokens as bearer tokens only: a DPoP-bound one is refused there
-    rather than accepted without its key."""
-    instance, _, app, session = setup_instance(server)
-    token = bound_token(server, app, DPoPKey())["access_token"]
-    reply = requests.post(f"{server.url}/v2/{instance}/authenticationTokens/_/actions/validate", json={"token": "x"},
-                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    assert reply.status_code == 401 and reply.json()["error"] == "invalid_token", reply.text
-    assert "dpop_proof_required" in reply.text
+def test_the_pam_api_takes_a_bound_token_with_its_proof(server: Server):
+    """The PAM API checks a bound token's proof against the request at the public URL; as a
+    bearer token, or with a proof for another action, it is refused, in PAM's error format with
+    the code leading the description and a DPoP challenge."""
+    instance, _, app, _ = setup_instance(server)
+    key = DPoPKey()
+    token = bound_token(server, app, key)["access_token"]
+    url = f"{server.url}/v2/{instance}/authenticationTokens/_/actions/validate"
+
+    def validate(authorization, proof=None):
+        headers = {"Authorization": authorization, **({"DPoP": proof} if proof else {})}
+        return requests.post(url, json={"token": "x"}, headers=headers, timeout=30)
+
+    accepted = validate(f"DPoP {token}", key.proof("POST", url, token))
+    assert accepted.status_code == 200 and accepted.json() == {"active": False}, accepted.text
+    for reply, code in [
+        (validate(f"Bearer {token}"), "dpop_proof_required"),
+        (validate(f"DPoP {token}"), "dpop_proof_missing"),
+        (validate(f"DPoP {token}", key.proof("POST", url.replace("validate", "revoke"), token)), "dpop_url_mismatch"),
+        (validate(f"DPoP {token}", DPoPKey().proof("POST", url, token)), "dpop_key_mismatch"),
+    ]:
+        assert reply.status_code == 401 and reply.json()["error"] == "invalid_token", reply.text
+        assert reply.json()["error_description"].split(":")[0] == code, reply.text
+        assert reply.headers["WWW-Authenticate"].startswith("DPoP "), reply.headers
 
 
 def test_the_token_endpoint_refuses_a_bad_proof(server: Server):

@@ -24,7 +24,7 @@ struct PAMController {
 
     var endpoints: RouteCollection<TesseraRequestContext> {
         let routes = RouteCollection(context: TesseraRequestContext.self)
-        routes.add(middleware: PAMErrorMiddleware(audit: audit))
+        routes.add(middleware: PAMErrorMiddleware(audit: audit, nonces: accessTokens.dpop.nonces))
         routes.get(":instanceId/authenticationTokens", use: list)
         routes.post(Self.action("generateJwt"), use: generateJwt)
         routes.post(Self.action("obtainJwt"), use: obtainJwt)
@@ -50,11 +50,18 @@ struct PAMController {
         else {
             throw TesseraError(.notFound, "InstanceNotFound", "no instance '\(instanceID)'")
         }
-        guard let credential = request.headers[.authorization].flatMap(BearerCredential.parse) else {
+        guard let (credential, dpopScheme) = request.headers[.authorization].flatMap(DPoPRequest.credential) else {
             throw TesseraError(.unauthenticated, "invalid_token", "send Authorization: Bearer <access token from the token endpoint>")
         }
         context.accessLog?.credential(.accessToken)
-        let token = try await accessTokens.verify(credential, issuer: issuerURL.value, audience: accessTokenAudience)
+        // A DPoP-bound token needs a proof naming this request at the public URL (RFC 9449 §7).
+        let presentation = DPoPPresentation(
+            dpopScheme: dpopScheme, proofs: DPoPRequest.proofs(request), method: request.method.rawValue,
+            url: dpopScheme ? issuerURL.value + request.uri.path : ""
+        )
+        let token = try await accessTokens.verify(
+            credential, issuer: issuerURL.value, audience: accessTokenAudience, sender: .check(presentation)
+        )
         let attribution = context.attribution
         attribution?.actor = token.clientID.hasPrefix("app_") ? .app(token.clientID) : .user(token.subject)
         attribution?.organizationID = token.organization == organization.domainName

@@ -9,6 +9,8 @@ import TesseraCore
 struct PAMErrorMiddleware: RouterMiddleware {
     typealias Context = TesseraRequestContext
     let audit: RequestAuditor
+    /// For the `DPoP-Nonce` of a refusal that wants one.
+    let nonces: DPoPNonces
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -20,7 +22,7 @@ struct PAMErrorMiddleware: RouterMiddleware {
             if !error.isServerSide {
                 await auditRefusal(error, request: request, context: context, attribution)
             }
-            throw PAMError(error, requestID: context.id)
+            throw PAMError(error, requestID: context.id, dpopNonce: error.code == "dpop_nonce_required" ? nonces.current() : nil)
         }
     }
 
@@ -28,7 +30,7 @@ struct PAMErrorMiddleware: RouterMiddleware {
         var actor = attribution.actor
         var organizationID = attribution.organizationID
         if organizationID == nil, actor == .anonymous {
-            let claimed = await audit.claimedIdentity(bearer: request.headers[.authorization].flatMap(BearerCredential.parse))
+            let claimed = await audit.claimedIdentity(bearer: request.headers[.authorization].flatMap(DPoPRequest.credential)?.token)
             actor = claimed.actor
             organizationID = claimed.organization?.id
         }
@@ -52,15 +54,17 @@ struct PAMErrorMiddleware: RouterMiddleware {
 
 /// A refusal of the PAM API (DESIGN §1.2): `{"error", "error_description", "requestId"}` with
 /// the status of the core error's kind; a refused credential is always `invalid_token` (the
-/// specific code then leads the description) with an RFC 6750 challenge.
+/// specific code then leads the description) with an RFC 6750 challenge, or RFC 9449's `DPoP`
+/// challenge (and `DPoP-Nonce` when one is wanted) for a refused proof or binding.
 struct PAMError: FrontDoorError {
     let status: HTTPResponse.Status
     let error: String
     let description: String
     let requestID: String
     let challenge: String?
+    let dpopNonce: String?
 
-    init(_ refusal: TesseraError, requestID: String) {
+    init(_ refusal: TesseraError, requestID: String, dpopNonce: String? = nil) {
         self.status =
             switch refusal.kind {
             case .unauthenticated: .unauthorized
@@ -74,7 +78,15 @@ struct PAMError: FrontDoorError {
         self.error = refusal.kind == .unauthenticated ? "invalid_token" : refusal.code
         self.description = error == refusal.code ? refusal.message : "\(refusal.code): \(refusal.message)"
         self.requestID = requestID
-        self.challenge = refusal.kind == .unauthenticated ? #"Bearer realm="tessera", error="invalid_token""# : nil
+        self.challenge =
+            if DPoPRequest.isDPoPRefusal(refusal.code) {
+                DPoPRequest.challenge(for: refusal.code)
+            } else if refusal.kind == .unauthenticated {
+                #"Bearer realm="tessera", error="invalid_token""#
+            } else {
+                nil
+            }
+        self.dpopNonce = dpopNonce
     }
 
     var refusesCredential: Bool { status == .unauthorized }
@@ -84,6 +96,7 @@ struct PAMError: FrontDoorError {
     func response(from request: Request, context: some RequestContext) -> Response {
         var headers: HTTPFields = [.cacheControl: "no-store", .pragma: "no-cache"]
         if let challenge { headers[.wwwAuthenticate] = challenge }
+        if let dpopNonce { headers[.dpopNonce] = dpopNonce }
         if status == .serviceUnavailable { headers[.retryAfter] = String(TesseraError.retryAfterSeconds) }
         let document = OrderedJSON.object([
             ("error", .string(error)), ("error_description", .string(description)), ("requestId", .string(requestID)),
