@@ -72,6 +72,11 @@ http {{
             proxy_pass http://tessera/auth/verify;
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
+            # The original request, which a DPoP proof names (docs/dpop.md).
+            proxy_set_header X-Original-Method $request_method;
+            proxy_set_header X-Original-URI $request_uri;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
         }}
     }}
 }}
@@ -209,3 +214,29 @@ def test_nginx_protects_a_backend_with_tessera_in_front_of_two_replicas(deployme
         refused_again = requests.get(url + "/backend/reports", headers=bearer(token), timeout=10)
         assert refused_again.status_code == 401 and refused_again.headers["X-Tessera-Error"] == "pat_revoked"
     record_result("nginx-revocation", {"seconds_until_nginx_and_the_other_replica_refused": round(delay, 4)})
+
+
+def test_a_dpop_bound_token_through_nginx(deployment):
+    """RFC 9449 behind nginx: the client's proof names the URL it called at nginx; Tessera checks
+    it against the original request nginx forwards (X-Original-Method/URI, X-Forwarded-Proto/Host)."""
+    from test_dpop_e2e import DPoPKey
+
+    url, _ = deployment
+    proxied = ApiClient(url)
+    created = proxied.post("/api/admin/applications", {"name": "dpop-nginx", "scopes": ["urn:cloud:idaas:pam|.all"]})
+    assert created.status_code == 201, created.text
+    app, key = created.json(), DPoPKey()
+    issued = requests.post(url + "/oauth2/token", data={"grant_type": "client_credentials"}, auth=(app["client_id"], app["client_secret"]),
+                           headers={"DPoP": key.proof("POST", url + "/oauth2/token")}, timeout=10)
+    assert issued.status_code == 200 and issued.json()["token_type"] == "DPoP", issued.text
+    token = issued.json()["access_token"]
+    target = url + "/backend/reports"
+    reply = requests.get(target + "?page=2", headers={"Authorization": f"DPoP {token}", "DPoP": key.proof("GET", target, token)}, timeout=10)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["X-Tessera-Token-Type"] == "access_token"
+    stolen = requests.get(target, headers=bearer(token), timeout=10)
+    assert stolen.status_code == 401 and stolen.headers["X-Tessera-Error"] == "dpop_proof_required"
+    assert stolen.headers["WWW-Authenticate"].startswith('DPoP realm="tessera", error="invalid_dpop_proof"')
+    elsewhere = requests.get(url + "/backend/other", headers={"Authorization": f"DPoP {token}", "DPoP": key.proof("GET", target, token)},
+                             timeout=10)
+    assert elsewhere.status_code == 401 and elsewhere.headers["X-Tessera-Error"] == "dpop_url_mismatch"
