@@ -151,6 +151,10 @@ def test_every_refusal_at_auth_verify_names_its_reason(server: Server):
     server_key = requests.get(server.url + "/.well-known/jwks.json", timeout=30).json()["keys"][0]
     assert "signature_invalid" in assert_refused(verify(server, token, key.proof("GET", here, token, jwk=server_key)),
                                           "dpop_proof_invalid").json()["message"]
+    # Algorithm confusion: an RSA signature under the EC key's jwk.
+    rsa_key = DPoPKey("RS256")
+    confused = rsa_key.proof("GET", here, token, jwk=key.jwk)
+    assert "key_algorithm_mismatch" in assert_refused(verify(server, token, confused), "dpop_proof_invalid").json()["message"]
     no_jwk = jwt.encode(claims, key.private, algorithm="ES256", headers={"typ": "dpop+jwt"})
     assert_refused(verify(server, token, no_jwk), "dpop_proof_invalid")
     # Two DPoP headers (requests cannot send a header twice).
