@@ -84,7 +84,9 @@ public struct TesseraServices: Sendable {
         self.issuer = issuer
         self.accessTokens = AccessTokenManager(store: stores.accessTokens, hasher: hasher, clock: clock, configuration: settings.lake)
         self.keys = KeyManager(store: stores.keys, clock: clock)
-        self.lakeVerifier = LakeAssertionVerifier(stores: stores, hasher: hasher, clock: clock, configuration: settings.lake, pipeline: pipeline)
+        self.lakeVerifier = LakeAssertionVerifier(
+            stores: stores, hasher: hasher, clock: clock, configuration: settings.lake, pipeline: pipeline, audit: base.auditLog
+        )
         // Every kind of token the server keys sign: a retired key verifies until the longest lives out.
         let tokenLifetimes: [TokenLifetimeSource] = [
             .fixed("access tokens", settings.accessTokenLifetime),

@@ -36,10 +36,14 @@ public struct LakeAssertionVerifier: Sendable {
     /// Until when `last_used_at` writes are skipped, after one failed because the database was
     /// out of reach (so each request does not wait for it again).
     private let touchesPausedUntil = PauseMark()
+    private let expiringNotice: ExpiringPATNotice
 
+    /// `audit`: where the first use of a PAT in its last week each day is recorded.
     public init(
-        stores: Stores, hasher: SecretHasher, clock: any TesseraClock, configuration: LakeConfiguration, pipeline: JWSPipeline = JWSPipeline()
+        stores: Stores, hasher: SecretHasher, clock: any TesseraClock, configuration: LakeConfiguration, pipeline: JWSPipeline = JWSPipeline(),
+        audit: AuditLog? = nil
     ) {
+        self.expiringNotice = ExpiringPATNotice(audit: audit)
         self.keys = stores.keys
         self.accessTokens = stores.accessTokens
         self.replay = stores.replay
@@ -86,7 +90,10 @@ public struct LakeAssertionVerifier: Sendable {
         if !claims.multiUse {
             try await checkFirstUse(verified, token: token, expiresAt: claims.registered.expiresAt, consume: consume)
         }
-        if consume { try await recordUse(key: found.key, accessToken: accessToken, now: now) }
+        if consume {
+            try await recordUse(key: found.key, accessToken: accessToken, now: now)
+            await expiringNotice.note(accessToken, user: found.user, now: now)
+        }
         return LakePrincipal(
             organization: found.organization, user: found.user, key: found.key, accessToken: accessToken,
             issuer: claims.issuer, multiUse: claims.multiUse, expiresAt: claims.registered.expiresAt,

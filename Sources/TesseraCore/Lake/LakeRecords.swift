@@ -13,6 +13,21 @@ public struct AccessToken: Sendable, Equatable {
     public var revokedAt: Date?
     public var lastUsedAt: Date?
 
+    /// How long before its expiry a PAT is flagged as expiring: its list entry, the console and
+    /// its uses say so (`ExpiringPATNotice`).
+    public static let warningPeriod: TimeInterval = 7 * 86_400
+
+    /// Whole days (rounded up) until an active PAT expires; nil once revoked or expired.
+    public func expiresInDays(at date: Date) -> Int? {
+        guard status(at: date) == "active" else { return nil }
+        return Int((expiresAt.timeIntervalSince(date) / 86_400).rounded(.up))
+    }
+
+    /// Whether the PAT is active and expires within `warningPeriod`.
+    public func isExpiringSoon(at date: Date) -> Bool {
+        status(at: date) == "active" && expiresAt.timeIntervalSince(date) <= Self.warningPeriod
+    }
+
     /// `active`, `revoked` or `expired` at `date`.
     public func status(at date: Date) -> String {
         revokedAt != nil ? "revoked" : (expiresAt <= date ? "expired" : "active")

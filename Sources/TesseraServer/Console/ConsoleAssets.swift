@@ -39,6 +39,7 @@ enum ConsoleAssets {
         .error { background: #fef3f2; border: 1px solid #fecdca; color: var(--danger); padding: .6rem .9rem; border-radius: 6px; }
         .field-error { margin: -.35rem 0 .8rem; padding: .35rem .7rem; font-size: .9rem; }
         [aria-invalid="true"] { border-color: var(--danger); box-shadow: 0 0 0 1px var(--danger); }
+        .status.expiring { background: #fffaeb; color: #b54708; }
         .warning { background: #fffaeb; border: 1px solid #fedf89; padding: .6rem .9rem; border-radius: 6px; }
         .secret-row { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
         .copy-status { color: #067647; font-size: .9rem; }

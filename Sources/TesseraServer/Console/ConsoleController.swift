@@ -343,6 +343,8 @@ struct ConsoleController {
                 "id": token.id.uuidString.lowercased(), "name": token.name, "environment": token.environment ?? "—", "status": status,
                 "active": status == "active", "created": token.createdAt.consoleText, "expires": token.expiresAt.consoleText,
                 "lastUsed": token.lastUsedAt?.consoleText ?? "never",
+                "expiringSoon": token.isExpiringSoon(at: now),
+                "expiresInDays": token.expiresInDays(at: now).map { $0 == 1 ? "1 day" : "\($0) days" } ?? "",
             ]
         }
         let keys = try await services.keys.list(for: visitor.user).map { key -> [String: Any] in

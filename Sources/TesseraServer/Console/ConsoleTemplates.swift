@@ -89,7 +89,7 @@ enum ConsoleTemplates {
             <tbody>
             {{#pats}}
             <tr data-name="{{name}}"><td>{{name}}</td><td>{{environment}}</td><td><span class="status {{status}}">{{status}}</span></td>
-              <td>{{created}}</td><td>{{expires}}</td><td>{{lastUsed}}</td>
+              <td>{{created}}</td><td>{{expires}}{{#expiringSoon}} <span class="status expiring" title="expires within 7 days: create a new token and move to it">in {{expiresInDays}}</span>{{/expiringSoon}}</td><td>{{lastUsed}}</td>
               <td>{{#active}}<a class="danger" href="/console/access-tokens/{{id}}/revoke">Revoke</a>{{/active}}</td></tr>
             {{/pats}}
             </tbody>

@@ -32,6 +32,8 @@ enum LakeDocuments {
             ("expires_at", .string(token.expiresAt.iso8601)),
             ("revoked_at", .optional(token.revokedAt?.iso8601)),
             ("last_used_at", .optional(token.lastUsedAt?.iso8601)),
+            ("expires_in_days", token.expiresInDays(at: now).map { .integer(Int64($0)) } ?? .null),
+            ("expiring_soon", .bool(token.isExpiringSoon(at: now))),
         ]
         if let secret { members.append(("token", .string(secret))) }
         return .object(members)
