@@ -258,6 +258,12 @@ enum Migrations {
             "ALTER TABLE applications ADD COLUMN previous_secret_hash TEXT",
             "ALTER TABLE applications ADD COLUMN previous_secret_expires_at BIGINT",
         ]),
+        // A PAT's secret before its last rotation, accepted until the overlap ends.
+        (15, [
+            "ALTER TABLE access_tokens ADD COLUMN previous_secret_hash TEXT",
+            "ALTER TABLE access_tokens ADD COLUMN previous_secret_expires_at BIGINT",
+            "CREATE INDEX access_tokens_previous_secret ON access_tokens (previous_secret_hash)",
+        ]),
     ]
 
     /// What must hold before a migration runs, checked in its transaction: it throws a message

@@ -42,3 +42,44 @@ def test_a_pat_in_its_last_week_is_flagged_counted_and_audited(server: Server):
     assert 'class="status expiring"' in row and "in 3 days" in row, row
     later_row = page[page.index('data-name="later"'):]
     assert 'class="status expiring"' not in later_row[:later_row.index("</tr>")]
+
+
+def test_rotating_a_pat_keeps_the_old_secret_for_the_overlap(server: Server):
+    """`POST …/access-tokens/{id}/rotate`: a new secret, the old one working for `overlap_hours`
+    (its end in `previous_secret_expires_at`); a second rotation retires the first secret; with
+    `overlap_hours: 0` the old secret stops at once. The end of an overlap is tested in the core
+    with a moved clock (LakeAssertionVerifierTests, "pat_rotated")."""
+    key = server.post("/api/users/me/keys", {"name": "primary"}).json()["private_key_pem"]
+    first = server.create_pat("rotating")
+
+    def works(secret):
+        reply = requests.get(server.url + "/api/me", headers=bearer(lake_token(key, secret, algorithm="RS256")), timeout=10)
+        assert reply.status_code in (200, 401), reply.text
+        return reply.status_code == 200 or reply.json()["code"]
+
+    rotated = server.post(f"/api/users/me/access-tokens/{first['id']}/rotate", {})
+    assert rotated.status_code == 200, rotated.text
+    second = rotated.json()
+    assert second["id"] == first["id"] and second["token"] != first["token"] and second["expires_at"] == first["expires_at"]
+    assert second["previous_secret_expires_at"] is not None
+    assert works(first["token"]) is True and works(second["token"]) is True
+
+    third = server.post(f"/api/users/me/access-tokens/{first['id']}/rotate", {"overlap_hours": 1}).json()
+    assert works(first["token"]) == "pat_unknown", "a second rotation retires the first secret"
+    assert works(second["token"]) is True and works(third["token"]) is True
+
+    fourth = server.post(f"/api/users/me/access-tokens/{first['id']}/rotate", {"overlap_hours": 0}).json()
+    assert fourth["previous_secret_expires_at"] is None
+    assert works(third["token"]) == "pat_unknown" and works(fourth["token"]) is True
+    audited = server.get("/api/admin/audit", params={"action": "pat.rotate"}).json()["items"]
+    assert len(audited) == 3 and {event["target"] for event in audited} == {first["id"]}
+
+    refusals = [
+        (server.post(f"/api/users/me/access-tokens/{first['id']}/rotate", {"overlap_hours": 721}), 400, "overlap_hours_invalid"),
+        (server.post(f"/api/users/me/access-tokens/{first['id']}/rotate", {"overlap": 1}), 400, "field_unknown"),
+        (server.post("/api/users/me/access-tokens/00000000-0000-0000-0000-000000000000/rotate", {}), 404, "access_token_not_found"),
+    ]
+    server.delete(f"/api/users/me/access-tokens/{first['id']}")
+    refusals.append((server.post(f"/api/users/me/access-tokens/{first['id']}/rotate", {}), 409, "pat_not_active"))
+    for reply, status, code in refusals:
+        assert (reply.status_code, reply.json()["code"]) == (status, code), reply.text

@@ -23,6 +23,12 @@ struct CachingAccessTokenStore: AccessTokenStore {
         try await base.touch(id: id, at: date)
         cache.removeAll { _, token in token.id == id }
     }
+
+    func rotate(id: UUID, userID: UUID, secretHash: String, previousExpiresAt: Date?, at date: Date) async throws -> AccessToken? {
+        let rotated = try await base.rotate(id: id, userID: userID, secretHash: secretHash, previousExpiresAt: previousExpiresAt, at: date)
+        cache.removeAll { _, token in token.id == id }
+        return rotated
+    }
 }
 
 /// Caches `signingKey(organization:username:keyName:)`; deletion and use update the cache.

@@ -100,7 +100,9 @@ public struct TokenIntrospector: Sendable {
     }
 
     private func pat(_ token: String, organization: Organization) async throws -> Introspection {
-        guard let pat = try await pats.accessToken(secretHash: hasher.hash(token)), pat.status(at: clock.now()) == "active",
+        let hash = hasher.hash(token)
+        let now = clock.now()
+        guard let pat = try await pats.accessToken(secretHash: hash), pat.status(at: now) == "active", !pat.isRetiredSecret(hash, at: now),
             let user = try await directory.user(id: pat.userID), user.organizationID == organization.id
         else { return .inactive }
         var answer = Introspection(active: true)

@@ -36,6 +36,34 @@ public struct AccessTokenManager: Sendable {
         return (token, secret)
     }
 
+    /// The longest overlap a rotation may give the old secret, in hours (30 days).
+    public static let maximumRotationOverlapHours = 720
+
+    /// A new secret for an active PAT, shown this once; the old secret keeps working for
+    /// `overlapHours` (default 24, 0 to stop it at once, never past the PAT's expiry), then stops
+    /// (`pat_rotated`).
+    public func rotate(id: String, for user: User, overlapHours: Int?) async throws -> (AccessToken, secret: String) {
+        let hours = overlapHours ?? 24
+        guard (0...Self.maximumRotationOverlapHours).contains(hours) else {
+            throw TesseraError.invalid(
+                "overlap_hours_invalid", "overlap_hours must be between 0 and \(Self.maximumRotationOverlapHours) (got \(hours))"
+            )
+        }
+        guard let uuid = UUID(uuidString: id) else {
+            throw TesseraError(.notFound, "access_token_not_found", "you have no access token with id '\(id)'")
+        }
+        let now = clock.now()
+        let secret = SecretGenerator.base62(length: 28)
+        let previousExpiresAt = hours == 0 ? nil : now.addingTimeInterval(TimeInterval(hours) * 3_600)
+        guard let token = try await store.rotate(id: uuid, userID: user.id, secretHash: hasher.hash(secret), previousExpiresAt: previousExpiresAt, at: now) else {
+            let existing = try await store.accessTokens(userID: user.id).first { $0.id == uuid }
+            guard let existing else { throw TesseraError(.notFound, "access_token_not_found", "you have no access token with id '\(id)'") }
+            throw TesseraError(.conflict, "pat_not_active", "PAT '\(existing.name)' is \(existing.status(at: now)): only an active PAT can be rotated")
+        }
+        if hours == 0 { TesseraMetrics.revocation(.pat) }
+        return (token, secret)
+    }
+
     public func list(for user: User) async throws -> [AccessToken] {
         try await store.accessTokens(userID: user.id)
     }

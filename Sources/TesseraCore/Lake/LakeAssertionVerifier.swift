@@ -134,7 +134,8 @@ public struct LakeAssertionVerifier: Sendable {
     }
 
     private func liveAccessToken(_ secret: String, for user: User, now: Date) async throws -> AccessToken {
-        guard let token = try await accessTokens.accessToken(secretHash: hasher.hash(secret)) else {
+        let hash = hasher.hash(secret)
+        guard let token = try await accessTokens.accessToken(secretHash: hash) else {
             throw TesseraError.token("pat_unknown", "the PAT in claim \"pat\" is not recognised")
         }
         guard token.userID == user.id else {
@@ -145,6 +146,12 @@ public struct LakeAssertionVerifier: Sendable {
         }
         if token.expiresAt <= now {
             throw TesseraError.token("pat_expired", "PAT '\(token.name)' expired at \(token.expiresAt.iso8601), server time \(now.iso8601)")
+        }
+        if token.isRetiredSecret(hash, at: now) {
+            throw TesseraError.token(
+                "pat_rotated",
+                "PAT '\(token.name)' was rotated; its previous secret stopped working at \((token.previousSecretExpiresAt ?? now).iso8601): use the new one"
+            )
         }
         return token
     }

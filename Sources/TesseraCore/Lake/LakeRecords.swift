@@ -12,6 +12,9 @@ public struct AccessToken: Sendable, Equatable {
     public var expiresAt: Date
     public var revokedAt: Date?
     public var lastUsedAt: Date?
+    /// The secret's hash before the last rotation, accepted until `previousSecretExpiresAt`.
+    public var previousSecretHash: String?
+    public var previousSecretExpiresAt: Date?
 
     /// How long before its expiry a PAT is flagged as expiring: its list entry, the console and
     /// its uses say so (`ExpiringPATNotice`).
@@ -28,6 +31,12 @@ public struct AccessToken: Sendable, Equatable {
         status(at: date) == "active" && expiresAt.timeIntervalSince(date) <= Self.warningPeriod
     }
 
+    /// Whether `hash` is the secret this PAT had before its last rotation and its overlap has
+    /// ended (a hash that matched neither secret never reaches here: the store found the PAT by it).
+    public func isRetiredSecret(_ hash: String, at date: Date) -> Bool {
+        hash != secretHash && (previousSecretExpiresAt.map { $0 <= date } ?? true)
+    }
+
     /// `active`, `revoked` or `expired` at `date`.
     public func status(at date: Date) -> String {
         revokedAt != nil ? "revoked" : (expiresAt <= date ? "expired" : "active")
@@ -35,8 +44,11 @@ public struct AccessToken: Sendable, Equatable {
 
     public init(
         id: UUID = UUID(), userID: UUID, name: String, environment: String?, secretHash: String, createdAt: Date,
-        expiresAt: Date, revokedAt: Date? = nil, lastUsedAt: Date? = nil
+        expiresAt: Date, revokedAt: Date? = nil, lastUsedAt: Date? = nil, previousSecretHash: String? = nil,
+        previousSecretExpiresAt: Date? = nil
     ) {
+        self.previousSecretHash = previousSecretHash
+        self.previousSecretExpiresAt = previousSecretExpiresAt
         self.id = id
         self.userID = userID
         self.name = name

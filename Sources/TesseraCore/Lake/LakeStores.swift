@@ -3,11 +3,16 @@ import Foundation
 /// Personal access tokens. Every method is one transaction.
 public protocol AccessTokenStore: Sendable {
     func insert(_ token: AccessToken) async throws
+    /// The PAT whose current secret, or whose secret before its last rotation, has this hash.
     func accessToken(secretHash: String) async throws -> AccessToken?
     func accessTokens(userID: UUID) async throws -> [AccessToken]
     /// Marks a token revoked; returns the updated record, or nil if the user has no such token.
     func revoke(id: UUID, userID: UUID, at date: Date) async throws -> AccessToken?
     func touch(id: UUID, at date: Date) async throws
+    /// Gives an active PAT a new secret hash; the current one is kept as the previous secret
+    /// until `previousExpiresAt` (nil: at once). Returns the updated record, or nil if the user
+    /// has no active PAT with that id.
+    func rotate(id: UUID, userID: UUID, secretHash: String, previousExpiresAt: Date?, at date: Date) async throws -> AccessToken?
 }
 
 /// Users' public keys. Every method is one transaction.

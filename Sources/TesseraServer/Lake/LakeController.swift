@@ -24,6 +24,7 @@ struct LakeController {
         routes.post("users/me/access-tokens", use: createAccessToken)
         routes.get("users/me/access-tokens", use: listAccessTokens)
         routes.delete("users/me/access-tokens/:id", use: revokeAccessToken)
+        routes.post("users/me/access-tokens/:id/rotate", use: rotateAccessToken)
         routes.post("users/me/keys", use: createKey)
         routes.get("users/me/keys", use: listKeys)
         routes.delete("users/me/keys/:name", use: deleteKey)
@@ -67,6 +68,19 @@ struct LakeController {
         let tokens = try await accessTokens.list(for: try context.requirePrincipal().user)
         let now = clock.now()
         return JSONResponse.list(tokens.map { LakeDocuments.accessToken($0, now: now) })
+    }
+
+    /// A new secret for the PAT, shown this once; the old one keeps working for `overlap_hours`
+    /// (default 24; 0: it stops at once).
+    @Sendable func rotateAccessToken(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let body = try await JSONBody.read(request, limit: bodyLimit)
+        try body.allowOnly(["overlap_hours"])
+        let (token, secret) = try await accessTokens.rotate(
+            id: try context.parameters.require("id"), for: principal.user, overlapHours: try body.integer("overlap_hours")
+        )
+        await audit.record(context, principal, action: "pat.rotate", target: token.id.uuidString.lowercased())
+        return JSONResponse.make(LakeDocuments.accessToken(token, now: clock.now(), secret: secret))
     }
 
     @Sendable func revokeAccessToken(_ request: Request, context: TesseraRequestContext) async throws -> Response {

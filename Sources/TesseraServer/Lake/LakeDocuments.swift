@@ -34,6 +34,8 @@ enum LakeDocuments {
             ("last_used_at", .optional(token.lastUsedAt?.iso8601)),
             ("expires_in_days", token.expiresInDays(at: now).map { .integer(Int64($0)) } ?? .null),
             ("expiring_soon", .bool(token.isExpiringSoon(at: now))),
+            // Until when the secret before the last rotation still works (null: none does).
+            ("previous_secret_expires_at", .optional(token.previousSecretExpiresAt.flatMap { $0 > now ? $0.iso8601 : nil })),
         ]
         if let secret { members.append(("token", .string(secret))) }
         return .object(members)

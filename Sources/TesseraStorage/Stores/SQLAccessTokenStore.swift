@@ -19,7 +19,9 @@ struct SQLAccessTokenStore: AccessTokenStore {
 
     func accessToken(secretHash: String) async throws -> AccessToken? {
         try await backend.read { db in
-            try await db.raw("SELECT * FROM access_tokens WHERE secret_hash = \(bind: secretHash)").first().map(Self.token)
+            try await db.raw("""
+                SELECT * FROM access_tokens WHERE secret_hash = \(bind: secretHash) OR previous_secret_hash = \(bind: secretHash)
+                """).first().map(Self.token)
         }
     }
 
@@ -48,12 +50,32 @@ struct SQLAccessTokenStore: AccessTokenStore {
         }
     }
 
+    func rotate(id: UUID, userID: UUID, secretHash: String, previousExpiresAt: Date?, at date: Date) async throws -> AccessToken? {
+        try await backend.transaction { db in
+            // The right-hand sides read the row as it was: the current secret becomes the previous one.
+            let rows = try await db.raw("""
+                UPDATE access_tokens SET
+                    previous_secret_hash = CASE WHEN \(bind: previousExpiresAt == nil ? 0 : 1) = 1 THEN secret_hash ELSE NULL END,
+                    previous_secret_expires_at = \(bind: previousExpiresAt?.seconds),
+                    secret_hash = \(bind: secretHash)
+                WHERE id = \(bind: id.uuidString) AND user_id = \(bind: userID.uuidString) AND revoked_at IS NULL
+                    AND expires_at > \(bind: date.seconds)
+                RETURNING *
+                """).all()
+            guard let row = rows.first else { return nil }
+            try await backend.announce(.accessToken(id: id), in: db)
+            return try Self.token(row)
+        }
+    }
+
     static func token(_ row: any SQLRow) throws -> AccessToken {
         AccessToken(
             id: try row.uuid("id"), userID: try row.uuid("user_id"), name: try row.string("name"),
             environment: try row.optionalString("environment"), secretHash: try row.string("secret_hash"),
             createdAt: try row.date("created_at"), expiresAt: try row.date("expires_at"),
-            revokedAt: try row.optionalDate("revoked_at"), lastUsedAt: try row.optionalDate("last_used_at")
+            revokedAt: try row.optionalDate("revoked_at"), lastUsedAt: try row.optionalDate("last_used_at"),
+            previousSecretHash: try row.optionalString("previous_secret_hash"),
+            previousSecretExpiresAt: try row.optionalDate("previous_secret_expires_at")
         )
     }
 }
