@@ -172,6 +172,15 @@ def test_every_lake_refusal_is_audited_once(world):
         connection.execute("UPDATE access_tokens SET expires_at = ? WHERE lower(id) = ?", (int(time.time()) - 3600, expired["id"].lower()))
     connection.close()
     refused("expired PAT", lake(server, m.lake_jwt("ES256", pat=expired["token"])), "pat_expired")
+    rotating = server.create_pat("rotating")
+    assert server.post(f"/api/users/me/access-tokens/{rotating['id']}/rotate", {"overlap_hours": 1}).status_code == 200
+    audit.fresh()
+    connection = sqlite3.connect(server.database[len("sqlite:"):])
+    with connection:  # the overlap ended
+        connection.execute("UPDATE access_tokens SET previous_secret_expires_at = ? WHERE lower(id) = ?",
+                           (int(time.time()) - 1, rotating["id"].lower()))
+    connection.close()
+    refused("rotated PAT's old secret", lake(server, m.lake_jwt("ES256", pat=rotating["token"])), "pat_rotated")
 
     # A disabled user: their Lake JWT, and the right password over Basic.
     hal = basic("hal", "hal-password-1")
@@ -215,6 +224,48 @@ def test_every_lake_refusal_is_audited_once(world):
     application("EC key for RS256", "key_algorithm_mismatch", public_key_pem=ec_pem, algorithm="RS256")
     application("an encryption key", "key_use_invalid", jwk={**ec_jwk, "use": "enc"})
     application("PEM and JWK", "field_conflict", public_key_pem=ec_pem, jwk=ec_jwk)
+
+    # DPoP (README, "DPoP"): each refusal at /auth/verify audited once under forward_auth.verify.
+    from test_dpop_e2e import DPoPKey, application as dpop_application, bound_token, verify as dpop_verify
+
+    def dpop_refused(what, reply, code, reader=audit):
+        assert reply.status_code == 401 and reply.headers["X-Tessera-Error"] == code, (what, reply.text)
+        reader.one(what, "forward_auth.verify", code)
+        walked.add(code)
+
+    app, dpop_key, thief = dpop_application(server), DPoPKey(), DPoPKey()
+    bound = bound_token(server, app, dpop_key)["access_token"]
+    unbound = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"},
+                            auth=(app["client_id"], app["client_secret"]), timeout=30).json()["access_token"]
+    here = server.url + "/auth/verify"
+    audit.fresh()
+    dpop_refused("bound token as Bearer", dpop_verify(server, bound, scheme="Bearer"), "dpop_proof_required")
+    dpop_refused("no proof", dpop_verify(server, bound), "dpop_proof_missing")
+    dpop_refused("typ JWT", dpop_verify(server, bound, dpop_key.proof("GET", here, bound, headers={"typ": "JWT"})), "dpop_proof_invalid")
+    dpop_refused("another method", dpop_verify(server, bound, dpop_key.proof("POST", here, bound)), "dpop_method_mismatch")
+    dpop_refused("another URL", dpop_verify(server, bound, dpop_key.proof("GET", here + "x", bound)), "dpop_url_mismatch")
+    dpop_refused("stale", dpop_verify(server, bound, dpop_key.proof("GET", here, bound, iat=int(time.time()) - 900)), "dpop_proof_stale")
+    dpop_refused("another token", dpop_verify(server, bound, dpop_key.proof("GET", here, unbound)), "dpop_ath_mismatch")
+    dpop_refused("the thief's key", dpop_verify(server, bound, thief.proof("GET", here, bound)), "dpop_key_mismatch")
+    proof = dpop_key.proof("GET", here, bound)
+    assert dpop_verify(server, bound, proof).status_code == 200
+    assert audit.fresh() == [], "an accepted proof is audited"
+    dpop_refused("replayed proof", dpop_verify(server, bound, proof), "dpop_proof_replayed")
+    dpop_refused("unbound token as DPoP", dpop_verify(server, unbound, dpop_key.proof("GET", here, unbound)), "dpop_token_unbound")
+    nonce_dir = world["workdir"] / "dpop-nonce"
+    nonce_dir.mkdir()
+    nonces = Server(nonce_dir, env_extra={"TESSERA_DPOP_NONCE": "required"})
+    try:
+        nonce_app = dpop_application(nonces)
+        first = requests.post(nonces.url + "/oauth2/token", data={"grant_type": "client_credentials"},
+                              auth=(nonce_app["client_id"], nonce_app["client_secret"]),
+                              headers={"DPoP": dpop_key.proof("POST", nonces.url + "/oauth2/token")}, timeout=30)
+        nonce_token = bound_token(nonces, nonce_app, dpop_key, nonce=first.headers["DPoP-Nonce"])["access_token"]
+        reader = AuditReader(nonces)
+        dpop_refused("no nonce", dpop_verify(nonces, nonce_token, dpop_key.proof("GET", nonces.url + "/auth/verify", nonce_token)),
+                     "dpop_nonce_required", reader)
+    finally:
+        nonces.stop()
 
     from test_documented_codes import documented_codes
     readme = set(documented_codes()[0]["README.md"])
