@@ -228,9 +228,9 @@ def test_every_lake_refusal_is_audited_once(world):
     # DPoP (README, "DPoP"): each refusal at /auth/verify audited once under forward_auth.verify.
     from test_dpop_e2e import DPoPKey, application as dpop_application, bound_token, verify as dpop_verify
 
-    def dpop_refused(what, reply, code, reader=audit):
+    def dpop_refused(what, reply, code, reader=audit, **expected):
         assert reply.status_code == 401 and reply.headers["X-Tessera-Error"] == code, (what, reply.text)
-        reader.one(what, "forward_auth.verify", code)
+        reader.one(what, "forward_auth.verify", code, **expected)
         walked.add(code)
 
     app, dpop_key, thief = dpop_application(server), DPoPKey(), DPoPKey()
@@ -240,7 +240,8 @@ def test_every_lake_refusal_is_audited_once(world):
     here = server.url + "/auth/verify"
     audit.fresh()
     dpop_refused("bound token as Bearer", dpop_verify(server, bound, scheme="Bearer"), "dpop_proof_required")
-    dpop_refused("no proof", dpop_verify(server, bound), "dpop_proof_missing")
+    # Under the DPoP scheme too, the refusal is filed under the client the token claims.
+    dpop_refused("no proof", dpop_verify(server, bound), "dpop_proof_missing", actor=f"app:{app['client_id']}", claimed=True)
     dpop_refused("typ JWT", dpop_verify(server, bound, dpop_key.proof("GET", here, bound, headers={"typ": "JWT"})), "dpop_proof_invalid")
     dpop_refused("another method", dpop_verify(server, bound, dpop_key.proof("POST", here, bound)), "dpop_method_mismatch")
     dpop_refused("another URL", dpop_verify(server, bound, dpop_key.proof("GET", here + "x", bound)), "dpop_url_mismatch")

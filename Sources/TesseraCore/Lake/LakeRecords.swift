@@ -31,10 +31,10 @@ public struct AccessToken: Sendable, Equatable {
         status(at: date) == "active" && expiresAt.timeIntervalSince(date) <= Self.warningPeriod
     }
 
-    /// Whether `hash` is the secret this PAT had before its last rotation and its overlap has
-    /// ended (a hash that matched neither secret never reaches here: the store found the PAT by it).
+    /// Whether `hash` (the store found this PAT by it) is no longer accepted: the secret before
+    /// the last rotation once its overlap ended (`SecretRotation`, as for application secrets).
     public func isRetiredSecret(_ hash: String, at date: Date) -> Bool {
-        hash != secretHash && (previousSecretExpiresAt.map { $0 <= date } ?? true)
+        !SecretRotation.accepts(hash, current: secretHash, previous: previousSecretHash, previousUntil: previousSecretExpiresAt, now: date)
     }
 
     /// `active`, `revoked` or `expired` at `date`.

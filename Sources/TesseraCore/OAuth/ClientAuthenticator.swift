@@ -34,12 +34,11 @@ public struct ClientAuthenticator: Sendable {
             _ = constantTimeEqual(hasher.hash(secret), hasher.hash(clientID))
             throw Self.unknownClient
         }
-        let presented = hasher.hash(secret)
-        if constantTimeEqual(presented, application.secretHash) { return application }
-        // The secret before the last rotation, during the overlap the admin chose.
-        guard let previous = application.previousSecretHash, let until = application.previousSecretExpiresAt, clock.now() < until,
-            constantTimeEqual(presented, previous)
-        else { throw Self.unknownClient }
+        // The current secret, or the one before the last rotation during the overlap the admin chose.
+        guard SecretRotation.accepts(
+            hasher.hash(secret), current: application.secretHash, previous: application.previousSecretHash,
+            previousUntil: application.previousSecretExpiresAt, now: clock.now()
+        ) else { throw Self.unknownClient }
         return application
     }
 

@@ -125,3 +125,15 @@ public func sortableID(at date: Date, randomLength: Int = 10) -> String {
     let milliseconds = String(max(Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)), date.unixSeconds * 1000))
     return String(repeating: "0", count: max(0, 13 - milliseconds.count)) + milliseconds + SecretGenerator.base62(length: randomLength)
 }
+
+/// The one rule for a secret rotated with an overlap (an application's client secret, a PAT):
+/// the current secret, or the one before the last rotation while its overlap lasts.
+public enum SecretRotation {
+    /// Whether `presented` (a keyed hash, `SecretHasher`) is `current`, or `previous` while
+    /// `previousUntil` is ahead of `now`. Constant time in the hashes.
+    public static func accepts(_ presented: String, current: String, previous: String?, previousUntil: Date?, now: Date) -> Bool {
+        if constantTimeEqual(presented, current) { return true }
+        guard let previous, let previousUntil, now < previousUntil else { return false }
+        return constantTimeEqual(presented, previous)
+    }
+}

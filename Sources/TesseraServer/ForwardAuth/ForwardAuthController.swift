@@ -38,7 +38,7 @@ struct ForwardAuthController {
         } catch let error as TesseraError where error.kind == .unauthenticated || error.kind == .forbidden {
             if let note = context.accessLog {
                 // A refusal is not the hot path: the credential is classified again for the access log.
-                note.credential(request.headers[.authorization].flatMap(BearerCredential.parse).map { PresentedCredential(CredentialKind.of($0)) })
+                note.credential(request.headers[.authorization].flatMap(DPoPRequest.credential).map { PresentedCredential(CredentialKind.of($0.token)) })
                 note.refusal(error.code)
             }
             await auditRefusal(error, request: request, requirements: requirements, context: context)
@@ -61,7 +61,7 @@ struct ForwardAuthController {
     /// so that identity is then not merely claimed. An acceptance is not audited (it is a
     /// verification on the hot path, like any authenticated request).
     private func auditRefusal(_ error: TesseraError, request: Request, requirements: ForwardAuthRequirements, context: TesseraRequestContext) async {
-        var (actor, organization) = await audit.claimedIdentity(bearer: request.headers[.authorization].flatMap(BearerCredential.parse))
+        var (actor, organization) = await audit.claimedIdentity(bearer: request.headers[.authorization].flatMap(DPoPRequest.credential)?.token)
         if error.kind == .forbidden { actor.claimed = false }
         var asked = requirements.scopes.map { "scope:" + $0 }
         if let audience = requirements.audience { asked.append("audience:" + audience) }

@@ -20,13 +20,15 @@ enum DPoPRequest {
         return token.isEmpty ? nil : (token, true)
     }
 
-    /// The `WWW-Authenticate` challenge of a refusal at a resource (RFC 9449 §7.1): `DPoP` with
-    /// the algorithms a proof may use, and the RFC's error code for a proof problem.
+    /// The `WWW-Authenticate` challenge of a DPoP refusal at a resource (RFC 9449 §7.1): `DPoP`
+    /// with the algorithms a proof may use and the RFC's error code (`use_dpop_nonce` when the
+    /// nonce was missing, else `invalid_dpop_proof`).
     static func challenge(for code: String) -> String {
-        let algorithms = DPoPProofVerifier.algorithms.map(\.rawValue).joined(separator: " ")
-        let error = code == "dpop_nonce_required" ? "use_dpop_nonce" : code.hasPrefix("dpop_") ? "invalid_dpop_proof" : "invalid_token"
+        let error = code == "dpop_nonce_required" ? "use_dpop_nonce" : "invalid_dpop_proof"
         return #"DPoP realm="tessera", error="\#(error)", algs="\#(algorithms)""#
     }
+
+    private static let algorithms = DPoPProofVerifier.algorithms.map(\.rawValue).joined(separator: " ")
 
     /// Whether a refusal code is about the DPoP proof or binding (answered with a DPoP challenge).
     static func isDPoPRefusal(_ code: String) -> Bool { code.hasPrefix("dpop_") }

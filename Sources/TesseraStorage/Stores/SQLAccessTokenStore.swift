@@ -52,12 +52,8 @@ struct SQLAccessTokenStore: AccessTokenStore {
 
     func rotate(id: UUID, userID: UUID, secretHash: String, previousExpiresAt: Date?, at date: Date) async throws -> AccessToken? {
         try await backend.transaction { db in
-            // The right-hand sides read the row as it was: the current secret becomes the previous one.
             let rows = try await db.raw("""
-                UPDATE access_tokens SET
-                    previous_secret_hash = CASE WHEN \(bind: previousExpiresAt == nil ? 0 : 1) = 1 THEN secret_hash ELSE NULL END,
-                    previous_secret_expires_at = \(bind: previousExpiresAt?.seconds),
-                    secret_hash = \(bind: secretHash)
+                UPDATE access_tokens SET \(SecretRotationSQL.assignments(secretHash: secretHash, previousExpiresAt: previousExpiresAt))
                 WHERE id = \(bind: id.uuidString) AND user_id = \(bind: userID.uuidString) AND revoked_at IS NULL
                     AND expires_at > \(bind: date.seconds)
                 RETURNING *

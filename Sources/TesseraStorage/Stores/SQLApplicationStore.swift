@@ -33,12 +33,8 @@ struct SQLApplicationStore: ApplicationStore {
 
     func rotateSecret(id: String, organizationID: UUID, secretHash: String, previousExpiresAt: Date?) async throws -> ClientApplication? {
         try await backend.transaction { db in
-            // The right-hand sides read the row as it was: the current secret becomes the previous one.
             let rows = try await db.raw("""
-                UPDATE applications SET
-                    previous_secret_hash = CASE WHEN \(bind: previousExpiresAt == nil ? 0 : 1) = 1 THEN secret_hash ELSE NULL END,
-                    previous_secret_expires_at = \(bind: previousExpiresAt?.seconds),
-                    secret_hash = \(bind: secretHash)
+                UPDATE applications SET \(SecretRotationSQL.assignments(secretHash: secretHash, previousExpiresAt: previousExpiresAt))
                 WHERE id = \(bind: id) AND organization_id = \(bind: organizationID.uuidString)
                 RETURNING *
                 """).all()
