@@ -67,6 +67,12 @@ def test_rotating_a_pat_keeps_the_old_secret_for_the_overlap(server: Server):
     third = server.post(f"/api/users/me/access-tokens/{first['id']}/rotate", {"overlap_hours": 1}).json()
     assert works(first["token"]) == "pat_unknown", "a second rotation retires the first secret"
     assert works(second["token"]) is True and works(third["token"]) is True
+    # Introspection (RFC 7662) agrees: the retired secret is inactive, the other two active.
+    app = server.post("/api/admin/applications", {"name": "introspector", "scopes": ["urn:cloud:idaas:pam|.all"]}).json()
+    active = {name: requests.post(server.url + "/oauth2/introspect", data={"token": token["token"]}, auth=(app["client_id"], app["client_secret"]),
+                                  timeout=10).json()["active"]
+              for name, token in (("first", first), ("second", second), ("third", third))}
+    assert active == {"first": False, "second": True, "third": True}, active
 
     fourth = server.post(f"/api/users/me/access-tokens/{first['id']}/rotate", {"overlap_hours": 0}).json()
     assert fourth["previous_secret_expires_at"] is None
