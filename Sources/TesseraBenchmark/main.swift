@@ -93,7 +93,7 @@ for index in 0..<distinctCount {
     tokens.append(try await lakeSigner.sign(LakeAssertionClaims(subject: "demo", organization: "bench", pat: pat, issuedAt: now - Int64(index), expiresAt: now + 3600)))
 }
 let repeated = tokens[0]
-_ = try await verifier.verify(repeated)
+_ = try await verifier.verify(repeated, .request(client: nil))
 
 guard let keyRecord = try await storage.stores.keys.key(userID: user.id, name: "primary") else { fatalError("key missing") }
 let signatureOnly = try await SignatureVerifier(publicKeyPEM: keyRecord.publicKeyPEM, algorithm: .rs256)
@@ -107,10 +107,10 @@ results["rs256_signature_check"] = try await measure("signature check only (jwt-
 // measuring task would hop there and back for every token (measured here: about 7 µs each).
 let firstSeen = tokens
 results["rs256_first_seen"] = try await measure("first-seen multi-use token (full verification)", duration: .infinity, limit: firstSeen.count - 1) { index in
-    _ = try await verifier.verify(firstSeen[index + 1])
+    _ = try await verifier.verify(firstSeen[index + 1], .request(client: nil))
 }
 results["rs256_repeated"] = try await measure("repeated multi-use token (full verification)", duration: seconds) { _ in
-    _ = try await verifier.verify(repeated)
+    _ = try await verifier.verify(repeated, .request(client: nil))
 }
 
 // MARK: SQLite reads: Tessera's driver against sqlite-nio's connection, on the same file

@@ -35,6 +35,15 @@ extension DirectoryServices {
         return user
     }
 
+    /// `pat_policy.update` (target: the policy, e.g. `max_lifetime_days=30 expiry_required=true`).
+    /// PATs that would outlive a new maximum are shortened to it, in the same transaction.
+    public func setPATPolicy(_ policy: PATPolicy, organizationID: UUID, by requester: Requester) async throws -> (PATPolicy, shortened: Int) {
+        let (set, shortened) = try await patPolicies.set(policy, organizationID: organizationID)
+        let summary = "max_lifetime_days=\(set.maximumLifetimeDays.map(String.init) ?? "none") expiry_required=\(set.expiryRequired)"
+        await recordChange(organizationID: organizationID, action: "pat_policy.update", target: summary, by: requester)
+        return (set, shortened)
+    }
+
     /// `user.unlock` (target: the username): forgets the failed sign-ons that lock the user out
     /// (the lockout TR50 and the console share), so the next correct password signs on.
     public func unlockUser(username: String, organizationID: UUID, by requester: Requester) async throws -> User {
@@ -94,6 +103,11 @@ extension DirectoryServices {
 }
 
 extension TesseraServices {
+    /// `pat_policy.update`: see `DirectoryServices.setPATPolicy`.
+    public func setPATPolicy(_ policy: PATPolicy, organizationID: UUID, by requester: Requester) async throws -> (PATPolicy, shortened: Int) {
+        try await base.setPATPolicy(policy, organizationID: organizationID, by: requester)
+    }
+
     /// `user.create` (target: the username).
     public func createUser(
         organizationDomain: String, username: String, password: String, isAdmin: Bool, by requester: Requester

@@ -29,6 +29,8 @@ public struct DirectoryServices: Sendable {
     public let clock: any TesseraClock
     public let directory: DirectoryManager
     public let auditLog: AuditLog
+    /// Organizations' PAT policies.
+    public let patPolicies: PATPolicies
     /// Told when an audit event could not be written after the change it describes was made (the
     /// server logs it; the CLI prints it). The change is not undone.
     let auditFailed: @Sendable (_ action: String, _ error: any Error) -> Void
@@ -42,6 +44,7 @@ public struct DirectoryServices: Sendable {
         self.clock = clock
         self.directory = DirectoryManager(store: stores.directory, passwords: PasswordHasher(cost: settings.bcryptCost), clock: clock)
         self.auditLog = AuditLog(store: stores.audit, clock: clock, folding: settings.auditFolding)
+        self.patPolicies = PATPolicies(store: stores.accessTokens, clock: clock, configuration: settings.lake)
         self.auditFailed = auditFailed
     }
 }

@@ -9,7 +9,8 @@ public enum DocumentedCodes {
         "kid_missing", "kid_invalid",
         "claim_missing", "claim_invalid", "key_unknown", "alg_mismatch", "signature_invalid", "audience_invalid",
         "token_expired", "token_issued_in_future", "token_not_yet_valid", "lifetime_invalid", "lifetime_too_long",
-        "pat_unknown", "pat_wrong_user", "pat_revoked", "pat_expired", "pat_rotated", "token_replayed", "user_disabled",
+        "pat_unknown", "pat_wrong_user", "pat_revoked", "pat_expired", "pat_rotated", "pat_network_denied", "token_replayed",
+        "user_disabled",
     ]
 
     /// The header rules' codes (README step 2): what `JWSPipeline.parse` and the

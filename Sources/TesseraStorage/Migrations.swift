@@ -264,6 +264,19 @@ enum Migrations {
             "ALTER TABLE access_tokens ADD COLUMN previous_secret_expires_at BIGINT",
             "CREATE INDEX access_tokens_previous_secret ON access_tokens (previous_secret_hash)",
         ]),
+        // PAT policies: the client networks a PAT may be used from (a JSON array of CIDR
+        // networks; NULL: any), and an organization's maximum lifetime and required expiry.
+        (16, [
+            "ALTER TABLE access_tokens ADD COLUMN allowed_networks TEXT",
+            """
+            CREATE TABLE pat_policies (
+                organization_id TEXT PRIMARY KEY REFERENCES organizations(id) ON DELETE CASCADE,
+                max_lifetime_days BIGINT,
+                expiry_required BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// What must hold before a migration runs, checked in its transaction: it throws a message

@@ -13,7 +13,7 @@ struct Admin: AsyncParsableCommand {
         discussion: "Every change is recorded in the audit log as made by cli:<your OS user name>; `tessera admin audit` reads the log.",
         subcommands: [
             CreateOrg.self, CreateUser.self, DisableUser.self, EnableUser.self, ListOrgs.self, RotateSigningKey.self, CreateApp.self,
-            RotateAppSecret.self, CreateCredentialProvider.self, RotateMasterKey.self, ReadAudit.self, Backup.self,
+            RotateAppSecret.self, CreateCredentialProvider.self, RotateMasterKey.self, ReadAudit.self, Backup.self, PATPolicyCommand.self,
         ]
     )
 
@@ -182,6 +182,56 @@ struct Admin: AsyncParsableCommand {
             }
             let until = key.1.map { " until \($0.iso8601)" } ?? ""
             say("New signing key \(key.0.id) (\(key.0.algorithm.rawValue)) for '\(org)'; the previous key keeps verifying\(until).")
+        }
+    }
+
+    /// `tessera admin pat-policy`: shows, or sets, an organization's PAT policy.
+    struct PATPolicyCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "pat-policy",
+            abstract: "Show or set an organization's PAT policy: a maximum lifetime, and whether users must choose one.",
+            discussion: """
+                Without --max-lifetime-days, --no-max-lifetime or --[no-]require-expiry it prints the policy. A new maximum \
+                also shortens the organization's PATs that would live longer, to that many days after their creation \
+                (those older than it expire at once).
+                """
+        )
+        @OptionGroup var options: DatabaseOptions
+        @Option(help: "Organization domain name.") var org: String
+        @Option(help: "Longest PAT lifetime in days, 1 to the server's --pat-max-days.") var maxLifetimeDays: Int?
+        @Flag(help: "Remove the maximum (the server's --pat-max-days applies).") var noMaxLifetime = false
+        @Flag(inversion: .prefixedNo, help: "Whether a new PAT must be given expires_in_days (no default lifetime).") var requireExpiry: Bool?
+        @Option(help: "The server's --pat-max-days (env TESSERA_PAT_MAX_DAYS; default 365).") var patMaxDays: Int?
+
+        func validate() throws {
+            if noMaxLifetime, maxLifetimeDays != nil { throw ValidationError("give --max-lifetime-days or --no-max-lifetime, not both") }
+        }
+
+        func run() async throws {
+            var settings = options.settings
+            if let days = try patMaxDays ?? Environment.value("TESSERA_PAT_MAX_DAYS").map({ text in
+                guard let value = Int(text) else { throw ValidationError("TESSERA_PAT_MAX_DAYS must be a whole number of days") }
+                return value
+            }) {
+                settings.lake.maximumAccessTokenLifetimeDays = days
+            }
+            let chosen = settings
+            let changes = maxLifetimeDays != nil || noMaxLifetime || requireExpiry != nil
+            let (policy, shortened) = try await options.withStorage { storage in
+                let services = DirectoryServices(stores: storage.stores, settings: chosen, auditFailed: Admin.auditFailed)
+                let organization = try await Admin.organization(org, in: storage)
+                let current = try await services.patPolicies.policy(organizationID: organization.id)
+                guard changes else { return (current, nil as Int?) }
+                let wanted = PATPolicy(
+                    maximumLifetimeDays: noMaxLifetime ? nil : (maxLifetimeDays ?? current.maximumLifetimeDays),
+                    expiryRequired: requireExpiry ?? current.expiryRequired
+                )
+                let (set, shortened) = try await services.setPATPolicy(wanted, organizationID: organization.id, by: Admin.requester)
+                return (set, shortened as Int?)
+            }
+            let maximum = policy.maximumLifetimeDays.map { "\($0) days" } ?? "none (the server's \(chosen.lake.maximumAccessTokenLifetimeDays) days)"
+            print("PAT policy of '\(org)': maximum lifetime \(maximum); expiry \(policy.expiryRequired ? "required" : "not required")")
+            if let shortened, policy.maximumLifetimeDays != nil { print("\(shortened) PAT(s) shortened to the maximum") }
         }
     }
 

@@ -34,7 +34,7 @@ struct LakeAssertionVerifierTests {
         try await ServiceFixture.with { fixture in
             let credentials = try await Self.credentials(fixture)
             let token = try await Self.assertion(fixture, credentials)
-            let principal = try await fixture.services.lakeVerifier.verify(token)
+            let principal = try await fixture.services.lakeVerifier.verify(token, .request(client: nil))
             #expect(principal.organization == fixture.organization)
             #expect(principal.user == fixture.user)
             #expect(principal.key.id == credentials.key.id)
@@ -42,7 +42,7 @@ struct LakeAssertionVerifierTests {
             #expect(principal.issuer == "wiki")
             #expect(principal.multiUse == false)
             #expect(principal.expiresAt == fixture.clock.now().addingTimeInterval(300))
-            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token) } == "token_replayed")
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token, .request(client: nil)) } == "token_replayed")
         }
     }
 
@@ -51,11 +51,11 @@ struct LakeAssertionVerifierTests {
         try await ServiceFixture.with { fixture in
             let credentials = try await Self.credentials(fixture)
             let token = try await Self.assertion(fixture, credentials, multiUse: true)
-            for _ in 0..<3 { _ = try await fixture.services.lakeVerifier.verify(token) }
+            for _ in 0..<3 { _ = try await fixture.services.lakeVerifier.verify(token, .request(client: nil)) }
             fixture.clock.advance(300 + 60)
-            _ = try await fixture.services.lakeVerifier.verify(token)
+            _ = try await fixture.services.lakeVerifier.verify(token, .request(client: nil))
             fixture.clock.advance(1)
-            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token) } == "token_expired")
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token, .request(client: nil)) } == "token_expired")
         }
     }
 
@@ -65,7 +65,7 @@ struct LakeAssertionVerifierTests {
             let credentials = try await Self.credentials(fixture)
             _ = try await fixture.services.accessTokens.revoke(id: credentials.token.id.uuidString, for: fixture.user)
             let token = try await Self.assertion(fixture, credentials)
-            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token) } == "pat_revoked")
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token, .request(client: nil)) } == "pat_revoked")
         }
     }
 
@@ -77,11 +77,11 @@ struct LakeAssertionVerifierTests {
             let (_, secret) = try await fixture.services.accessTokens.rotate(id: credentials.token.id.uuidString, for: fixture.user, overlapHours: 1)
             credentials = Credentials(token: credentials.token, secret: secret, key: credentials.key, signer: credentials.signer)
             fixture.clock.advance(3_600 - 1)
-            _ = try await fixture.services.lakeVerifier.verify(try await Self.assertion(fixture, old))
+            _ = try await fixture.services.lakeVerifier.verify(try await Self.assertion(fixture, old), .request(client: nil))
             fixture.clock.advance(1)
             let retired = try await Self.assertion(fixture, old)
-            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(retired) } == "pat_rotated")
-            _ = try await fixture.services.lakeVerifier.verify(try await Self.assertion(fixture, credentials))
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(retired, .request(client: nil)) } == "pat_rotated")
+            _ = try await fixture.services.lakeVerifier.verify(try await Self.assertion(fixture, credentials), .request(client: nil))
         }
     }
 
@@ -90,10 +90,10 @@ struct LakeAssertionVerifierTests {
         try await ServiceFixture.with { fixture in
             let credentials = try await Self.credentials(fixture)
             fixture.clock.advance(86_400 - 1)
-            _ = try await fixture.services.lakeVerifier.verify(try await Self.assertion(fixture, credentials))
+            _ = try await fixture.services.lakeVerifier.verify(try await Self.assertion(fixture, credentials), .request(client: nil))
             fixture.clock.advance(1)
             let token = try await Self.assertion(fixture, credentials)
-            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token) } == "pat_expired")
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token, .request(client: nil)) } == "pat_expired")
         }
     }
 
@@ -104,11 +104,11 @@ struct LakeAssertionVerifierTests {
             let (privatePEM, _) = try await fixture.services.keys.makePair(algorithm: .es256)
             let stranger = try await LakeAssertionSigner(privateKeyPEM: privatePEM, kid: "secondary")
             let unnamed = try await Self.assertion(fixture, credentials, signer: stranger)
-            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(unnamed) } == "key_unknown")
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(unnamed, .request(client: nil)) } == "key_unknown")
             let token = try await Self.assertion(fixture, credentials, multiUse: true)
-            _ = try await fixture.services.lakeVerifier.verify(token)
+            _ = try await fixture.services.lakeVerifier.verify(token, .request(client: nil))
             try await fixture.services.keys.delete(for: fixture.user, name: "primary")
-            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token) } == "key_unknown")
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token, .request(client: nil)) } == "key_unknown")
         }
     }
 
@@ -119,15 +119,15 @@ struct LakeAssertionVerifierTests {
             let token = try await Self.assertion(fixture, credentials)
             let twin = try ECDSAMalleation.negatedS(token)
             #expect(twin != token)
-            _ = try await fixture.services.lakeVerifier.verify(token)
-            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(twin) } == "token_replayed")
+            _ = try await fixture.services.lakeVerifier.verify(token, .request(client: nil))
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(twin, .request(client: nil)) } == "token_replayed")
 
             // The other way round: the twin is a valid signature, accepted first, and then the
             // original is the replay.
             fixture.clock.advance(1)
             let fresh = try await Self.assertion(fixture, credentials)
-            _ = try await fixture.services.lakeVerifier.verify(try ECDSAMalleation.negatedS(fresh))
-            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(fresh) } == "token_replayed")
+            _ = try await fixture.services.lakeVerifier.verify(try ECDSAMalleation.negatedS(fresh), .request(client: nil))
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(fresh, .request(client: nil)) } == "token_replayed")
         }
     }
 
@@ -136,13 +136,13 @@ struct LakeAssertionVerifierTests {
         try await ServiceFixture.with { fixture in
             let credentials = try await Self.credentials(fixture)
             let token = try await Self.assertion(fixture, credentials)
-            let looked = try await fixture.services.lakeVerifier.verify(token, consume: false)
+            let looked = try await fixture.services.lakeVerifier.verify(token, .introspection)
             #expect(looked.user == fixture.user)
-            _ = try await fixture.services.lakeVerifier.verify(token, consume: false)
-            _ = try await fixture.services.lakeVerifier.verify(token)
-            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token, consume: false) } == "token_replayed")
+            _ = try await fixture.services.lakeVerifier.verify(token, .introspection)
+            _ = try await fixture.services.lakeVerifier.verify(token, .request(client: nil))
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token, .introspection) } == "token_replayed")
             #expect(
-                await refusalCode { _ = try await fixture.services.lakeVerifier.verify(try ECDSAMalleation.negatedS(token), consume: false) }
+                await refusalCode { _ = try await fixture.services.lakeVerifier.verify(try ECDSAMalleation.negatedS(token), .introspection) }
                     == "token_replayed"
             )
         }
@@ -154,12 +154,12 @@ struct LakeAssertionVerifierTests {
             let credentials = try await Self.credentials(fixture)
             let token = try await Self.assertion(fixture, credentials)
             #expect(try await fixture.services.stores.replay.recordFirstUse(fingerprint: sha256Hex(token), expiresAt: fixture.clock.now().addingTimeInterval(600)))
-            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token, consume: false) } == "token_replayed")
-            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token) } == "token_replayed")
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token, .introspection) } == "token_replayed")
+            #expect(await refusalCode { _ = try await fixture.services.lakeVerifier.verify(token, .request(client: nil)) } == "token_replayed")
             // Another token of the same claims (ES256 signatures differ) is unaffected.
             let other = try await Self.assertion(fixture, credentials)
             #expect(other != token)
-            _ = try await fixture.services.lakeVerifier.verify(other)
+            _ = try await fixture.services.lakeVerifier.verify(other, .request(client: nil))
         }
     }
 }

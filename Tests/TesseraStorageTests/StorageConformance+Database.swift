@@ -43,9 +43,8 @@ extension StorageConformanceTests {
             // The last migration undone, and a version from the future recorded: refusing must
             // come before this build applies anything it is missing.
             try await storage.backend.transaction { db in
-                try await db.raw("DROP INDEX access_tokens_previous_secret").run()
-                try await db.raw("ALTER TABLE access_tokens DROP COLUMN previous_secret_hash").run()
-                try await db.raw("ALTER TABLE access_tokens DROP COLUMN previous_secret_expires_at").run()
+                try await db.raw("DROP TABLE pat_policies").run()
+                try await db.raw("ALTER TABLE access_tokens DROP COLUMN allowed_networks").run()
                 try await db.raw("DELETE FROM tessera_migrations WHERE version = \(bind: latest)").run()
                 try await db.raw("INSERT INTO tessera_migrations (version, applied_at) VALUES (999, 1)").run()
             }

@@ -53,6 +53,44 @@ extension StorageConformanceTests {
         }
     }
 
+    @Test("PAT policies: a new maximum shortens only that organization's longer PATs, in one change; networks round-trip", arguments: StoresUnderTest.all)
+    func patPolicies(_ under: StoresUnderTest) async throws {
+        try await ScratchDatabase.withStorage(under.kind) { storage, _ in
+            let stores = under.stores(on: storage)
+            let (organization, user) = try await Self.seed(stores)
+            let other = Organization(domainName: "other", name: "Other", createdAt: Self.now)
+            let stranger = User(organizationID: other.id, username: "road", passwordHash: "$2b$04$hash", isAdmin: true, createdAt: Self.now)
+            try await stores.directory.createOrganization(other, admin: stranger)
+            let day: TimeInterval = 86_400
+            let networks = try ClientNetwork.list(["10.0.0.0/8", "2001:db8::/32"])
+            // Made 100 days ago for a year; made today for 10 days; the other organization's year.
+            let old = AccessToken(userID: user.id, name: "old", environment: nil, secretHash: "old", createdAt: Self.now - 100 * day,
+                                  expiresAt: Self.now + 265 * day, allowedNetworks: networks)
+            let fresh = AccessToken(userID: user.id, name: "fresh", environment: nil, secretHash: "fresh", createdAt: Self.now, expiresAt: Self.now + 10 * day)
+            let theirs = AccessToken(userID: stranger.id, name: "theirs", environment: nil, secretHash: "theirs", createdAt: Self.now - 100 * day,
+                                     expiresAt: Self.now + 265 * day)
+            for token in [old, fresh, theirs] { try await stores.accessTokens.insert(token) }
+            #expect(try await stores.accessTokens.accessToken(secretHash: "old")?.allowedNetworks == networks)
+            _ = try await stores.accessTokens.accessToken(secretHash: "theirs")  // cached, where a cache is under test
+
+            #expect(try await stores.accessTokens.policy(organizationID: organization.id) == .unrestricted)
+            let shortened = try await stores.accessTokens.setPolicy(PATPolicy(maximumLifetimeDays: 30, expiryRequired: true), organizationID: organization.id, at: Self.now)
+            #expect(shortened == 1)
+            #expect(try await stores.accessTokens.policy(organizationID: organization.id) == PATPolicy(maximumLifetimeDays: 30, expiryRequired: true))
+            #expect(try await stores.accessTokens.policy(organizationID: other.id) == .unrestricted)
+            let read = try #require(try await stores.accessTokens.accessToken(secretHash: "old"))
+            #expect(read.expiresAt == Self.now - 70 * day, "30 days after its creation: already expired")
+            #expect(read.status(at: Self.now) == "expired")
+            #expect(try await stores.accessTokens.accessToken(secretHash: "fresh")?.expiresAt == fresh.expiresAt)
+            #expect(try await stores.accessTokens.accessToken(secretHash: "theirs")?.expiresAt == theirs.expiresAt, "another organization's PAT is untouched")
+
+            // Replacing the policy: without a maximum nothing is shortened (or lengthened back).
+            #expect(try await stores.accessTokens.setPolicy(.unrestricted, organizationID: organization.id, at: Self.now) == 0)
+            #expect(try await stores.accessTokens.policy(organizationID: organization.id) == .unrestricted)
+            #expect(try await stores.accessTokens.accessToken(secretHash: "old")?.expiresAt == Self.now - 70 * day)
+        }
+    }
+
     @Test("credential changes reach every process on the database (PostgreSQL); SQLite has no channel", arguments: DatabaseKind.underTest)
     func changeNotifications(_ kind: DatabaseKind) async throws {
         try await ScratchDatabase.withStorage(kind) { storage, reference in

@@ -40,6 +40,9 @@ class ApiClient:
     def post(self, path, body, **kw):
         return self.checked(requests.post(self.url + path, json=body, headers=kw.pop("headers", self.basic()), timeout=30, **kw))
 
+    def put(self, path, body, **kw):
+        return self.checked(requests.put(self.url + path, json=body, headers=kw.pop("headers", self.basic()), timeout=30, **kw))
+
     def get(self, path, **kw):
         return self.checked(requests.get(self.url + path, headers=kw.pop("headers", self.basic()), timeout=30, **kw))
 

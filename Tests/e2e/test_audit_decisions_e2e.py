@@ -181,6 +181,10 @@ def test_every_lake_refusal_is_audited_once(world):
                            (int(time.time()) - 1, rotating["id"].lower()))
     connection.close()
     refused("rotated PAT's old secret", lake(server, m.lake_jwt("ES256", pat=rotating["token"])), "pat_rotated")
+    fenced = server.post("/api/users/me/access-tokens", {"name": "fenced", "allowed_networks": ["192.0.2.0/24"]}).json()
+    audit.fresh()
+    refused("PAT from outside its networks", lake(server, m.lake_jwt("ES256", pat=fenced["token"])), "pat_network_denied",
+            actor="user:demo", claimed=True, filed="dataresiliency")
 
     # A disabled user: their Lake JWT, and the right password over Basic.
     hal = basic("hal", "hal-password-1")
@@ -203,6 +207,10 @@ def test_every_lake_refusal_is_audited_once(world):
     management("not an admin", server.get("/api/admin/users", headers=basic("alice", "alice-password-1")), 403, "admin_required",
                "api.read", "/api/admin/users", actor="user:alice")
     management("PAT without a name", server.post("/api/users/me/access-tokens", {}), 400, "field_missing", "pat.create")
+    management("PAT network with host bits", server.post("/api/users/me/access-tokens", {"name": "n", "allowed_networks": ["10.0.0.1/8"]}),
+               400, "allowed_networks_invalid", "pat.create")
+    management("PAT policy over the server's maximum", server.put("/api/admin/pat-policy", {"max_lifetime_days": 366}), 400,
+               "max_lifetime_days_invalid", "pat_policy.update")
     management("unknown key", server.delete("/api/users/me/keys/nothing"), 404, "key_not_found", "key.delete", "nothing")
     management("key name taken", server.post("/api/users/me/keys", {"name": "ec"}), 409, "key_name_taken", "key.create")
 

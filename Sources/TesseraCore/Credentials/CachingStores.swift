@@ -29,6 +29,15 @@ struct CachingAccessTokenStore: AccessTokenStore {
         cache.removeAll { _, token in token.id == id }
         return rotated
     }
+
+    func policy(organizationID: UUID) async throws -> PATPolicy { try await base.policy(organizationID: organizationID) }
+
+    /// Drops every cached PAT: a new maximum may have shortened any of the organization's.
+    func setPolicy(_ policy: PATPolicy, organizationID: UUID, at date: Date) async throws -> Int {
+        let shortened = try await base.setPolicy(policy, organizationID: organizationID, at: date)
+        cache.removeAll { _, _ in true }
+        return shortened
+    }
 }
 
 /// Caches `signingKey(organization:username:keyName:)`; deletion and use update the cache.

@@ -64,10 +64,12 @@ public struct ForwardAuthenticator: Sendable {
     ///
     /// `presentation`: how the request presented it (the `Authorization` scheme, its `DPoP`
     /// headers, the method and URL the proofs must name); a DPoP-bound access token needs it.
+    /// `client`: the address of the client the proxy asks for (a PAT's allowed networks must
+    /// contain it; nil when unknown).
     public func verify(
-        _ credential: String, requirements: ForwardAuthRequirements, presentation: DPoPPresentation? = nil
+        _ credential: String, requirements: ForwardAuthRequirements, presentation: DPoPPresentation? = nil, client: String?
     ) async throws -> VerifiedIdentity {
-        let identity = try await identify(credential, presentation: presentation)
+        let identity = try await identify(credential, presentation: presentation, client: client)
         if let audience = requirements.audience, !identity.audiences.contains(audience) {
             TesseraMetrics.refusal(Self.kind(of: identity), code: "audience_mismatch")
             throw TesseraError.token(
@@ -87,7 +89,7 @@ public struct ForwardAuthenticator: Sendable {
         PresentedCredential(rawValue: identity.tokenType) ?? .opaque
     }
 
-    private func identify(_ credential: String, presentation: DPoPPresentation?) async throws -> VerifiedIdentity {
+    private func identify(_ credential: String, presentation: DPoPPresentation?, client: String?) async throws -> VerifiedIdentity {
         // Classified and parsed once: each verifier takes the parsed JWS.
         let (kind, jws) = CredentialKind.classify(credential)
         if presentation?.dpopScheme == true, kind != .accessToken {
@@ -100,7 +102,7 @@ public struct ForwardAuthenticator: Sendable {
         case .accessToken: return try await accessToken(credential, jws: jws, presentation: presentation)
         case .tr50JWT: return try await tr50Token(credential, jws: jws)
         case .lakeJWT:
-            let principal = try await lake.verify(credential, jws: jws)
+            let principal = try await lake.verify(credential, .request(client: client), jws: jws)
             return VerifiedIdentity(
                 tokenType: CredentialKind.lakeJWT.rawValue, subject: principal.user.username, organization: principal.organization, scopes: [],
                 audiences: [lakeAudience], clientID: principal.clientID, role: nil,

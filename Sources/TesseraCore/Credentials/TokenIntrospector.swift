@@ -83,7 +83,7 @@ public struct TokenIntrospector: Sendable {
             answer.role = session.grant.role.key
             return answer
         case .lakeJWT:
-            guard let principal = try? await lake.verify(token, consume: false), principal.organization.id == organization.id else {
+            guard let principal = try? await lake.verify(token, .introspection), principal.organization.id == organization.id else {
                 return .inactive
             }
             var answer = Introspection(active: true)

@@ -15,25 +15,51 @@ public struct AccessTokenManager: Sendable {
         self.configuration = configuration
     }
 
-    /// A new PAT and its secret, shown this once.
-    public func create(for user: User, name: String, environment: String?, expiresInDays: Int?) async throws -> (AccessToken, secret: String) {
+    /// A new PAT and its secret, shown this once. Its lifetime is `expiresInDays` (or the
+    /// server's default), within the server's maximum and the organization's `PATPolicy`;
+    /// `allowedNetworks` (CIDR, nil: any address) are where it may be used from.
+    public func create(
+        for user: User, name: String, environment: String?, expiresInDays: Int?, allowedNetworks: [String]? = nil
+    ) async throws -> (AccessToken, secret: String) {
         let name = try Validation.label(name, field: "name")
         let environment = try environment.map { value throws(TesseraError) in try Validation.label(value, field: "environment") }
-        let days = expiresInDays ?? configuration.defaultAccessTokenLifetimeDays
-        guard days >= 1, days <= configuration.maximumAccessTokenLifetimeDays else {
-            throw TesseraError.invalid(
-                "expires_in_days_invalid",
-                "expires_in_days must be between 1 and \(configuration.maximumAccessTokenLifetimeDays) (got \(days))"
-            )
-        }
+        let networks = try allowedNetworks.map { texts throws(TesseraError) in try ClientNetwork.list(texts) } ?? []
+        let policy = try await store.policy(organizationID: user.organizationID)
+        let days = try lifetimeDays(asked: expiresInDays, policy: policy)
         let secret = SecretGenerator.base62(length: 28)
         let now = clock.now()
         let token = AccessToken(
             userID: user.id, name: name, environment: environment, secretHash: hasher.hash(secret), createdAt: now,
-            expiresAt: now.addingTimeInterval(TimeInterval(days) * 86_400)
+            expiresAt: now.addingTimeInterval(TimeInterval(days) * 86_400), allowedNetworks: networks
         )
         try await store.insert(token)
         return (token, secret)
+    }
+
+    /// The lifetime a new PAT gets: the one asked for, checked against the server's range and the
+    /// organization's policy, or the server's default (shortened to the policy's maximum).
+    private func lifetimeDays(asked: Int?, policy: PATPolicy) throws(TesseraError) -> Int {
+        guard let asked else {
+            if policy.expiryRequired {
+                throw TesseraError.invalid(
+                    "expires_in_days_required", "your organization requires every PAT to have a chosen lifetime: send expires_in_days"
+                        + " (1 to \(PATPolicies.maximumLifetimeDays(policy, configuration)))"
+                )
+            }
+            return min(configuration.defaultAccessTokenLifetimeDays, PATPolicies.maximumLifetimeDays(policy, configuration))
+        }
+        guard asked >= 1, asked <= configuration.maximumAccessTokenLifetimeDays else {
+            throw TesseraError.invalid(
+                "expires_in_days_invalid",
+                "expires_in_days must be between 1 and \(configuration.maximumAccessTokenLifetimeDays) (got \(asked))"
+            )
+        }
+        if let limit = policy.maximumLifetimeDays, asked > limit {
+            throw TesseraError.invalid(
+                "pat_lifetime_exceeds_policy", "your organization allows PATs of at most \(limit) days (got expires_in_days \(asked))"
+            )
+        }
+        return asked
     }
 
     /// The longest overlap a rotation may give the old secret, in hours (30 days).

@@ -1,6 +1,15 @@
 import Foundation
 import Synchronization
 
+/// What a Lake assertion is being verified for (`LakeAssertionVerifier.verify`).
+public enum LakeTokenUse: Sendable, Equatable {
+    /// Authenticating a request from this client address (`ClientAddress.resolve`; nil when
+    /// unknown): a single-use token is used up, and the PAT's allowed networks are checked.
+    case request(client: String?)
+    /// An introspection: nothing is used up, and no client address is checked.
+    case introspection
+}
+
 /// Who a verified Lake assertion speaks for.
 public struct LakePrincipal: Sendable {
     public let organization: Organization
@@ -59,14 +68,18 @@ public struct LakeAssertionVerifier: Sendable {
         ClaimRules(audiences: [configuration.audience], maximumLifetime: configuration.maximumTokenLifetime, leeway: configuration.leeway)
     }
 
-    /// Verifies and, for a single-use token, records its use. With `consume: false` (for
-    /// introspection) a used single-use token is still refused but an unused one stays unused.
-    /// `jws`: the token as `CompactJWS` already parsed it (by `CredentialKind.classify`), if so.
-    public func verify(_ token: String, consume: Bool = true, jws: CompactJWS? = nil) async throws -> LakePrincipal {
-        try await TesseraMetrics.verification(.lakeJWT) { try await verified(token, consume: consume, jws: jws) }
+    /// Verifies and, for a single-use token, records its use. `use`: the request the token is
+    /// used for, from its client's address (which the PAT's allowed networks must contain), or an
+    /// introspection, which is no use: a used single-use token is still refused but an unused one
+    /// stays unused, and the PAT's networks are not checked (the resource server asking is not
+    /// the client). `jws`: the token as `CompactJWS` already parsed it (by
+    /// `CredentialKind.classify`), if so.
+    public func verify(_ token: String, _ use: LakeTokenUse, jws: CompactJWS? = nil) async throws -> LakePrincipal {
+        try await TesseraMetrics.verification(.lakeJWT) { try await verified(token, use: use, jws: jws) }
     }
 
-    private func verified(_ token: String, consume: Bool, jws: CompactJWS?) async throws -> LakePrincipal {
+    private func verified(_ token: String, use: LakeTokenUse, jws: CompactJWS?) async throws -> LakePrincipal {
+        let consume = use != .introspection
         let parsed = try jws.map { jws throws(TesseraError) in try JWSPipeline.parse(jws, rules: .lakeAssertion) }
             ?? JWSPipeline.parse(token, rules: .lakeAssertion)
         let subject = try ClaimRules.requiredString(parsed.claims, "sub")
@@ -86,6 +99,13 @@ public struct LakeAssertionVerifier: Sendable {
         // After the signature: only the key's holder learns that the user is disabled.
         guard !found.user.isDisabled else { throw DirectoryManager.disabled(found.user) }
         let accessToken = try await liveAccessToken(claims.pat, for: found.user, now: now)
+        if case .request(let client) = use, !accessToken.allows(client: client) {
+            throw TesseraError.token(
+                "pat_network_denied",
+                "PAT '\(accessToken.name)' may be used only from \(accessToken.allowedNetworks.map(\.description).joined(separator: ", "));"
+                    + " this request came from \(client ?? "an unknown address")"
+            )
+        }
 
         if !claims.multiUse {
             try await checkFirstUse(verified, token: token, expiresAt: claims.registered.expiresAt, consume: consume)

@@ -15,6 +15,14 @@ public struct AccessToken: Sendable, Equatable {
     /// The secret's hash before the last rotation, accepted until `previousSecretExpiresAt`.
     public var previousSecretHash: String?
     public var previousSecretExpiresAt: Date?
+    /// The client networks the PAT may be used from; empty: any address.
+    public var allowedNetworks: [ClientNetwork]
+
+    /// Whether a request from `client` (the address `ClientAddress.resolve` gives; nil when
+    /// unknown) may use the PAT.
+    public func allows(client: String?) -> Bool {
+        allowedNetworks.isEmpty || client.map { address in allowedNetworks.contains { $0.contains(address: address) } } ?? false
+    }
 
     /// How long before its expiry a PAT is flagged as expiring: its list entry, the console and
     /// its uses say so (`ExpiringPATNotice`).
@@ -45,8 +53,9 @@ public struct AccessToken: Sendable, Equatable {
     public init(
         id: UUID = UUID(), userID: UUID, name: String, environment: String?, secretHash: String, createdAt: Date,
         expiresAt: Date, revokedAt: Date? = nil, lastUsedAt: Date? = nil, previousSecretHash: String? = nil,
-        previousSecretExpiresAt: Date? = nil
+        previousSecretExpiresAt: Date? = nil, allowedNetworks: [ClientNetwork] = []
     ) {
+        self.allowedNetworks = allowedNetworks
         self.previousSecretHash = previousSecretHash
         self.previousSecretExpiresAt = previousSecretExpiresAt
         self.id = id
@@ -59,6 +68,25 @@ public struct AccessToken: Sendable, Equatable {
         self.revokedAt = revokedAt
         self.lastUsedAt = lastUsedAt
     }
+}
+
+/// The rules an organization sets for its users' PATs. Every Tessera PAT expires (at most the
+/// server's `--pat-max-days` after its creation); an organization can shorten that and make its
+/// users choose the lifetime.
+public struct PATPolicy: Sendable, Equatable {
+    /// The longest lifetime a PAT may have, in days; nil: the server's maximum. Setting it also
+    /// shortens the organization's PATs that would live longer (`AccessTokenStore.setPolicy`).
+    public var maximumLifetimeDays: Int?
+    /// Whether `expires_in_days` must be given: no PAT gets the server's default lifetime unasked.
+    public var expiryRequired: Bool
+
+    public init(maximumLifetimeDays: Int? = nil, expiryRequired: Bool = false) {
+        self.maximumLifetimeDays = maximumLifetimeDays
+        self.expiryRequired = expiryRequired
+    }
+
+    /// No rules beyond the server's.
+    public static let unrestricted = PATPolicy()
 }
 
 /// A user's registered public key; its `name` is the JWT `kid`.

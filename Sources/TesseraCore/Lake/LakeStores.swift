@@ -13,6 +13,12 @@ public protocol AccessTokenStore: Sendable {
     /// until `previousExpiresAt` (nil: at once). Returns the updated record, or nil if the user
     /// has no active PAT with that id.
     func rotate(id: UUID, userID: UUID, secretHash: String, previousExpiresAt: Date?, at date: Date) async throws -> AccessToken?
+    /// The organization's PAT policy (`.unrestricted` when none was set).
+    func policy(organizationID: UUID) async throws -> PATPolicy
+    /// Sets the organization's PAT policy and, with a maximum lifetime, shortens in the same
+    /// transaction every PAT of its users that would outlive it to expire `maximumLifetimeDays`
+    /// after its creation (so some expire at once). Returns how many were shortened.
+    func setPolicy(_ policy: PATPolicy, organizationID: UUID, at date: Date) async throws -> Int
 }
 
 /// Users' public keys. Every method is one transaction.

@@ -33,6 +33,8 @@ struct AdminController {
         routes.post("credential-providers", use: createProvider)
         routes.get("credential-providers", use: listProviders)
         routes.get("audit", use: listAudit)
+        routes.get("pat-policy", use: patPolicy)
+        routes.put("pat-policy", use: setPATPolicy)
         routes.post("tr50/app-tokens", use: createAppToken)
         return routes
     }
@@ -43,6 +45,34 @@ struct AdminController {
             throw TesseraError(.forbidden, "admin_required", "only an organization admin may do this; '\(principal.user.username)' is not one")
         }
         return principal
+    }
+
+    /// `GET /api/admin/pat-policy`: the organization's PAT policy.
+    @Sendable func patPolicy(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        return JSONResponse.make(document(try await services.base.patPolicies.policy(organizationID: admin.organization.id), shortened: nil))
+    }
+
+    /// `PUT /api/admin/pat-policy` `{"max_lifetime_days": 1…server maximum or null, "expiry_required": bool}`
+    /// (a field left out is null / false): the policy as set, and how many PATs a new maximum
+    /// shortened (`shortened`; those older than it expired at once).
+    @Sendable func setPATPolicy(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let admin = try requireAdmin(context)
+        let body = try await JSONBody.read(request, limit: bodyLimit)
+        try body.allowOnly(["max_lifetime_days", "expiry_required"])
+        let policy = PATPolicy(maximumLifetimeDays: try body.integer("max_lifetime_days"), expiryRequired: try body.boolean("expiry_required") ?? false)
+        let (set, shortened) = try await services.setPATPolicy(policy, organizationID: admin.organization.id, by: context.requester(admin))
+        return JSONResponse.make(document(set, shortened: shortened))
+    }
+
+    private func document(_ policy: PATPolicy, shortened: Int?) -> OrderedJSON {
+        var members: [(String, OrderedJSON)] = [
+            ("max_lifetime_days", policy.maximumLifetimeDays.map { .integer(Int64($0)) } ?? .null),
+            ("expiry_required", .bool(policy.expiryRequired)),
+            ("server_max_lifetime_days", .integer(Int64(services.base.patPolicies.serverMaximumLifetimeDays))),
+        ]
+        if let shortened { members.append(("shortened", .integer(Int64(shortened)))) }
+        return .object(members)
     }
 
     @Sendable func createUser(_ request: Request, context: TesseraRequestContext) async throws -> Response {

@@ -345,6 +345,7 @@ struct ConsoleController {
                 "lastUsed": token.lastUsedAt?.consoleText ?? "never",
                 "expiringSoon": token.isExpiringSoon(at: now),
                 "expiresInDays": token.expiresInDays(at: now).map { $0 == 1 ? "1 day" : "\($0) days" } ?? "",
+                "networks": token.allowedNetworks.map(\.description).joined(separator: ", "),
             ]
         }
         let keys = try await services.keys.list(for: visitor.user).map { key -> [String: Any] in
@@ -367,10 +368,15 @@ struct ConsoleController {
 
     func newAccessToken(_ visitor: ConsoleVisitor, refusal: FormRefusal?, form: ConsoleForm?) async throws -> Response {
                 let environments = Set(try await services.accessTokens.list(for: visitor.user).compactMap(\.environment)).sorted()
+        // The organization's policy narrows what the form offers (the core enforces it anyway).
+        let policy = try await services.base.patPolicies.policy(organizationID: visitor.organization.id)
+        let maxDays = PATPolicies.maximumLifetimeDays(policy, lake)
+        let defaultDays = min(lake.defaultAccessTokenLifetimeDays, maxDays)
         var values: [String: Any] = [
-            "environments": environments, "maxDays": lake.maximumAccessTokenLifetimeDays, "defaultDays": lake.defaultAccessTokenLifetimeDays,
-            "days": form?.text("expires_in_days") ?? String(lake.defaultAccessTokenLifetimeDays),
+            "environments": environments, "maxDays": maxDays, "defaultDays": defaultDays, "expiryRequired": policy.expiryRequired,
+            "days": form?.text("expires_in_days") ?? (policy.expiryRequired ? "" : String(defaultDays)),
             "name": form?.text("name") ?? "", "environment": form?.text("environment") ?? "",
+            "networks": form?.text("allowed_networks") ?? "",
         ]
         if let refusal { values.merge(refusal.values()) { $1 } }
         return render("pat-new", visitor, values, status: refusal == nil ? .ok : .badRequest)
@@ -390,11 +396,17 @@ struct ConsoleController {
         let token: AccessToken
         let secret: String
         do {
+            // Networks separated by commas or white space; none: any address.
+            let networks = (form.text("allowed_networks") ?? "").split { $0 == "," || $0.isWhitespace }.map(String.init)
             (token, secret) = try await services.accessTokens.create(
-                for: visitor.user, name: form.text("name") ?? "", environment: form.text("environment"), expiresInDays: days
+                for: visitor.user, name: form.text("name") ?? "", environment: form.text("environment"), expiresInDays: days,
+                allowedNetworks: networks.isEmpty ? nil : networks
             )
         } catch let error as TesseraError where error.kind == .invalidRequest || error.kind == .conflict {
-            let refusal = FormRefusal(error, form: "pat", fields: ["name", "environment", "expires_in_days"], codes: ["already_exists": "name"])
+            let refusal = FormRefusal(
+                error, form: "pat", fields: ["name", "environment", "expires_in_days", "allowed_networks"],
+                codes: ["already_exists": "name", "expires_in_days_required": "expires_in_days", "pat_lifetime_exceeds_policy": "expires_in_days"]
+            )
             return try await newAccessToken(visitor, refusal: refusal, form: form)
         }
         await audit.record(context, visitor.principal, action: "pat.create", target: token.id.uuidString.lowercased())

@@ -88,7 +88,7 @@ enum ConsoleTemplates {
             <thead><tr><th>Name</th><th>Environment</th><th>Status</th><th>Created</th><th>Expires</th><th>Last used</th><th></th></tr></thead>
             <tbody>
             {{#pats}}
-            <tr data-name="{{name}}"><td>{{name}}</td><td>{{environment}}</td><td><span class="status {{status}}">{{status}}</span></td>
+            <tr data-name="{{name}}"><td>{{name}}{{#networks}}<br><small class="networks" title="allowed client networks">from {{networks}}</small>{{/networks}}</td><td>{{environment}}</td><td><span class="status {{status}}">{{status}}</span></td>
               <td>{{created}}</td><td>{{expires}}{{#expiringSoon}} <span class="status expiring" title="expires within 7 days: create a new token and move to it">in {{expiresInDays}}</span>{{/expiringSoon}}</td><td>{{lastUsed}}</td>
               <td>{{#active}}<a class="danger" href="/console/access-tokens/{{id}}/revoke">Revoke</a>{{/active}}</td></tr>
             {{/pats}}
@@ -127,8 +127,11 @@ enum ConsoleTemplates {
             <label>Environment <input name="environment" id="pat-environment" list="environments" maxlength="64" value="{{environment}}"
               placeholder="the environment the token is for (optional)"{{#error_pat_environment}} aria-invalid="true" aria-describedby="error"{{/error_pat_environment}}></label>{{#error_pat_environment}}<p class="error field-error" role="alert" id="error">{{error_pat_environment}}</p>{{/error_pat_environment}}
             <datalist id="environments">{{#environments}}<option value="{{.}}">{{/environments}}</datalist>
-            <label>Expires in (days) <input name="expires_in_days" id="pat-days" type="number" min="1" max="{{maxDays}}" value="{{days}}"{{#error_pat_expires_in_days}} aria-invalid="true" aria-describedby="error"{{/error_pat_expires_in_days}}></label>{{#error_pat_expires_in_days}}<p class="error field-error" role="alert" id="error">{{error_pat_expires_in_days}}</p>{{/error_pat_expires_in_days}}
-            <p class="hint">At most {{maxDays}} days; {{defaultDays}} if left as is.</p>
+            <label>Expires in (days) <input name="expires_in_days" id="pat-days" type="number" min="1" max="{{maxDays}}" value="{{days}}"{{#expiryRequired}} required{{/expiryRequired}}{{#error_pat_expires_in_days}} aria-invalid="true" aria-describedby="error"{{/error_pat_expires_in_days}}></label>{{#error_pat_expires_in_days}}<p class="error field-error" role="alert" id="error">{{error_pat_expires_in_days}}</p>{{/error_pat_expires_in_days}}
+            <p class="hint">At most {{maxDays}} days; {{#expiryRequired}}your organization requires choosing the lifetime.{{/expiryRequired}}{{^expiryRequired}}{{defaultDays}} if left as is.{{/expiryRequired}}</p>
+            <label>Allowed networks <input name="allowed_networks" id="pat-networks" maxlength="2000" value="{{networks}}"
+              placeholder="e.g. 10.0.0.0/8, 2001:db8::/32 (optional)"{{#error_pat_allowed_networks}} aria-invalid="true" aria-describedby="error"{{/error_pat_allowed_networks}}></label>{{#error_pat_allowed_networks}}<p class="error field-error" role="alert" id="error">{{error_pat_allowed_networks}}</p>{{/error_pat_allowed_networks}}
+            <p class="hint">The token works only from these client addresses (CIDR, separated by commas); empty: from anywhere.</p>
             <div class="actions"><button type="submit" id="save">Save</button> <a href="/console/account">Cancel</a></div>
           </form>
         </section>

@@ -54,7 +54,7 @@ struct FormRefusal {
 
     /// Wire names in core messages, as a person reads them.
     private static let words: [(String, String)] = [
-        ("expires_in_days", "the expiry in days"), ("public_key_pem", "the public key"), ("issuer_whitelist", "the other allowed issuers"),
+        ("expires_in_days", "the expiry in days"), ("allowed_networks", "the allowed networks"), ("public_key_pem", "the public key"), ("issuer_whitelist", "the other allowed issuers"),
         ("viewTags", "the view tags"), ("updateTags", "the update tags"), ("secTags", "the security tags"), ("thingKeys", "the thing keys"),
     ]
 

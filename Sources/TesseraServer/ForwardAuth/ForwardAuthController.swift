@@ -32,7 +32,7 @@ struct ForwardAuthController {
         )
         do {
             let (credential, presentation) = try presentation(request)
-            let identity = try await forwardAuthenticator.verify(credential, requirements: requirements, presentation: presentation)
+            let identity = try await forwardAuthenticator.verify(credential, requirements: requirements, presentation: presentation, client: context.client)
             context.accessLog?.credential(PresentedCredential(rawValue: identity.tokenType))
             return accepted(identity)
         } catch let error as TesseraError where error.kind == .unauthenticated || error.kind == .forbidden {

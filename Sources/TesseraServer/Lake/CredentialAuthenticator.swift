@@ -20,7 +20,7 @@ struct CredentialAuthenticator: RouterMiddleware {
         var context = context
         if let authorization = request.headers[.authorization] {
             do {
-                context.principal = try await authenticate(authorization, note: context.accessLog)
+                context.principal = try await authenticate(authorization, client: context.client, note: context.accessLog)
             } catch let error as TesseraError {
                 if !error.isServerSide { await auditRefusal(error, authorization: authorization, request: request, context: context) }
                 throw error
@@ -78,6 +78,7 @@ struct CredentialAuthenticator: RouterMiddleware {
         case (.post, "admin/applications"): return ("application.create", nil)
         case (.post, "admin/credential-providers"): return ("credential_provider.create", nil)
         case (.post, "admin/tr50/app-tokens"): return ("tr50.app_token.create", nil)
+        case (.put, "admin/pat-policy"): return ("pat_policy.update", nil)
         case (.post, "users/me/password"): return ("user.password_change", nil)
         default: break
         }
@@ -99,12 +100,13 @@ struct CredentialAuthenticator: RouterMiddleware {
         return ("api.read", request.uri.path)
     }
 
-    /// The caller an `Authorization` header proves; `note` learns the kind of credential it
-    /// presents (a bearer is a Lake JWT, Basic a password).
-    func authenticate(_ authorization: String, note: AccessLogNote? = nil) async throws -> Principal {
+    /// The caller an `Authorization` header proves, for a request from `client` (a PAT's allowed
+    /// networks must contain it); `note` learns the kind of credential it presents (a bearer is a
+    /// Lake JWT, Basic a password).
+    func authenticate(_ authorization: String, client: String?, note: AccessLogNote? = nil) async throws -> Principal {
         if let credential = BearerCredential.parse(authorization) {
             note?.credential(.lakeJWT)
-            return .lakeToken(try await lakeVerifier.verify(credential))
+            return .lakeToken(try await lakeVerifier.verify(credential, .request(client: client)))
         }
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2 else {
@@ -114,7 +116,7 @@ struct CredentialAuthenticator: RouterMiddleware {
         switch parts[0].lowercased() {
         case "bearer":
             note?.credential(.lakeJWT)
-            return .lakeToken(try await lakeVerifier.verify(credential))
+            return .lakeToken(try await lakeVerifier.verify(credential, .request(client: client)))
         case "basic":
             note?.credential(.password)
             guard let (username, password) = BasicCredentials.parse(authorization) else {

@@ -55,10 +55,10 @@ struct LakeController {
         let principal = try context.requirePrincipal()
         let user = principal.user
         let body = try await JSONBody.read(request, limit: bodyLimit)
-        try body.allowOnly(["name", "environment", "expires_in_days"])
+        try body.allowOnly(["name", "environment", "expires_in_days", "allowed_networks"])
         let (token, secret) = try await accessTokens.create(
             for: user, name: try body.requiredString("name"), environment: try body.string("environment"),
-            expiresInDays: try body.integer("expires_in_days")
+            expiresInDays: try body.integer("expires_in_days"), allowedNetworks: try body.strings("allowed_networks")
         )
         await audit.record(context, principal, action: "pat.create", target: token.id.uuidString.lowercased())
         return JSONResponse.make(LakeDocuments.accessToken(token, now: clock.now(), secret: secret), status: .created)

@@ -36,6 +36,8 @@ enum LakeDocuments {
             ("expiring_soon", .bool(token.isExpiringSoon(at: now))),
             // Until when the secret before the last rotation still works (null: none does).
             ("previous_secret_expires_at", .optional(token.previousSecretExpiresAt.flatMap { $0 > now ? $0.iso8601 : nil })),
+            // The client networks it may be used from (null: any address).
+            ("allowed_networks", token.allowedNetworks.isEmpty ? .null : .array(token.allowedNetworks.map { .string($0.description) })),
         ]
         if let secret { members.append(("token", .string(secret))) }
         return .object(members)

@@ -64,7 +64,7 @@ struct OAuthController {
     /// The token endpoint; every issuance and every refusal goes to the audit log, once.
     @Sendable func token(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         try await refusing("oauth.token", context) { decision in
-            let (response, issued, organizationID) = try await issue(request, decision)
+            let (response, issued, organizationID) = try await issue(request, decision, client: context.client)
             let clientID = issued.claims.clientID
             await audit.record(
                 context, organizationID: organizationID, actor: clientID.hasPrefix("app_") ? .app(clientID) : .user(issued.claims.subject),
@@ -102,7 +102,7 @@ struct OAuthController {
         try await FormBody.read(request, limit: bodyLimit)
     }
 
-    private func issue(_ request: Request, _ decision: ClientDecision) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
+    private func issue(_ request: Request, _ decision: ClientDecision, client: String?) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
         decision.claim(from: request)
         let form = try await readForm(request)
         decision.claim(from: form)
@@ -110,7 +110,7 @@ struct OAuthController {
         decision.target = "grant_type:" + grantType
         let thumbprint = try await dpopThumbprint(request, decision)
         switch grantType {
-        case Self.jwtBearer: return try await jwtBearerGrant(form, decision, dpopThumbprint: thumbprint)
+        case Self.jwtBearer: return try await jwtBearerGrant(form, decision, dpopThumbprint: thumbprint, client: client)
         case Self.clientCredentials: return try await clientCredentialsGrant(form, request: request, decision, dpopThumbprint: thumbprint)
         default:
             throw OAuthError.unsupportedGrantType(
@@ -268,7 +268,7 @@ struct OAuthController {
 
     /// RFC 7523 §2.1: a Lake self-signed JWT as the authorization grant.
     private func jwtBearerGrant(
-        _ form: FormBody, _ decision: ClientDecision, dpopThumbprint: String?
+        _ form: FormBody, _ decision: ClientDecision, dpopThumbprint: String?, client: String?
     ) async throws -> (Response, AccessTokenIssuer.Issued, UUID) {
         decision.credential = .lakeJWT
         decision.claimLakeAssertion(form.parameters["assertion"])
@@ -277,7 +277,7 @@ struct OAuthController {
         }
         let principal: LakePrincipal
         do {
-            principal = try await lakeVerifier.verify(try form.required("assertion"))
+            principal = try await lakeVerifier.verify(try form.required("assertion"), .request(client: client))
         } catch let error as TesseraError {
             decision.reason = error.code
             throw OAuthError.grant(error)
