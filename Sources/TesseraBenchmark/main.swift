@@ -146,10 +146,10 @@ struct AccessTokenShape: JWTPayload {
     func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
-say("\nSigning a 200-byte message (swift-crypto) and an access token (jwt-kit, as the server signs), one task:")
+say("\nSigning a 200-byte message (swift-crypto) and an access token (jwt-kit, as the server signs), and verifying that token (SignatureVerifier, as every verifier does), one task:")
 let message = Data(repeating: 0x61, count: 200)
-for algorithm in [SignatureAlgorithm.es256, .edDSA, .rs256] {
-    let (pem, _) = try KeyPairGenerator.generate(for: algorithm)
+for algorithm in [SignatureAlgorithm.es256, .edDSA, .rs256, .mlDSA65, .mlDSA87] {
+    let (pem, publicPEM) = try KeyPairGenerator.generate(for: algorithm)
     let keys = JWTKeyCollection()
     let kid = JWKIdentifier(string: "bench")
     let raw: @Sendable () throws -> Void
@@ -166,12 +166,33 @@ for algorithm in [SignatureAlgorithm.es256, .edDSA, .rs256] {
         let key = try _RSA.Signing.PrivateKey(pemRepresentation: pem)
         raw = { _ = try key.signature(for: SHA256.hash(data: message), padding: .insecurePKCS1v1_5) }
         await keys.add(rsa: try Insecure.RSA.PrivateKey(pem: pem), digestAlgorithm: .sha256, kid: kid)
+    case .mlDSA65, .mlDSA87:
+        guard let seed = MLDSAKeys.privateKey(pem: pem)?.seed else { fatalError("the generated ML-DSA key does not read back") }
+        if algorithm == .mlDSA65 {
+            let key = try MLDSA65.PrivateKey(seedRepresentation: seed, publicKey: nil)
+            raw = { _ = try key.signature(for: message) }
+        } else {
+            let key = try MLDSA87.PrivateKey(seedRepresentation: seed, publicKey: nil)
+            raw = { _ = try key.signature(for: message) }
+        }
+        _ = try await MLDSAKeys.addSigner(pem: pem, to: keys, kid: kid)
     }
-    let name = algorithm.rawValue.lowercased()
+    let name = algorithm.rawValue.lowercased().replacingOccurrences(of: "-", with: "_")
     results["\(name)_sign_swift_crypto"] = try await measure("\(algorithm.rawValue) sign, swift-crypto", duration: seconds) { _ in try raw() }
     results["\(name)_sign_jwt_kit"] = try await measure("\(algorithm.rawValue) access token, jwt-kit", duration: seconds) { index in
         _ = try await keys.sign(AccessTokenShape(iat: now, exp: now + 3600, jti: String(index)), kid: kid, header: ["typ": "at+jwt"])
     }
+    let token = try await keys.sign(AccessTokenShape(iat: now, exp: now + 3600, jti: "size"), kid: kid, header: ["typ": "at+jwt"])
+    let parts = token.split(separator: ".")
+    let verifier = try await SignatureVerifier(publicKeyPEM: publicPEM, algorithm: algorithm)
+    let signingInput = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))[...]
+    guard let signature = Base64URL.decodeStrict(String(parts[2])) else { fatalError("the token's signature is not base64url") }
+    guard verifier.isValid(signature: signature, for: signingInput) else { fatalError("\(algorithm.rawValue): the token does not verify") }
+    results["\(name)_verify"] = try await measure("\(algorithm.rawValue) verify, SignatureVerifier", duration: seconds) { _ in
+        guard verifier.isValid(signature: signature, for: signingInput) else { fatalError("verification failed") }
+    }
+    results["\(name)_token_bytes"] = Double(token.utf8.count)
+    say("  \(algorithm.rawValue) access token: \(token.utf8.count) bytes (signature \(signature.count))")
 }
 
 if let jsonPath {

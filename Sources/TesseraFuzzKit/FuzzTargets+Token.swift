@@ -89,7 +89,7 @@ extension FuzzTargets {
             preconditionFailure("an accepted header that Foundation cannot read")
         }
         precondition(header["alg"] as? String == algorithm.rawValue, "header alg \(String(describing: header["alg"])) read as \(algorithm.rawValue)")
-        precondition(["RS256", "PS256", "ES256", "EdDSA"].contains(algorithm.rawValue), "accepted alg \(algorithm.rawValue)")
+        precondition(["RS256", "PS256", "ES256", "EdDSA", "ML-DSA-65", "ML-DSA-87"].contains(algorithm.rawValue), "accepted alg \(algorithm.rawValue)")
         for forbidden in ["jku", "x5u", "jwk", "x5c", "crit"] {
             precondition(header[forbidden] == nil, "a header with \"\(forbidden)\" was accepted")
         }

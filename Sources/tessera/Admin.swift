@@ -164,7 +164,7 @@ struct Admin: AsyncParsableCommand {
         )
         @OptionGroup var options: DatabaseOptions
         @Option(help: "Organization domain name.") var org: String
-        @Option(help: "ES256 (default), RS256, PS256 or EdDSA.") var algorithm: String?
+        @Option(help: "ES256 (default), RS256, PS256, EdDSA, ML-DSA-65 or ML-DSA-87.") var algorithm: String?
         @OptionGroup var masterKey: MasterKeyOption
         @Option(help: "The server's access-token lifetime in seconds (the old key also keeps verifying for the longest TR50 and PAM token lifetimes).")
         var tokenLifetime: Int = 3600

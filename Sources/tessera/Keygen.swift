@@ -9,7 +9,7 @@ struct Keygen: AsyncParsableCommand {
     )
 
     @Option(help: "Key name (the JWT kid); also the file name.") var name = "primary"
-    @Option(help: "RS256 or PS256 (RSA-2048), ES256 (P-256) or EdDSA (Ed25519).") var alg = "RS256"
+    @Option(help: "RS256 or PS256 (RSA-2048), ES256 (P-256), EdDSA (Ed25519), or ML-DSA-65 / ML-DSA-87 (post-quantum; the private key is seed-only PKCS#8).") var alg = "RS256"
     @Option(help: "Directory to write the files in.") var directory = "."
 
     func run() async throws {

@@ -27,7 +27,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "bcrypt cost for new passwords, 4-31 (env TESSERA_BCRYPT_COST).") var bcryptCost: Int?
     @Option(help: "Public base URL, the iss of minted tokens (env TESSERA_ISSUER); default http://HOST:PORT.") var issuer: String?
     @Option(help: "Lifetime of minted access tokens, e.g. 1h (env TESSERA_ACCESS_TOKEN_LIFETIME).") var accessTokenLifetime: String?
-    @Option(help: "Algorithm of new server signing keys: ES256, RS256, PS256, EdDSA (env TESSERA_SIGNING_ALGORITHM).")
+    @Option(help: "Algorithm of new server signing keys: ES256, RS256, PS256, EdDSA, ML-DSA-65, ML-DSA-87 (env TESSERA_SIGNING_ALGORITHM).")
     var signingAlgorithm: String?
     @Option(
         help: """

@@ -25,7 +25,7 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: "Audience.") var aud = "td:service:authentication"
         @Option(help: "Issuer (free-form).") var iss = "tessera-cli"
         @Option(help: "Lifetime, e.g. 3600, 45m, 12h.") var ttl = "12h"
-        @Option(help: "Algorithm; defaults to the key's (RS256, ES256, EdDSA). PS256 for RSA-PSS.") var alg: String?
+        @Option(help: "Algorithm; defaults to the key's (RS256, ES256, EdDSA, ML-DSA-65, ML-DSA-87). PS256 for RSA-PSS.") var alg: String?
         @Flag(help: "Leave out \"multi-use\": true, so the server accepts the token once.") var singleUse = false
 
         func validate() throws {

@@ -17,13 +17,13 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, rsa
 
 import jose_forge as jf
 
 LAKE_AUDIENCE = "td:service:authentication"
-SERVER_ALGS = ["RS256", "PS256", "ES256", "EdDSA"]
-LAKE_KEYS = {"RS256": "rsa", "PS256": "pss", "ES256": "ec", "EdDSA": "ed"}
+SERVER_ALGS = ["RS256", "PS256", "ES256", "EdDSA", "ML-DSA-65", "ML-DSA-87"]
+LAKE_KEYS = {"RS256": "rsa", "PS256": "pss", "ES256": "ec", "EdDSA": "ed", "ML-DSA-65": "mldsa65", "ML-DSA-87": "mldsa87"}
 
 
 @dataclass
@@ -68,7 +68,8 @@ class Material:
         key): enough to build every case, which depends on the tokens' shapes, not their values."""
         keys = {"RS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
                 "PS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
-                "ES256": ec.generate_private_key(ec.SECP256R1()), "EdDSA": ed25519.Ed25519PrivateKey.generate()}
+                "ES256": ec.generate_private_key(ec.SECP256R1()), "EdDSA": ed25519.Ed25519PrivateKey.generate(),
+                "ML-DSA-65": mldsa.MLDSA65PrivateKey.generate(), "ML-DSA-87": mldsa.MLDSA87PrivateKey.generate()}
         server = ec.generate_private_key(ec.SECP256R1())
         now = int(time.time())
         minted = {"iss": "http://127.0.0.1:1", "iat": now, "exp": now + 3600, "jti": str(uuid.uuid4())}
@@ -418,6 +419,8 @@ ENTRIES = {
     "lake-jwt-ps256": lake_entry("PS256"),
     "lake-jwt-es256": lake_entry("ES256"),
     "lake-jwt-eddsa": lake_entry("EdDSA"),
+    "lake-jwt-ml-dsa-65": lake_entry("ML-DSA-65"),
+    "lake-jwt-ml-dsa-87": lake_entry("ML-DSA-87"),
     "access-token": access_token_entry,
     "tr50-jwt": tr50_entry,
     "client-assertion": client_assertion_entry,

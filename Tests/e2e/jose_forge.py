@@ -6,7 +6,7 @@ import hmac
 import json
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -41,8 +41,8 @@ def sign(private_key, alg: str, data: bytes) -> bytes:
     if alg == "ES256":
         r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(hashes.SHA256())))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    if alg == "EdDSA":
-        return private_key.sign(data)
+    if alg in ("EdDSA", "ML-DSA-65", "ML-DSA-87"):
+        return private_key.sign(data)  # ML-DSA: pure, empty context (RFC 9964 §5)
     raise ValueError(alg)
 
 
@@ -82,6 +82,9 @@ def jwk(public_key) -> dict:
     if isinstance(public_key, ed25519.Ed25519PublicKey):
         raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return {"kty": "OKP", "crv": "Ed25519", "x": b64u(raw)}
+    if isinstance(public_key, (mldsa.MLDSA65PublicKey, mldsa.MLDSA87PublicKey)):  # RFC 9964
+        alg = "ML-DSA-65" if isinstance(public_key, mldsa.MLDSA65PublicKey) else "ML-DSA-87"
+        return {"kty": "AKP", "alg": alg, "pub": b64u(public_key.public_bytes_raw())}
     raise ValueError(public_key)
 
 

@@ -28,14 +28,15 @@ from pam_client import ALL, action
 # Cases per entry; the README and docs/security.md give the sums (TOTAL_CASES, DISTINCT_TEMPLATES,
 # PRESENTATIONS). A change to the catalogue changes these, on purpose.
 CASES = {
-    "lake-jwt-rs256": 79, "lake-jwt-ps256": 79, "lake-jwt-es256": 79, "lake-jwt-eddsa": 78, "lake-scripted": 2,
-    "jwt-bearer-grant": 79, "access-token": 62, "access-token-scripted": 1, "tr50-jwt": 61, "client-assertion": 72,
-    "introspection": 134, "forward-auth-lake-jwt": 74, "forward-auth-access-token": 60, "forward-auth-tr50-jwt": 60,
-    "forward-auth-pam-jwt": 60, "short-token-forward-auth": 6, "short-token-obtain": 7, "short-token-scripted": 1,
+    "lake-jwt-rs256": 81, "lake-jwt-ps256": 81, "lake-jwt-es256": 81, "lake-jwt-eddsa": 80, "lake-jwt-ml-dsa-65": 79,
+    "lake-jwt-ml-dsa-87": 80, "lake-scripted": 2,
+    "jwt-bearer-grant": 81, "access-token": 64, "access-token-scripted": 1, "tr50-jwt": 63, "client-assertion": 74,
+    "introspection": 138, "forward-auth-lake-jwt": 76, "forward-auth-access-token": 62, "forward-auth-tr50-jwt": 62,
+    "forward-auth-pam-jwt": 62, "short-token-forward-auth": 6, "short-token-obtain": 7, "short-token-scripted": 1,
 }
-TOTAL_CASES = 994
+TOTAL_CASES = 1181
 DISTINCT_TEMPLATES = 48
-PRESENTATIONS = 1048
+PRESENTATIONS = 1235
 
 
 class Door:
@@ -238,7 +239,7 @@ def world(tmp_path_factory):
 
 # --- the entries -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256", "EdDSA"])
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256", "EdDSA", "ML-DSA-65", "ML-DSA-87"])
 def test_lake_bearer_jwt(world, alg):
     door, m = lake_door(world["url"]), world["material"]
     assert door.present(m.lake_jwt(alg)) == door.accepted

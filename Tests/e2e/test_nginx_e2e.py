@@ -2,6 +2,7 @@
 one PostgreSQL database and protects a small backend with `auth_request` to `/auth/verify`.
 The seed-000 client's token reaches the backend through nginx; a forged one is stopped at nginx;
 a revocation through one replica stops the token on both, and nginx, by notification."""
+import base64
 import http.server
 import json
 import os
@@ -240,3 +241,25 @@ def test_a_dpop_bound_token_through_nginx(deployment):
     elsewhere = requests.get(url + "/backend/other", headers={"Authorization": f"DPoP {token}", "DPoP": key.proof("GET", target, token)},
                              timeout=10)
     assert elsewhere.status_code == 401 and elsewhere.headers["X-Tessera-Error"] == "dpop_url_mismatch"
+
+
+def test_post_quantum_tokens_through_nginx(deployment):
+    """ML-DSA-87 (the largest signatures Tessera makes: 6.5 KB access tokens) through nginx's
+    auth_request with the configuration docs/deployment.md gives, whose header buffers are nginx's
+    defaults (8 KB a line)."""
+    url, _ = deployment
+    proxied = ApiClient(url)
+    assert proxied.post("/api/admin/signing-keys/rotate", {"algorithm": "ML-DSA-87"}).status_code == 201
+    created = proxied.post("/api/admin/applications", {"name": "pq-nginx", "scopes": ["urn:cloud:idaas:pam|.all"]}).json()
+    issued = requests.post(url + "/oauth2/token", data={"grant_type": "client_credentials"},
+                           auth=(created["client_id"], created["client_secret"]), timeout=10)
+    assert issued.status_code == 200, issued.text
+    token = issued.json()["access_token"]
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    assert header["alg"] == "ML-DSA-87" and len(token) > 6000, (header, len(token))
+    reply = requests.get(url + "/backend/reports", headers=bearer(token), timeout=10)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["X-Tessera-Token-Type"] == "access_token"
+    forged = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    refused = requests.get(url + "/backend/reports", headers=bearer(forged), timeout=10)
+    assert refused.status_code == 401 and refused.headers["X-Tessera-Error"] == "signature_invalid", refused.text

@@ -363,6 +363,26 @@ def rows() -> list[Row]:
             Row(f"in-process-jwt-kit-sign-{slug}", f"in process: {algorithm} access token, jwt-kit", "4 issuance", f"openssl-sign:{algorithm}",
                 None, in_process=f"{slug}_sign_jwt_kit", server_key=algorithm),
         ]
+    # 5b. Post-quantum (RFC 9964): ML-DSA next to the classical algorithms. The system's OpenSSL
+    # (3.0) has no ML-DSA, so the in-process reference is ES256 measured in the same run.
+    for algorithm in ("ES256", "EdDSA", "RS256", "ML-DSA-65", "ML-DSA-87"):
+        key = algorithm.lower().replace("-", "_")
+        table.append(Row(f"in-process-verify-{algorithm.lower()}", f"in process: {algorithm} access token verify, SignatureVerifier",
+                         "5b post-quantum", "none" if algorithm == "ES256" else "in-process:es256_verify", None, in_process=f"{key}_verify",
+                         server_key="RS256"))
+    for algorithm in ("ML-DSA-65", "ML-DSA-87"):
+        key, slug = algorithm.lower().replace("-", "_"), algorithm.lower()
+        table += [
+            Row(f"in-process-sign-{slug}", f"in process: {algorithm} sign, swift-crypto", "5b post-quantum", "in-process:es256_sign_swift_crypto",
+                None, in_process=f"{key}_sign_swift_crypto", server_key=algorithm),
+            Row(f"in-process-jwt-kit-sign-{slug}", f"in process: {algorithm} access token, jwt-kit", "5b post-quantum",
+                "in-process:es256_sign_jwt_kit", None, in_process=f"{key}_sign_jwt_kit", server_key=algorithm),
+            Row(f"client-credentials-{slug}", f"POST /oauth2/token client_credentials, {algorithm}", "5b post-quantum", "health", None,
+                lambda w: Request("/oauth2/token", "POST", {"Authorization": w.client_basic, "Content-Type": "application/x-www-form-urlencoded"},
+                                  form({"grant_type": "client_credentials"})), server_key=algorithm),
+            Row(f"verify-access-token-{slug}", f"GET /auth/verify, access token ({algorithm})", "5b post-quantum", "health", None,
+                lambda w: Request("/auth/verify", headers={"Authorization": f"Bearer {w.access_token}"}), server_key=algorithm),
+        ]
     table.append(Row("health-end", "GET /health, again at the end", "ceiling", "health", None, lambda w: Request("/health"),
                      server_key="RS256"))
     return table

@@ -33,8 +33,11 @@ public enum SenderConstraintCheck: Sendable {
 
 /// RFC 7638 JWK thumbprints (SHA-256, base64url): what `cnf.jkt` binds a token to.
 public enum JWKThumbprint {
-    /// The required members of each key type, in the lexicographic order the hash input uses.
-    static let requiredMembers: [String: [String]] = ["EC": ["crv", "kty", "x", "y"], "RSA": ["e", "kty", "n"], "OKP": ["crv", "kty", "x"]]
+    /// The required members of each key type, in the lexicographic order the hash input uses
+    /// (AKP, ML-DSA's key type: RFC 9964 §6).
+    static let requiredMembers: [String: [String]] = [
+        "EC": ["crv", "kty", "x", "y"], "RSA": ["e", "kty", "n"], "OKP": ["crv", "kty", "x"], "AKP": ["alg", "kty", "pub"],
+    ]
 
     /// The thumbprint of a public JWK whose members `PublicKeyMaterial(jwk:)` already checked.
     public static func of(_ jwk: [String: JSONValue]) throws(TesseraError) -> String {
@@ -99,8 +102,10 @@ public struct DPoPProofVerifier: Sendable {
     /// How long after its `iat` a proof is accepted, and how far ahead of this clock its `iat` may be.
     public static let lifetime: TimeInterval = 300
     public static let futureLeeway: TimeInterval = 60
-    /// The algorithms a proof may use (and RFC 8414's `dpop_signing_alg_values_supported`).
-    public static let algorithms = SignatureAlgorithm.allCases
+    /// The algorithms a proof may use (and RFC 8414's `dpop_signing_alg_values_supported`). Not
+    /// ML-DSA: a proof carries its public key in its header, and an ML-DSA-65 key and signature
+    /// make it over 8 KiB (`CompactJWS.maximumSize`, nginx's default header buffer).
+    public static let algorithms = SignatureAlgorithm.allCases.filter { !$0.isPostQuantum }
 
     private let pipeline: JWSPipeline
     private let replays: any ReplayStore

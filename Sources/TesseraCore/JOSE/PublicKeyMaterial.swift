@@ -11,7 +11,8 @@ public struct PublicKeyMaterial: Sendable, Equatable {
     public let fingerprint: String
 
     /// Reads an SPKI PEM (`-----BEGIN PUBLIC KEY-----`, or an RSA `BEGIN RSA PUBLIC KEY`) of an
-    /// RSA (2048 bits or more), P-256 or Ed25519 key. `algorithm` defaults to the key type's own.
+    /// RSA (2048 bits or more), P-256, Ed25519 or ML-DSA-65/87 key. `algorithm` defaults to the
+    /// key type's own.
     public init(pem text: String, algorithm requested: SignatureAlgorithm? = nil) throws(TesseraError) {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard trimmed.count <= 16_384 else {
@@ -26,7 +27,9 @@ public struct PublicKeyMaterial: Sendable, Equatable {
         guard trimmed.hasPrefix("-----BEGIN") else {
             throw .invalid("key_invalid", "public_key_pem must be a PEM document starting with -----BEGIN PUBLIC KEY-----")
         }
-        if let rsa = try? _RSA.Signing.PublicKey(pemRepresentation: trimmed) {
+        if let (algorithm, raw) = MLDSAKeys.publicKey(pem: trimmed) {
+            try self.init(mlDSA: algorithm, raw: raw, requested: requested)
+        } else if let rsa = try? _RSA.Signing.PublicKey(pemRepresentation: trimmed) {
             try self.init(rsa: rsa, algorithm: requested)
         } else if let ec = try? P256.Signing.PublicKey(pemRepresentation: trimmed) {
             try self.init(type: .ecP256, der: ec.derRepresentation, pem: ec.pemRepresentation, algorithm: requested)
@@ -37,16 +40,18 @@ public struct PublicKeyMaterial: Sendable, Equatable {
         } else {
             throw .invalid(
                 "key_invalid",
-                "public_key_pem is not a supported public key (RSA of 2048 bits or more, EC P-256 or Ed25519, in SPKI PEM form)"
+                "public_key_pem is not a supported public key (RSA of 2048 bits or more, EC P-256, Ed25519, ML-DSA-65 or ML-DSA-87, in SPKI PEM form)"
             )
         }
     }
 
-    /// Reads a public JWK (RFC 7517): `kty` RSA (`n`, `e`), EC with `crv` P-256 (`x`, `y`) or OKP
-    /// with `crv` Ed25519 (`x`). A JWK carrying private members (`d`, `p`, ...) is refused, and so
-    /// is one its owner marked for anything but verifying signatures (`use`, `key_ops`).
+    /// Reads a public JWK (RFC 7517): `kty` RSA (`n`, `e`), EC with `crv` P-256 (`x`, `y`), OKP
+    /// with `crv` Ed25519 (`x`), or AKP (RFC 9964: `alg` ML-DSA-65 or ML-DSA-87, required, and
+    /// `pub` of exactly that parameter set's length). A JWK carrying private members (`d`, `p`,
+    /// `priv`, ...) is refused, and so is one its owner marked for anything but verifying
+    /// signatures (`use`, `key_ops`).
     public init(jwk: [String: JSONValue], algorithm requested: SignatureAlgorithm? = nil) throws(TesseraError) {
-        for privateMember in ["d", "p", "q", "dp", "dq", "qi", "k"] where jwk[privateMember] != nil {
+        for privateMember in ["d", "p", "q", "dp", "dq", "qi", "k", "priv"] where jwk[privateMember] != nil {
             throw .invalid("key_is_private", "the JWK has the private member \"\(privateMember)\"; upload only the public key")
         }
         try Self.checkIntendedForVerification(jwk)
@@ -84,6 +89,20 @@ public struct PublicKeyMaterial: Sendable, Equatable {
                 throw .invalid("key_invalid", "JWK x and y are not a point on P-256")
             }
             try self.init(type: .ecP256, der: ec.derRepresentation, pem: ec.pemRepresentation, algorithm: algorithm)
+        case ("AKP", let crv):
+            guard crv == nil, jwk["crv"] == nil else {
+                throw .invalid("key_invalid", "an AKP JWK has no \"crv\": its \"alg\" names the parameter set (RFC 9964)")
+            }
+            guard let algorithm, algorithm.isPostQuantum, jwk["alg"] != nil else {
+                throw .invalid("key_algorithm_unsupported", "an AKP JWK needs \"alg\": \"ML-DSA-65\" or \"ML-DSA-87\" (RFC 9964 §3)")
+            }
+            let pub = try member("pub")
+            guard pub.count == MLDSAKeys.publicKeySize(algorithm) else {
+                throw .invalid(
+                    "key_invalid", "JWK pub is \(pub.count) bytes; an \(algorithm.rawValue) public key is \(MLDSAKeys.publicKeySize(algorithm))"
+                )
+            }
+            try self.init(mlDSA: algorithm, raw: pub, requested: algorithm)
         case ("OKP", "Ed25519"):
             let x = try member("x")
             guard let ed = try? Curve25519.Signing.PublicKey(rawRepresentation: x) else {
@@ -93,7 +112,7 @@ public struct PublicKeyMaterial: Sendable, Equatable {
         case (let kty, let crv):
             throw .invalid(
                 "key_type_unsupported",
-                "JWK kty \(kty.map { "\"\($0)\"" } ?? "(missing)")\(crv.map { " crv \"\($0)\"" } ?? "") is not supported; use RSA, EC P-256 or OKP Ed25519"
+                "JWK kty \(kty.map { "\"\($0)\"" } ?? "(missing)")\(crv.map { " crv \"\($0)\"" } ?? "") is not supported; use RSA, EC P-256, OKP Ed25519 or AKP (ML-DSA-65, ML-DSA-87)"
             )
         }
     }
@@ -129,6 +148,14 @@ public struct PublicKeyMaterial: Sendable, Equatable {
                 throw .invalid("key_use_invalid", "the JWK's \"key_ops\" [\(listed)] do not include \"verify\": it is not a key for verifying signatures")
             }
         }
+    }
+
+    private init(mlDSA algorithm: SignatureAlgorithm, raw: [UInt8], requested: SignatureAlgorithm?) throws(TesseraError) {
+        guard MLDSAKeys.checkPublicKey(algorithm, raw: raw) else {
+            throw .invalid("key_invalid", "not an \(algorithm.rawValue) public key: its bytes do not decode (FIPS 204 pkDecode)")
+        }
+        let der = MLDSAKeys.spkiDER(algorithm, raw: raw)
+        try self.init(type: algorithm.keyType, der: Data(der), pem: MLDSAKeys.publicKeyPEM(algorithm, raw: raw), algorithm: requested)
     }
 
     private init(rsa: _RSA.Signing.PublicKey, algorithm: SignatureAlgorithm?) throws(TesseraError) {

@@ -12,20 +12,27 @@ public struct SignatureVerifier: Sendable {
     private let jwtAlgorithm: any JWTAlgorithm
 
     public init(publicKeyPEM pem: String, algorithm: SignatureAlgorithm) async throws {
-        let kid = JWKIdentifier(string: "registered")
-        let collection = JWTKeyCollection()
         switch algorithm {
         case .rs256:
-            await collection.add(rsa: try Insecure.RSA.PublicKey(pem: pem), digestAlgorithm: .sha256, kid: kid)
+            jwtAlgorithm = try await Self.registered { await $0.add(rsa: try Insecure.RSA.PublicKey(pem: pem), digestAlgorithm: .sha256, kid: $1) }
         case .ps256:
-            await collection.add(pss: try Insecure.RSA.PublicKey(pem: pem), digestAlgorithm: .sha256, kid: kid)
+            jwtAlgorithm = try await Self.registered { await $0.add(pss: try Insecure.RSA.PublicKey(pem: pem), digestAlgorithm: .sha256, kid: $1) }
         case .es256:
-            await collection.add(ecdsa: try ES256PublicKey(pem: pem), kid: kid)
+            jwtAlgorithm = try await Self.registered { await $0.add(ecdsa: try ES256PublicKey(pem: pem), kid: $1) }
         case .edDSA:
-            try await collection.add(eddsa: EdDSA.PublicKey(pem: pem), kid: kid)
+            jwtAlgorithm = try await Self.registered { try await $0.add(eddsa: EdDSA.PublicKey(pem: pem), kid: $1) }
+        case .mlDSA65, .mlDSA87:
+            jwtAlgorithm = try await Self.registered { try await MLDSAKeys.addVerifier(pem: pem, algorithm: algorithm, to: $0, kid: $1) }
         }
         self.algorithm = algorithm
-        self.jwtAlgorithm = try await collection.getKey(for: kid)
+    }
+
+    /// The algorithm jwt-kit makes of a key, through a collection holding only that key.
+    private static func registered(_ add: (JWTKeyCollection, JWKIdentifier) async throws -> Void) async throws -> any JWTAlgorithm {
+        let kid = JWKIdentifier(string: "registered")
+        let collection = JWTKeyCollection()
+        try await add(collection, kid)
+        return try await collection.getKey(for: kid)
     }
 
     /// True when `signature` is a valid signature of `signingInput` by this key.

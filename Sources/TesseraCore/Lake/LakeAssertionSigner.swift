@@ -10,13 +10,16 @@ public struct LakeAssertionSigner: Sendable {
     private let keys: JWTKeyCollection
     private let kid: JWKIdentifier
 
-    /// `privateKeyPEM`: RSA (PKCS#1 or PKCS#8), EC P-256 or Ed25519 private key. `algorithm`
-    /// defaults to the key type's own (RS256, ES256, EdDSA); PS256 must be asked for.
+    /// `privateKeyPEM`: RSA (PKCS#1 or PKCS#8), EC P-256, Ed25519 or ML-DSA-65/87 (seed-only
+    /// PKCS#8) private key. `algorithm` defaults to the key type's own (RS256, ES256, EdDSA,
+    /// ML-DSA-65, ML-DSA-87); PS256 must be asked for.
     public init(privateKeyPEM pem: String, kid: String, algorithm requested: SignatureAlgorithm? = nil) async throws {
         let keys = JWTKeyCollection()
         let identifier = JWKIdentifier(string: kid)
         let type: KeyType
-        if let rsa = try? Insecure.RSA.PrivateKey(pem: pem) {
+        if let mlDSA = try await MLDSAKeys.addSigner(pem: pem, to: keys, kid: identifier) {
+            type = mlDSA.keyType
+        } else if let rsa = try? Insecure.RSA.PrivateKey(pem: pem) {
             type = .rsa
             if requested == .ps256 {
                 await keys.add(pss: rsa, digestAlgorithm: .sha256, kid: identifier)
@@ -30,7 +33,7 @@ public struct LakeAssertionSigner: Sendable {
             type = .ed25519
             await keys.add(eddsa: EdDSA.PrivateKey(backing: ed), kid: identifier)
         } else {
-            throw TesseraError(.invalidRequest, "key_invalid", "not a private key in PEM form (RSA, EC P-256 or Ed25519)")
+            throw TesseraError(.invalidRequest, "key_invalid", "not a private key in PEM form (RSA, EC P-256, Ed25519, or ML-DSA-65/87 as seed-only PKCS#8)")
         }
         let algorithm = requested ?? type.defaultAlgorithm
         guard algorithm.keyType == type else {

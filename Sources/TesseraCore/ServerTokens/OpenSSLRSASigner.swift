@@ -25,7 +25,7 @@ final class OpenSSLRSASigner: JWTAlgorithm, @unchecked Sendable {
         switch algorithm {
         case .rs256: usesPSS = false
         case .ps256: usesPSS = true
-        case .es256, .edDSA:
+        case .es256, .edDSA, .mlDSA65, .mlDSA87:
             throw TesseraError(.internalFailure, "rsa_signer_algorithm", "\(algorithm.rawValue) is not an RSA algorithm")
         }
         let parsed = Array(pem.utf8).withUnsafeBytes { bytes -> OpaquePointer? in

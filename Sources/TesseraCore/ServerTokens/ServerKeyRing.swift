@@ -103,7 +103,7 @@ public struct ServerKeyRing: Sendable {
     }
 }
 
-/// The signing algorithm of each organization's signing key: jwt-kit's own for ES256 and EdDSA,
+/// The signing algorithm of each organization's signing key: jwt-kit's own for ES256, EdDSA and ML-DSA,
 /// and for RS256 and PS256 the system's OpenSSL (`OpenSSLRSASigner`, about twice as fast as
 /// swift-crypto here).
 /// jwt-kit writes the JWS either way: its serializer makes the header and the payload, as
@@ -129,6 +129,12 @@ final class SignerCache: Sendable {
         case .edDSA:
             let backing = try Curve25519.Signing.PrivateKey(pemRepresentation: pem)
             signer = try await Self.jwtKitSigner { await $0.add(eddsa: EdDSA.PrivateKey(backing: backing), kid: $1) }
+        case .mlDSA65, .mlDSA87:
+            signer = try await Self.jwtKitSigner { collection, kid in
+                guard try await MLDSAKeys.addSigner(pem: pem, to: collection, kid: kid) == key.algorithm else {
+                    throw TesseraError(.internalFailure, "signing_key_invalid", "signing key \(key.id) is not an \(key.algorithm.rawValue) private key")
+                }
+            }
         }
         signers.withLock { $0[key.organizationID] = (key.id, signer) }
         return signer
@@ -171,7 +177,8 @@ final class SignerCache: Sendable {
     }
 }
 
-/// Public JWK members (RFC 7517/7518/8037) of a server key, in a stable order.
+/// Public JWK members (RFC 7517/7518/8037, RFC 9964 for ML-DSA: `kty` AKP, `pub`, and the
+/// required `alg`) of a server key, in a stable order.
 enum PublicJWK {
     static func members(of key: ServerSigningKey) throws -> [(String, String)] {
         var members: [(String, String)]
@@ -185,6 +192,8 @@ enum PublicJWK {
         case .ed25519:
             let raw = try Curve25519.Signing.PublicKey(pemRepresentation: key.publicKeyPEM).rawRepresentation
             members = [("kty", "OKP"), ("crv", "Ed25519"), ("x", Base64URL.encode(raw))]
+        case .mlDSA65, .mlDSA87:
+            members = try MLDSAKeys.jwkMembers(publicKeyPEM: key.publicKeyPEM)
         }
         return members + [("use", "sig"), ("alg", key.algorithm.rawValue), ("kid", key.id)]
     }

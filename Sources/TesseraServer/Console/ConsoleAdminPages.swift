@@ -188,7 +188,7 @@ struct ConsoleAdminPages {
         group.post("admin/signing-keys/rotate") { request, context in try await adminForm(request, context) { visitor, form in
             let algorithm = try form.text("algorithm").map { name in
                 guard let algorithm = SignatureAlgorithm(rawValue: name) else {
-                    throw TesseraError(.invalidRequest, "algorithm_unsupported", "choose ES256, RS256, PS256 or EdDSA")
+                    throw TesseraError(.invalidRequest, "algorithm_unsupported", "choose ES256, RS256, PS256, EdDSA, ML-DSA-65 or ML-DSA-87")
                 }
                 return algorithm
             }

@@ -421,6 +421,7 @@ struct ConsoleController {
         let chosen = key ?? newest
         return [
             "keyName": chosen?.name ?? "primary", "keyAlgorithm": (chosen?.algorithm ?? .rs256).rawValue, "hasKey": chosen != nil,
+            "postQuantum": chosen?.algorithm.isPostQuantum ?? false,
             "baseURL": issuerURL.value,
         ]
     }
@@ -437,6 +438,7 @@ struct ConsoleController {
 
     static let keyAlgorithms: [(value: String, label: String)] = [
         ("RS256", "RS256 (RSA 2048)"), ("ES256", "ES256 (P-256)"), ("PS256", "PS256 (RSA-PSS 2048)"), ("EdDSA", "EdDSA (Ed25519)"),
+        ("ML-DSA-65", "ML-DSA-65 (post-quantum)"), ("ML-DSA-87", "ML-DSA-87 (post-quantum)"),
     ]
 
     /// "Create key": a refusal shows next to the form it concerns, every input kept.
@@ -463,7 +465,7 @@ struct ConsoleController {
         var input = KeyFormInput(name: form.text("name") ?? "", algorithm: form.text("algorithm") ?? SignatureAlgorithm.rs256.rawValue)
         guard let algorithm = SignatureAlgorithm(rawValue: input.algorithm) else {
             input.algorithm = SignatureAlgorithm.rs256.rawValue
-            return newKey(visitor, refusal: FormRefusal(message: "Choose RS256, PS256, ES256 or EdDSA.", field: "algorithm", form: "generate"), input: input)
+            return newKey(visitor, refusal: FormRefusal(message: "Choose RS256, PS256, ES256, EdDSA, ML-DSA-65 or ML-DSA-87.", field: "algorithm", form: "generate"), input: input)
         }
         let name: String
         do {

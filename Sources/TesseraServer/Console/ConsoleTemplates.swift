@@ -237,7 +237,22 @@ enum ConsoleTemplates {
           <h3>With the tessera CLI</h3>
           <pre id="how-to-cli">export PAT='paste the access token you saved'
         tessera token create --key {{keyName}}.pem --kid {{keyName}} --alg {{keyAlgorithm}} --pat "$PAT" --sub {{username}} --org {{orgDomain}}</pre>
-          <h3>With Python (pyjwt), as in the Lake quickstart</h3>
+          {{#postQuantum}}<h3>With Python (cryptography 48 or later: pyjwt has no ML-DSA)</h3>
+          <pre id="how-to-python">import base64, json, time, requests
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+        PAT = "paste the access token you saved"
+        KEY_NAME = "{{keyName}}"
+        def b64(data): return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+        header = {"alg": "{{keyAlgorithm}}", "kid": KEY_NAME, "typ": "JWT"}
+        now = int(time.time())
+        payload = {"aud": ["td:service:authentication"], "iat": now, "exp": now + 12 * 3600,
+                   "iss": "console", "org_id": "{{orgDomain}}", "multi-use": True, "pat": PAT, "sub": "{{username}}"}
+        signing_input = b64(json.dumps(header).encode()) + "." + b64(json.dumps(payload).encode())
+        with open(f"{KEY_NAME}.pem", "rb") as key_file:
+            key = load_pem_private_key(key_file.read(), password=None)
+        token = signing_input + "." + b64(key.sign(signing_input.encode()))  # pure ML-DSA, empty context (RFC 9964)
+        print(requests.get("{{baseURL}}/api/my-organization", headers={"Authorization": f"Bearer {token}"}).json())</pre>{{/postQuantum}}
+          {{^postQuantum}}<h3>With Python (pyjwt), as in the Lake quickstart</h3>
           <pre id="how-to-python">import datetime, jwt, requests
         PAT = "paste the access token you saved"
         USER = "{{username}}"
@@ -249,7 +264,7 @@ enum ConsoleTemplates {
                    "iss": "console", "org_id": ORG_ID, "multi-use": True, "pat": PAT, "sub": USER}
         with open(f"{KEY_NAME}.pem") as key_file:
             token = jwt.encode(payload, key_file.read(), algorithm=header["alg"], headers=header)
-        print(requests.get("{{baseURL}}/api/my-organization", headers={"Authorization": f"Bearer {token}"}).json())</pre>
+        print(requests.get("{{baseURL}}/api/my-organization", headers={"Authorization": f"Bearer {token}"}).json())</pre>{{/postQuantum}}
         </section>
         """
 
@@ -514,7 +529,7 @@ enum ConsoleTemplates {
         </tbody></table></div>
         <form method="post" action="/console/admin/signing-keys/rotate" class="card narrow">
           <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
-          <label>Algorithm of the new key <select name="algorithm"><option>ES256</option><option>RS256</option><option>PS256</option><option>EdDSA</option></select></label>
+          <label>Algorithm of the new key <select name="algorithm"><option>ES256</option><option>RS256</option><option>PS256</option><option>EdDSA</option><option>ML-DSA-65</option><option>ML-DSA-87</option></select></label>
           <button type="submit">Rotate now</button>
           <p class="hint">The current key keeps verifying the tokens it signed until they expire.</p>
         </form>
