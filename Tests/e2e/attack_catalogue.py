@@ -57,6 +57,8 @@ class Material:
     signer_client: str             # that client's id
     secret_client: str             # a client with a secret and no key
     token_url: str                 # the audience of client assertions
+    dpop_access: str = None        # a DPoP-bound access token (cnf.jkt of dpop_key)
+    dpop_key: object = None        # the client's DPoP key (test_dpop_e2e.DPoPKey)
 
     @property
     def now(self):
@@ -79,7 +81,11 @@ class Material:
                       {**minted, "aud": "tr50", "org": "example", "whoami": "svc", "role": "ops"}, server)
         pam = jf.jws({"alg": "ES256", "kid": "k", "typ": "JWT"},
                      {**minted, "jti": "atntkn_" + "0" * 24, "sub": "svc", "aud": ["https://backend.example"]}, server)
+        bound = jf.jws({"alg": "ES256", "kid": "k", "typ": "at+jwt"},
+                       {**minted, "sub": "app", "aud": "tessera", "client_id": "app", "org": "example", "scope": "s",
+                        "cnf": {"jkt": "A" * 43}}, server)
         return Material(lake_keys=keys, pat="tpat_" + "A" * 40, access=access, tr50_jwt=tr50, pam_jwt=pam, short_token="sk-" + "aB3" * 10 + "cD",
+                        dpop_access=bound,
                         server_key=server.public_key(), assertion_key=rsa.generate_private_key(public_exponent=65537, key_size=2048),
                         signer_client="app_signer", secret_client="app_secret", token_url="http://127.0.0.1:1/oauth2/token")
 
@@ -358,6 +364,18 @@ def forward_auth_access_entry(m: Material):
     return token_cases(Forgery(m.access, public_key=m.server_key)) + relabel_cases(m.access, "at+jwt", ("tr50+jwt", "JWT"))
 
 
+def forward_auth_dpop_entry(m: Material):
+    """A DPoP-bound access token's forgeries under `Authorization: DPoP`, each with a fresh, valid
+    proof for it (so only the token is wrong): the token's own refusal, as for a bearer one; one
+    relabelled to another kind of token is not an access token at all, so nothing is bound."""
+    cases = token_cases(Forgery(m.dpop_access, public_key=m.server_key))
+    h, p, signature = jf.parts(m.dpop_access)
+    for typ in ("tr50+jwt", "JWT"):
+        cases.append(Case("typ relabelled, legit signature kept", f"at+jwt->{typ}", jf.jws({**h, "typ": typ}, p, signature=signature),
+                          "dpop_token_unbound", "only access tokens are DPoP-bound: another kind under the DPoP scheme is refused as such"))
+    return cases
+
+
 def forward_auth_tr50_entry(m: Material):
     cases = token_cases(Forgery(m.tr50_jwt, public_key=m.server_key))
     for case in cases:
@@ -428,6 +446,7 @@ ENTRIES = {
     "introspection": introspection_entry,
     "forward-auth-lake-jwt": forward_auth_lake_entry,
     "forward-auth-access-token": forward_auth_access_entry,
+    "forward-auth-dpop-access-token": forward_auth_dpop_entry,
     "forward-auth-tr50-jwt": forward_auth_tr50_entry,
     "forward-auth-pam-jwt": forward_auth_pam_entry,
     "short-token-forward-auth": short_token_entry("forward-auth"),

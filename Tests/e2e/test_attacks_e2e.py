@@ -31,12 +31,13 @@ CASES = {
     "lake-jwt-rs256": 81, "lake-jwt-ps256": 81, "lake-jwt-es256": 81, "lake-jwt-eddsa": 80, "lake-jwt-ml-dsa-65": 79,
     "lake-jwt-ml-dsa-87": 80, "lake-scripted": 2,
     "jwt-bearer-grant": 81, "access-token": 64, "access-token-scripted": 1, "tr50-jwt": 63, "client-assertion": 74,
-    "introspection": 138, "forward-auth-lake-jwt": 76, "forward-auth-access-token": 62, "forward-auth-tr50-jwt": 62,
-    "forward-auth-pam-jwt": 62, "short-token-forward-auth": 6, "short-token-obtain": 7, "short-token-scripted": 1,
+    "introspection": 138, "forward-auth-lake-jwt": 76, "forward-auth-access-token": 62, "forward-auth-dpop-access-token": 62,
+    "forward-auth-tr50-jwt": 62, "forward-auth-pam-jwt": 62, "short-token-forward-auth": 6, "short-token-obtain": 7,
+    "short-token-scripted": 1,
 }
-TOTAL_CASES = 1181
+TOTAL_CASES = 1243
 DISTINCT_TEMPLATES = 48
-PRESENTATIONS = 1235
+PRESENTATIONS = 1297
 
 
 class Door:
@@ -227,7 +228,12 @@ def world(tmp_path_factory):
         kid = jf.parts(access)[0]["kid"]
         server_jwk = next(key for key in requests.get(server.url + "/.well-known/jwks.json", timeout=10).json()["keys"] if key["kid"] == kid)
         pam = pam_token()
-        material = ac.Material(lake_keys=keys, pat=pat["token"], access=access, tr50_jwt=tr50_jwt, pam_jwt=pam["jwtValue"],
+        from test_dpop_e2e import DPoPKey
+        dpop_key = DPoPKey()
+        bound = requests.post(server.url + "/oauth2/token", data={"grant_type": "client_credentials"}, auth=(app["client_id"], app["client_secret"]),
+                              headers={"DPoP": dpop_key.proof("POST", server.url + "/oauth2/token")}, timeout=10).json()
+        assert bound["token_type"] == "DPoP", bound
+        material = ac.Material(dpop_access=bound["access_token"], dpop_key=dpop_key, lake_keys=keys, pat=pat["token"], access=access, tr50_jwt=tr50_jwt, pam_jwt=pam["jwtValue"],
                                short_token=pam["derivedShortToken"],
                                server_key=jf.public_from_jwk(server_jwk), assertion_key=assertion_key, signer_client=signer_app["client_id"],
                                secret_client=app["client_id"], token_url=server.url + "/oauth2/token")
@@ -326,6 +332,22 @@ def test_forward_auth(world, kind):
     legit = {"lake-jwt": m.lake_jwt("ES256"), "access-token": m.access, "tr50-jwt": m.tr50_jwt, "pam-jwt": m.pam_jwt}[kind]
     assert door.present(legit) == door.accepted
     wrong = check(door, built(f"forward-auth-{kind}", m))
+    assert not wrong, report(wrong)
+
+
+def test_forward_auth_dpop_bound_access_token(world):
+    """The forged access tokens again, bound by DPoP and sent as `Authorization: DPoP` with a fresh
+    proof of the client's key for each (its `ath` over the forged token): the proof never saves a
+    forged token. The legit token is refused as a bearer one (`dpop_proof_required`)."""
+    m, url = world["material"], world["url"]
+
+    def present(token):
+        proof = m.dpop_key.proof("GET", url + "/auth/verify", token)
+        return verify_reply(requests.get(url + "/auth/verify", headers={"Authorization": f"DPoP {token}", "DPoP": proof}, timeout=10))
+    door = Door(present, (200, None, None), lambda code: (401, code, None))
+    assert door.present(m.dpop_access) == door.accepted
+    assert verify_door(url).present(m.dpop_access) == (401, "dpop_proof_required", None)
+    wrong = check(door, built("forward-auth-dpop-access-token", m))
     assert not wrong, report(wrong)
 
 

@@ -93,6 +93,9 @@ public struct ForwardAuthenticator: Sendable {
         // Classified and parsed once: each verifier takes the parsed JWS.
         let (kind, jws) = CredentialKind.classify(credential)
         if presentation?.dpopScheme == true, kind != .accessToken {
+            // A token that does not even parse is refused for that (token_malformed,
+            // token_too_large), as under Bearer: what kind it is cannot be told.
+            if kind.isJWT, jws == nil { _ = try CompactJWS(credential) }
             TesseraMetrics.refusal(PresentedCredential(kind), code: "dpop_token_unbound")
             throw TesseraError.token("dpop_token_unbound", "only access tokens are DPoP-bound; send this credential as 'Authorization: Bearer <token>'")
         }
