@@ -228,3 +228,17 @@ def test_an_application_authenticates_with_an_mldsa_client_assertion(server: Ser
         "grant_type": "client_credentials", "client_id": client_id,
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "client_assertion": assertion}, timeout=10)
     assert issued.status_code == 200 and issued.json()["token_type"] == "Bearer", issued.text
+
+
+def test_a_server_started_with_an_mldsa_signing_algorithm_signs_with_it(workdir):
+    """`tessera serve --signing-algorithm ML-DSA-87` (here TESSERA_SIGNING_ALGORITHM): the
+    bootstrap organization's first key is ML-DSA-87, and so is a rotation that names none."""
+    server = Server(workdir, env_extra={"TESSERA_SIGNING_ALGORITHM": "ML-DSA-87"})
+    try:
+        keys = server.get("/api/admin/signing-keys").json()["items"]
+        assert [key["algorithm"] for key in keys] == ["ML-DSA-87"], keys
+        header, _ = verify_with_jwks(server, minted_tokens(server)["access token"])
+        assert header["alg"] == "ML-DSA-87"
+        assert server.post("/api/admin/signing-keys/rotate", {}).json()["algorithm"] == "ML-DSA-87"
+    finally:
+        server.stop()
