@@ -209,6 +209,29 @@ def test_every_lake_refusal_is_audited_once(world):
     management("PAT without a name", server.post("/api/users/me/access-tokens", {}), 400, "field_missing", "pat.create")
     management("PAT network with host bits", server.post("/api/users/me/access-tokens", {"name": "n", "allowed_networks": ["10.0.0.1/8"]}),
                400, "allowed_networks_invalid", "pat.create")
+    management("PAT for 0 days", server.post("/api/users/me/access-tokens", {"name": "n", "expires_in_days": 0}), 400,
+               "expires_in_days_invalid", "pat.create")
+    rotated = server.create_pat("rotated")
+    audit.fresh()
+    management("rotation overlap of 721 h", server.post(f"/api/users/me/access-tokens/{rotated['id']}/rotate", {"overlap_hours": 721}), 400,
+               "overlap_hours_invalid", "pat.rotate", rotated["id"])
+    nobody = str(uuid.uuid4())
+    management("rotation of an unknown PAT", server.post(f"/api/users/me/access-tokens/{nobody}/rotate", {}), 404,
+               "access_token_not_found", "pat.rotate", nobody)
+    assert server.delete(f"/api/users/me/access-tokens/{rotated['id']}").status_code == 200
+    audit.fresh()
+    management("rotation of a revoked PAT", server.post(f"/api/users/me/access-tokens/{rotated['id']}/rotate", {}), 409,
+               "pat_not_active", "pat.rotate", rotated["id"])
+    assert server.put("/api/admin/pat-policy", {"max_lifetime_days": 365, "expiry_required": True}).status_code == 200
+    audit.fresh()
+    management("PAT without a lifetime under the policy", server.post("/api/users/me/access-tokens", {"name": "n"}), 400,
+               "expires_in_days_required", "pat.create")
+    assert server.put("/api/admin/pat-policy", {"max_lifetime_days": 30}).status_code == 200
+    audit.fresh()
+    management("PAT longer than the policy", server.post("/api/users/me/access-tokens", {"name": "n", "expires_in_days": 31}), 400,
+               "pat_lifetime_exceeds_policy", "pat.create")
+    assert server.put("/api/admin/pat-policy", {}).status_code == 200
+    audit.fresh()
     management("PAT policy over the server's maximum", server.put("/api/admin/pat-policy", {"max_lifetime_days": 366}), 400,
                "max_lifetime_days_invalid", "pat_policy.update")
     management("unknown key", server.delete("/api/users/me/keys/nothing"), 404, "key_not_found", "key.delete", "nothing")

@@ -120,15 +120,18 @@ def test_an_organization_policy_caps_and_requires_pat_lifetimes(server: Server):
     key = key_of(server)
     assert use(server, key, long_lived["token"]).status_code == 200, "a shortened PAT still works until its new expiry"
 
-    message = refused(server.post("/api/users/me/access-tokens", {"name": "unasked"}), 400, "expires_in_days_required")
-    assert message == "your organization requires every PAT to have a chosen lifetime: send expires_in_days (1 to 30)"
-    message = refused(server.post("/api/users/me/access-tokens", {"name": "too long", "expires_in_days": 31}), 400, "pat_lifetime_exceeds_policy")
-    assert message == "your organization allows PATs of at most 30 days (got expires_in_days 31)"
+    reply = server.post("/api/users/me/access-tokens", {"name": "unasked"})
+    assert (reply.status_code, reply.json()["code"]) == (400, "expires_in_days_required"), reply.text
+    assert reply.json()["message"] == "your organization requires every PAT to have a chosen lifetime: send expires_in_days (1 to 30)"
+    reply = server.post("/api/users/me/access-tokens", {"name": "too long", "expires_in_days": 31})
+    assert (reply.status_code, reply.json()["code"]) == (400, "pat_lifetime_exceeds_policy"), reply.text
+    assert reply.json()["message"] == "your organization allows PATs of at most 30 days (got expires_in_days 31)"
     assert server.post("/api/users/me/access-tokens", {"name": "fits", "expires_in_days": 30}).status_code == 201
 
     for body, text in (({"max_lifetime_days": 0}, "got 0"), ({"max_lifetime_days": 366}, "got 366")):
-        message = refused(server.put("/api/admin/pat-policy", body), 400, "max_lifetime_days_invalid")
-        assert message == f"max_lifetime_days must be between 1 and the server's maximum, 365 ({text})"
+        reply = server.put("/api/admin/pat-policy", body)
+        assert (reply.status_code, reply.json()["code"]) == (400, "max_lifetime_days_invalid"), reply.text
+        assert reply.json()["message"] == f"max_lifetime_days must be between 1 and the server's maximum, 365 ({text})"
     refused(server.put("/api/admin/pat-policy", {"max_days": 3}), 400, "field_unknown")
     assert server.post("/api/admin/users", {"username": "alice", "password": "alice-password-1"}).status_code == 201
     alice = server.basic("alice", "alice-password-1")

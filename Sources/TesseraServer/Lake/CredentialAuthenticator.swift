@@ -91,6 +91,9 @@ struct CredentialAuthenticator: RouterMiddleware {
         if request.method == .post, route.hasPrefix("admin/applications/"), route.hasSuffix("/rotate-secret"), parts.count == 5 {
             return ("application.secret_rotate", parts[3])
         }
+        if request.method == .post, route.hasPrefix("users/me/access-tokens/"), route.hasSuffix("/rotate"), parts.count == 6 {
+            return ("pat.rotate", parts[4])
+        }
         if request.method == .delete {
             if route.hasPrefix("users/me/access-tokens/") { return ("pat.revoke", last) }
             if route.hasPrefix("users/me/keys/") { return ("key.delete", last) }
