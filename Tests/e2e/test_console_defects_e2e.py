@@ -500,7 +500,7 @@ FIELD_ERRORS = [
      "You already have a key named “primary”. Choose another name, or delete that key first."),
     ("/console/keys/new", "/console/keys/generate", {"name": "bad name", "algorithm": "ES256"}, "name",
      "Key name must be 1 to 64 letters, digits, &#39;.&#39;, &#39;_&#39; or &#39;-&#39; (it becomes the JWT kid)."),
-    ("/console/keys/new", "/console/keys/generate", {"name": "k2", "algorithm": "HS256"}, "algorithm", "Choose RS256, PS256, ES256 or EdDSA."),
+    ("/console/keys/new", "/console/keys/generate", {"name": "k2", "algorithm": "HS256"}, "algorithm", "Choose RS256, PS256, ES256, EdDSA, ML-DSA-65 or ML-DSA-87."),
     ("/console/keys/new", "/console/keys", {"name": "pasted", "public_key_pem": "not a key"}, "public_key_pem",
      "The public key must be a PEM document starting with -----BEGIN PUBLIC KEY-----."),
     ("/console/account/password", "/console/account/password",

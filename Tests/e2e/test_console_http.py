@@ -77,6 +77,7 @@ def test_every_form_needs_this_sessions_csrf_token(console: Server):
         ("/console/admin/tr50/roles", {"key": "r", "commands": "thing.*"}),
         ("/console/admin/tr50/things", {"key": "t"}),
         ("/console/admin/signing-keys/rotate", {}),
+        ("/console/admin/pat-policy", {"max_lifetime_days": "1"}),
         ("/console/admin/users/unlock", {"username": "demo"}),
         ("/console/admin/users/delete", {"username": "demo"}),
         ("/console/admin/users/password-reset", {"username": "demo"}),
@@ -121,6 +122,7 @@ def test_every_form_needs_this_sessions_csrf_token(console: Server):
     assert [user["username"] for user in console.get("/api/admin/users").json()["items"]] == ["demo"]
     assert console.get("/api/admin/applications").json()["items"] == []
     assert len(console.get("/api/admin/signing-keys").json()["items"]) == 1
+    assert console.get("/api/admin/pat-policy").json()["max_lifetime_days"] is None
     assert session.get(console.url + "/console/account", timeout=10).url.endswith("/console/account"), "still signed on"
     # With the right token it works.
     created = session.post(console.url + "/console/access-tokens", data={"csrf": csrf, "name": "ok"}, timeout=10)

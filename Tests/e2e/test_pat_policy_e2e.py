@@ -184,3 +184,26 @@ def test_the_console_creates_a_pat_with_networks(server: Server):
     assert reply.status_code == 200 and 'id="pat-secret"' in reply.text, reply.text
     account = session.get(server.url + "/console/account", timeout=10).text
     assert "from 10.0.0.0/8, 192.0.2.0/24" in account
+
+
+def test_the_console_admin_page_shows_and_sets_the_policy(server: Server):
+    session, csrf, _ = sign_on(server)
+    page = session.get(server.url + "/console/admin/pat-policy", timeout=10)
+    assert page.status_code == 200 and "Maximum lifetime: <strong>none (the server&#39;s 365 days)</strong>" in page.text, page.text
+    assert 'href="/console/admin/pat-policy"' in session.get(server.url + "/console/admin", timeout=10).text
+    server.post("/api/users/me/access-tokens", {"name": "year", "expires_in_days": 365})
+    refused = session.post(server.url + "/console/admin/pat-policy", data={"csrf": csrf, "max_lifetime_days": "400"}, timeout=10)
+    assert refused.status_code == 400, refused.text
+    assert "Max_lifetime_days must be between 1 and the server&#39;s maximum, 365 (got 400)." in refused.text, refused.text
+    assert 'id="policy-max-days"' in refused.text and 'value="400"' in refused.text, "the form keeps what was typed"
+    saved = session.post(server.url + "/console/admin/pat-policy", data={"csrf": csrf, "max_lifetime_days": "30", "expiry_required": "true"},
+                         timeout=10)
+    assert saved.status_code == 200 and "PAT policy saved. 1 access token was shortened to the maximum." in saved.text, saved.text
+    assert "Maximum lifetime: <strong>30 days</strong>" in saved.text and "Expiry <strong>required</strong>" in saved.text
+    assert server.get("/api/admin/pat-policy").json()["max_lifetime_days"] == 30
+    cleared = session.post(server.url + "/console/admin/pat-policy", data={"csrf": csrf, "max_lifetime_days": ""}, timeout=10)
+    assert cleared.status_code == 200 and "PAT policy saved." in cleared.text
+    assert server.get("/api/admin/pat-policy").json() == {"max_lifetime_days": None, "expiry_required": False, "server_max_lifetime_days": 365}
+    audited = server.get("/api/admin/audit", params={"action": "pat_policy.update"}).json()["items"]
+    assert [(event["outcome"], event["target"]) for event in audited] == [
+        ("success", "max_lifetime_days=30 expiry_required=true"), ("success", "max_lifetime_days=none expiry_required=false")], audited

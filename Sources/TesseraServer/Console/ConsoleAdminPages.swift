@@ -197,6 +197,24 @@ struct ConsoleAdminPages {
             )
             return console.done(request, "/console/admin/signing-keys", notice: "New signing key \(key.id) (\(key.algorithm.rawValue)) is signing now.")
         } }
+        group.get("admin/pat-policy") { request, _ in try await adminPage(request) { visitor in try await patPolicy(visitor) } }
+        group.post("admin/pat-policy") { request, context in try await adminForm(request, context) { visitor, form in
+            try await refusalsOnTheForm {
+                let days = try form.text("max_lifetime_days").map { text in
+                    guard let days = Int(text) else {
+                        throw TesseraError(.invalidRequest, "max_lifetime_days_invalid", "the maximum lifetime is a whole number of days, or empty for none")
+                    }
+                    return days
+                }
+                let policy = PATPolicy(maximumLifetimeDays: days, expiryRequired: form.text("expiry_required") == "true")
+                let (_, shortened) = try await services.setPATPolicy(policy, organizationID: visitor.organization.id, by: context.requester(visitor.principal))
+                let note = shortened == 0 ? "" : shortened == 1 ? " 1 access token was shortened to the maximum." : " \(shortened) access tokens were shortened to the maximum."
+                return console.done(request, "/console/admin/pat-policy", notice: "PAT policy saved.\(note)")
+            } refused: { error in
+                try await patPolicy(visitor, refusal: FormRefusal(error, form: "policy", fields: ["max_lifetime_days"]),
+                                    form: Self.kept(form, "policy", ["max_lifetime_days"]))
+            }
+        } }
         group.get("admin/audit") { request, _ in try await adminPage(request) { visitor in try await audit(visitor, request) } }
     }
 
@@ -207,7 +225,8 @@ struct ConsoleAdminPages {
     static let sections: [(template: String, path: String, title: String)] = [
         ("admin-users", "/console/admin/users", "Users"), ("admin-applications", "/console/admin/applications", "Applications"),
         ("admin-providers", "/console/admin/credential-providers", "Credential providers"), ("admin-tr50", "/console/admin/tr50", "Roles and things"),
-        ("admin-signing-keys", "/console/admin/signing-keys", "Server signing keys"), ("admin-audit", "/console/admin/audit", "Audit log"),
+        ("admin-signing-keys", "/console/admin/signing-keys", "Server signing keys"), ("admin-pat-policy", "/console/admin/pat-policy", "PAT policy"),
+        ("admin-audit", "/console/admin/audit", "Audit log"),
     ]
 
     /// An admin page: the area's own navigation (the current section marked) and breadcrumbs
@@ -424,6 +443,20 @@ struct ConsoleAdminPages {
         guard let first = message.first else { return message }
         let text = first.uppercased() + message.dropFirst()
         return text.hasSuffix(".") ? text : text + "."
+    }
+
+    /// The organization's PAT policy and the form that changes it (`PUT /api/admin/pat-policy`'s
+    /// change, audited the same way).
+    private func patPolicy(_ visitor: ConsoleVisitor, refusal: FormRefusal? = nil, form: [String: Any] = [:]) async throws -> Response {
+        let policies = services.base.patPolicies
+        let policy = try await policies.policy(organizationID: visitor.organization.id)
+        var values: [String: Any] = [
+            "policy_max_lifetime_days": policy.maximumLifetimeDays.map(String.init) ?? "", "expiryRequired": policy.expiryRequired,
+            "serverMaxDays": policies.serverMaximumLifetimeDays,
+            "maximum": policy.maximumLifetimeDays.map { "\($0) days" } ?? "none (the server's \(policies.serverMaximumLifetimeDays) days)",
+        ]
+        values.merge(form) { $1 }
+        return adminRender("admin-pat-policy", visitor, Self.values(values, notice: nil, refusal: refusal), status: refusal == nil ? .ok : .badRequest)
     }
 
     private func signingKeys(_ visitor: ConsoleVisitor, notice: String? = nil) async throws -> Response {

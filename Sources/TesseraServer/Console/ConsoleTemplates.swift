@@ -7,6 +7,7 @@ enum ConsoleTemplates {
         "key-new": keyNew, "key-generated": keyGenerated, "key-saved": keySaved, "confirm": confirm, "organization": organization,
         "admin": admin, "admin-users": adminUsers, "admin-applications": adminApplications, "admin-application-created": adminApplicationCreated,
         "admin-providers": adminProviders, "admin-tr50": adminTR50, "admin-audit": adminAudit, "admin-signing-keys": adminSigningKeys,
+        "admin-pat-policy": adminPATPolicy,
         "how-to": howTo, "message": message, "admin-password-reset": adminPasswordReset, "change-password": changePassword,
         "list-search": listSearch, "pager": pager,
     ]
@@ -310,6 +311,7 @@ enum ConsoleTemplates {
           <li><a href="/console/admin/credential-providers">Credential providers</a></li>
           <li><a href="/console/admin/tr50">Roles and things</a></li>
           <li><a href="/console/admin/signing-keys">Server signing keys</a></li>
+          <li><a href="/console/admin/pat-policy">PAT policy</a></li>
           <li><a href="/console/admin/audit">Audit log</a></li>
         </ul>
         {{/content}}
@@ -532,6 +534,26 @@ enum ConsoleTemplates {
           <label>Algorithm of the new key <select name="algorithm"><option>ES256</option><option>RS256</option><option>PS256</option><option>EdDSA</option><option>ML-DSA-65</option><option>ML-DSA-87</option></select></label>
           <button type="submit">Rotate now</button>
           <p class="hint">The current key keeps verifying the tokens it signed until they expire.</p>
+        </form>
+        {{/content}}
+        {{/layout}}
+        """
+
+    static let adminPATPolicy = """
+        {{<layout}}
+        {{$title}}PAT policy{{/title}}
+        {{$content}}
+        <h1>PAT policy</h1>
+        <p id="pat-policy">Maximum lifetime: <strong>{{maximum}}</strong>. Expiry {{#expiryRequired}}<strong>required</strong>: users must choose each
+          PAT's lifetime{{/expiryRequired}}{{^expiryRequired}}not required: a PAT gets the server's default lifetime unless its user chooses one{{/expiryRequired}}.</p>
+        <form method="post" action="/console/admin/pat-policy" class="card narrow">
+          <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="form_token" value="{{formToken}}">
+          <label>Maximum lifetime (days) <input name="max_lifetime_days" id="policy-max-days" type="number" min="1" max="{{serverMaxDays}}" value="{{policy_max_lifetime_days}}"
+            placeholder="none"{{#error_policy_max_lifetime_days}} aria-invalid="true" aria-describedby="error"{{/error_policy_max_lifetime_days}}></label>{{#error_policy_max_lifetime_days}}<p class="error field-error" role="alert" id="error">{{error_policy_max_lifetime_days}}</p>{{/error_policy_max_lifetime_days}}
+          <label class="check"><input type="checkbox" name="expiry_required" value="true" id="policy-expiry-required"{{#expiryRequired}} checked{{/expiryRequired}}> Users must choose each PAT's lifetime</label>
+          <button type="submit" id="save-policy">Save</button>
+          <p class="hint">1 to {{serverMaxDays}} days, or empty for no maximum beyond the server's. A new maximum also shortens every existing PAT
+            of the organization that would live longer, to that many days after its creation: older ones stop working at once.</p>
         </form>
         {{/content}}
         {{/layout}}
