@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import JWTKit
+import SwiftASN1
 
 /// ML-DSA (FIPS 204) keys as Tessera stores and exchanges them (RFC 9964 for JOSE, RFC 9881 for
 /// the X.509/PKCS#8 forms). jwt-kit 5.8 signs and verifies (over swift-crypto's `MLDSA65` and
@@ -146,22 +147,16 @@ public enum MLDSAKeys {
     }
 }
 
-/// PEM armour (RFC 7468) for the DER Tessera writes itself: 64-character lines, one label. Read
-/// strictly: exactly one block with the expected label, base64 that decodes.
+/// PEM armour (RFC 7468) through swift-asn1's `PEMDocument`, read strictly: one block with the
+/// expected label. Written as swift-crypto writes the other keys' PEM (64-character lines, no
+/// final line break).
 enum PEM {
-    /// Without a final line break, as swift-crypto writes the other keys' PEM.
     static func encode(_ der: [UInt8], label: String) -> String {
-        let body = Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
-        return "-----BEGIN \(label)-----\n\(body)\n-----END \(label)-----"
+        PEMDocument(type: label, derBytes: der).pemString
     }
 
     static func decode(_ text: String, label: String) -> [UInt8]? {
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard lines.count >= 3, lines.first == "-----BEGIN \(label)-----", lines.last == "-----END \(label)-----" else { return nil }
-        let body = lines.dropFirst().dropLast().joined()
-        guard body.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/" || $0 == "=") }),
-            let data = Data(base64Encoded: body)
-        else { return nil }
-        return Array(data)
+        guard let document = try? PEMDocument(pemString: text), document.discriminator == label else { return nil }
+        return document.derBytes
     }
 }
