@@ -209,10 +209,7 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             var settings = options.settings
-            if let days = try patMaxDays ?? Environment.value("TESSERA_PAT_MAX_DAYS").map({ text in
-                guard let value = Int(text) else { throw ValidationError("TESSERA_PAT_MAX_DAYS must be a whole number of days") }
-                return value
-            }) {
+            if let days = try patMaxDays ?? Environment.integer("TESSERA_PAT_MAX_DAYS") {
                 settings.lake.maximumAccessTokenLifetimeDays = days
             }
             let chosen = settings

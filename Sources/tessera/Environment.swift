@@ -6,6 +6,14 @@ enum Environment {
         guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
         return value
     }
+
+    /// A whole-number variable (`CLIError` if it is something else), nil when unset.
+    static func integer(_ name: String) throws -> Int? {
+        try value(name).map { text in
+            guard let number = Int(text) else { throw CLIError("\(name) '\(text)' is not a whole number") }
+            return number
+        }
+    }
 }
 
 /// A failure the CLI reports in one line and exits 1.

@@ -99,7 +99,7 @@ struct Serve: AsyncParsableCommand {
             return value
         } ?? configuration.port
         configuration.database = database ?? Environment.value("TESSERA_DATABASE") ?? configuration.database
-        if let value = try databaseTimeout ?? Environment.value("TESSERA_DATABASE_TIMEOUT").map(Self.integer) {
+        if let value = try databaseTimeout ?? Environment.integer("TESSERA_DATABASE_TIMEOUT") {
             guard (1...60).contains(value) else { throw CLIError("the database timeout must be 1 to 60 seconds") }
             configuration.databaseTimeout = .seconds(value)
         }
@@ -107,19 +107,19 @@ struct Serve: AsyncParsableCommand {
         configuration.bootstrapUser = bootstrapUser ?? Environment.value("TESSERA_BOOTSTRAP_USER")
         configuration.bootstrapPassword = bootstrapPassword ?? Environment.value("TESSERA_BOOTSTRAP_PASSWORD")
         configuration.lake.audience = audience ?? Environment.value("TESSERA_AUDIENCE") ?? configuration.lake.audience
-        if let value = try leeway ?? Environment.value("TESSERA_LEEWAY").map(Self.integer) {
+        if let value = try leeway ?? Environment.integer("TESSERA_LEEWAY") {
             configuration.lake.leeway = TimeInterval(value)
         }
         if let value = maxTokenLifetime ?? Environment.value("TESSERA_MAX_TOKEN_LIFETIME") {
             configuration.lake.maximumTokenLifetime = TimeInterval(try parseDuration(value))
         }
-        if let value = try patDefaultDays ?? Environment.value("TESSERA_PAT_DEFAULT_DAYS").map(Self.integer) {
+        if let value = try patDefaultDays ?? Environment.integer("TESSERA_PAT_DEFAULT_DAYS") {
             configuration.lake.defaultAccessTokenLifetimeDays = value
         }
-        if let value = try patMaxDays ?? Environment.value("TESSERA_PAT_MAX_DAYS").map(Self.integer) {
+        if let value = try patMaxDays ?? Environment.integer("TESSERA_PAT_MAX_DAYS") {
             configuration.lake.maximumAccessTokenLifetimeDays = value
         }
-        if let value = try bcryptCost ?? Environment.value("TESSERA_BCRYPT_COST").map(Self.integer) {
+        if let value = try bcryptCost ?? Environment.integer("TESSERA_BCRYPT_COST") {
             guard (4...31).contains(value) else { throw CLIError("bcrypt cost must be between 4 and 31") }
             configuration.bcryptCost = UInt8(value)
         }
@@ -133,19 +133,19 @@ struct Serve: AsyncParsableCommand {
             }
             configuration.signingAlgorithm = algorithm
         }
-        if let value = try credentialCacheSeconds ?? Environment.value("TESSERA_CREDENTIAL_CACHE_SECONDS").map(Self.integer) {
+        if let value = try credentialCacheSeconds ?? Environment.integer("TESSERA_CREDENTIAL_CACHE_SECONDS") {
             guard (0...3600).contains(value) else { throw CLIError("the credential cache lifetime must be 0 to 3600 seconds") }
             configuration.lake.credentialCacheLifetime = .seconds(value)
         }
-        if let value = try failedAuthLimitClient ?? Environment.value("TESSERA_FAILED_AUTH_LIMIT_CLIENT").map(Self.integer) {
+        if let value = try failedAuthLimitClient ?? Environment.integer("TESSERA_FAILED_AUTH_LIMIT_CLIENT") {
             guard value >= 0 else { throw CLIError("the per-client failed-authentication limit must be 0 or more") }
             configuration.failedAuthenticationLimits.perClient = value
         }
-        if let value = try failedAuthLimitAccount ?? Environment.value("TESSERA_FAILED_AUTH_LIMIT_ACCOUNT").map(Self.integer) {
+        if let value = try failedAuthLimitAccount ?? Environment.integer("TESSERA_FAILED_AUTH_LIMIT_ACCOUNT") {
             guard value >= 0 else { throw CLIError("the per-account failed-authentication limit must be 0 or more") }
             configuration.failedAuthenticationLimits.perAccount = value
         }
-        if let value = try failedAuthWindow ?? Environment.value("TESSERA_FAILED_AUTH_WINDOW").map(Self.integer) {
+        if let value = try failedAuthWindow ?? Environment.integer("TESSERA_FAILED_AUTH_WINDOW") {
             guard (1...86_400).contains(value) else { throw CLIError("the failed-authentication window must be 1 to 86400 seconds") }
             configuration.failedAuthenticationLimits.window = .seconds(value)
         }
@@ -154,7 +154,7 @@ struct Serve: AsyncParsableCommand {
         case "required": configuration.dpopNonceRequired = true
         case let other: throw CLIError("unknown DPoP nonce setting '\(other)'; use off or required")
         }
-        if let value = try auditFoldSeconds ?? Environment.value("TESSERA_AUDIT_FOLD_SECONDS").map(Self.integer) {
+        if let value = try auditFoldSeconds ?? Environment.integer("TESSERA_AUDIT_FOLD_SECONDS") {
             guard (1...86_400).contains(value) else { throw CLIError("the audit folding interval must be 1 to 86400 seconds") }
             configuration.auditFolding.interval = TimeInterval(value)
         }
@@ -184,7 +184,7 @@ struct Serve: AsyncParsableCommand {
     private func configureMetrics(_ configuration: inout ServerConfiguration) throws {
         let enabled = metrics ?? Environment.value("TESSERA_METRICS") ?? "on"
         guard ["on", "off"].contains(enabled) else { throw CLIError("--metrics is on or off, not '\(enabled)'") }
-        let port = try metricsPort ?? Environment.value("TESSERA_METRICS_PORT").map(Self.integer)
+        let port = try metricsPort ?? Environment.integer("TESSERA_METRICS_PORT")
         if let port, !(0...65_535).contains(port) { throw CLIError("--metrics-port must be 0 to 65535") }
         guard enabled == "on" else {
             if port != nil { throw CLIError("--metrics-port needs the metrics on") }
@@ -193,11 +193,6 @@ struct Serve: AsyncParsableCommand {
         configuration.metricsPort = port
         configuration.metricsHost = metricsHost ?? Environment.value("TESSERA_METRICS_HOST") ?? "127.0.0.1"
         configuration.metrics = ServerMetrics.bootstrap()
-    }
-
-    private static func integer(_ text: String) throws -> Int {
-        guard let value = Int(text) else { throw CLIError("'\(text)' is not a whole number") }
-        return value
     }
 
     private static func announce(_ outcome: DirectoryManager.BootstrapOutcome, _ announcer: Announcer) {
