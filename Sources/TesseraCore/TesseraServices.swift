@@ -71,10 +71,11 @@ public struct TesseraServices: Sendable {
     public let issuer: @Sendable () -> String
 
     /// `dataKey`: what `DataKeyVault.open` gave for the master key (every hash and seal derives
-    /// from it).
+    /// from it). `credentialCache`: the cache `stores` read through, if any; its changes also
+    /// clear the memos of verified credentials the verifiers keep (none without it).
     public init(
         stores: Stores, dataKey: MasterKey, settings: CoreSettings = CoreSettings(), clock: any TesseraClock = SystemClock(),
-        issuer: @escaping @Sendable () -> String = { "http://127.0.0.1" },
+        issuer: @escaping @Sendable () -> String = { "http://127.0.0.1" }, credentialCache: CredentialCache? = nil,
         auditFailed: @escaping @Sendable (_ action: String, _ error: any Error) -> Void = { _, _ in }
     ) {
         let base = DirectoryServices(stores: stores, settings: settings, clock: clock, auditFailed: auditFailed)
@@ -88,7 +89,8 @@ public struct TesseraServices: Sendable {
         self.accessTokens = AccessTokenManager(store: stores.accessTokens, hasher: hasher, clock: clock, configuration: settings.lake)
         self.keys = KeyManager(store: stores.keys, clock: clock)
         self.lakeVerifier = LakeAssertionVerifier(
-            stores: stores, hasher: hasher, clock: clock, configuration: settings.lake, pipeline: pipeline, audit: base.auditLog
+            stores: stores, hasher: hasher, clock: clock, configuration: settings.lake, pipeline: pipeline, audit: base.auditLog,
+            memo: credentialCache?.verifiedMemo("verified_lake_jwts")
         )
         // Every kind of token the server keys sign: a retired key verifies until the longest lives out.
         let tokenLifetimes: [TokenLifetimeSource] = [
@@ -106,10 +108,12 @@ public struct TesseraServices: Sendable {
             nonces: DPoPNonces(hasher: hasher, clock: clock, required: settings.dpopNonceRequired)
         )
         self.accessTokenVerifier = AccessTokenVerifier(
-            keys: stores.serverKeys, marks: stores.replay, clock: clock, leeway: settings.lake.leeway, dpop: dpop, pipeline: pipeline
+            keys: stores.serverKeys, marks: stores.replay, clock: clock, leeway: settings.lake.leeway, dpop: dpop, pipeline: pipeline,
+            memo: credentialCache?.verifiedMemo("verified_access_tokens")
         )
         self.authenticationTokens = AuthenticationTokenService(
-            store: stores.pam, keyRing: keyRing, sealer: sealer, hasher: hasher, clock: clock, pipeline: pipeline
+            store: stores.pam, keyRing: keyRing, sealer: sealer, hasher: hasher, clock: clock, pipeline: pipeline,
+            memo: credentialCache?.verifiedMemo("verified_pam_tokens")
         )
         self.tr50 = TR50Service(
             store: stores.tr50, directory: directory, keyRing: keyRing, verifier: accessTokenVerifier, hasher: hasher, clock: clock, issuer: issuer

@@ -21,7 +21,7 @@ struct CachingAccessTokenStore: AccessTokenStore {
 
     func touch(id: UUID, at date: Date) async throws {
         try await base.touch(id: id, at: date)
-        cache.removeAll { _, token in token.id == id }
+        cache.refresh { _, token in token.id == id }
     }
 
     func rotate(id: UUID, userID: UUID, secretHash: String, previousExpiresAt: Date?, at date: Date) async throws -> AccessToken? {
@@ -63,7 +63,7 @@ struct CachingPublicKeyStore: PublicKeyStore {
 
     func touch(id: UUID, at date: Date) async throws {
         try await base.touch(id: id, at: date)
-        cache.removeAll { _, found in found.key.id == id }
+        cache.refresh { _, found in found.key.id == id }
     }
 
     func signingKey(organization: String, username: String, keyName: String) async throws -> SigningKeyLookup? {

@@ -3,13 +3,13 @@ import Metrics
 import Synchronization
 
 /// A small time-bounded map: entries live `lifetime` (monotonic time), the whole map is dropped
-/// when it reaches `capacity`. Every removal bumps a generation; a value read from the database
-/// is stored only if no removal happened since the read began, so a read that raced with a
-/// revocation can never put the old record back.
+/// when it reaches `capacity`. Every removal bumps the generation (`CacheEpoch`, shared by the
+/// maps of one `CredentialCache`); a value read from the database is stored only if no removal
+/// happened since the read began, so a read that raced with a revocation can never put the old
+/// record back.
 final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct State {
         var entries: [Key: (value: Value, storedAt: ContinuousClock.Instant)] = [:]
-        var generation: UInt64 = 0
         /// The size at which `store` next drops the expired entries.
         var sweepAt = ExpiringCache.smallestSweep
     }
@@ -23,24 +23,27 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private let lifetime: Duration
     private let capacity: Int
     private let counters: TesseraMetrics.CacheCounters
+    private let epoch: CacheEpoch
 
-    /// `name`: the `cache` label of its `tessera_cache_lookups_total` series.
-    init(_ name: String, lifetime: Duration, capacity: Int = 50_000) {
+    /// `name`: the `cache` label of its `tessera_cache_lookups_total` series. `epoch`: the
+    /// generation this map bumps on every removal (shared with the other maps of its cache).
+    init(_ name: String, lifetime: Duration, capacity: Int = 50_000, epoch: CacheEpoch = CacheEpoch()) {
         self.lifetime = lifetime
         self.capacity = capacity
         self.counters = TesseraMetrics.CacheCounters(cache: name)
+        self.epoch = epoch
     }
 
     /// The cached value, or nil with the generation to pass to `store` after reading it.
     func lookup(_ key: Key) -> (value: Value?, generation: UInt64) {
         let now = ContinuousClock.now
         let found: (value: Value?, generation: UInt64) = state.withLock { state in
-            guard let entry = state.entries[key] else { return (nil, state.generation) }
+            guard let entry = state.entries[key] else { return (nil, epoch.current) }
             guard now - entry.storedAt < lifetime else {
                 state.entries.removeValue(forKey: key)
-                return (nil, state.generation)
+                return (nil, epoch.current)
             }
-            return (entry.value, state.generation)
+            return (entry.value, epoch.current)
         }
         (found.value == nil ? counters.misses : counters.hits).increment()
         return found
@@ -58,7 +61,7 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     func store(_ value: Value, for key: Key, readAt generation: UInt64) {
         let now = ContinuousClock.now
         state.withLock { state in
-            guard state.generation == generation else { return }
+            guard epoch.current == generation else { return }
             if state.entries.count >= state.sweepAt {
                 state.entries = state.entries.filter { now - $0.value.storedAt < lifetime }
                 state.sweepAt = max(Self.smallestSweep, state.entries.count * 2)
@@ -73,14 +76,24 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     func remove(_ key: Key) {
         state.withLock { state in
-            state.generation &+= 1
+            epoch.bump()
             state.entries.removeValue(forKey: key)
         }
     }
 
     func removeAll(where shouldRemove: (Key, Value) -> Bool) {
         state.withLock { state in
-            state.generation &+= 1
+            epoch.bump()
+            state.entries = state.entries.filter { !shouldRemove($0.key, $0.value.value) }
+        }
+    }
+
+    /// Drops entries after a change no verification depends on (`last_used_at`): the next read
+    /// refreshes them, and nothing verified is forgotten (the generation stays). A read that
+    /// raced with the change may store the record as it was: at worst one more `last_used_at`
+    /// write.
+    func refresh(where shouldRemove: (Key, Value) -> Bool) {
+        state.withLock { state in
             state.entries = state.entries.filter { !shouldRemove($0.key, $0.value.value) }
         }
     }
@@ -131,17 +144,28 @@ public final class CredentialCache: Sendable {
     let applications: ExpiringCache<String, ClientApplication>
     /// How long an entry may be served without a notification.
     public let lifetime: Duration
+    /// Bumped by every removal from any of these maps: what `VerifiedCredentialMemo` entries
+    /// are checked against.
+    let epoch = CacheEpoch()
 
     public init(lifetime: Duration, capacity: Int = 50_000) {
         self.lifetime = lifetime
-        self.accessTokens = ExpiringCache("access_tokens", lifetime: lifetime, capacity: capacity)
-        self.signingKeys = ExpiringCache("signing_keys", lifetime: lifetime, capacity: capacity)
-        self.serverKeys = ExpiringCache("server_keys", lifetime: lifetime, capacity: 1_000)
-        self.organizations = ExpiringCache("organizations", lifetime: lifetime, capacity: 10_000)
-        self.revocationMarks = ExpiringCache("revocation_marks", lifetime: lifetime, capacity: capacity)
-        self.authenticationTokens = ExpiringCache("authentication_tokens", lifetime: lifetime, capacity: capacity)
-        self.roles = ExpiringCache("tr50_roles", lifetime: lifetime, capacity: 10_000)
-        self.applications = ExpiringCache("applications", lifetime: lifetime, capacity: 10_000)
+        self.accessTokens = ExpiringCache("access_tokens", lifetime: lifetime, capacity: capacity, epoch: epoch)
+        self.signingKeys = ExpiringCache("signing_keys", lifetime: lifetime, capacity: capacity, epoch: epoch)
+        self.serverKeys = ExpiringCache("server_keys", lifetime: lifetime, capacity: 1_000, epoch: epoch)
+        self.organizations = ExpiringCache("organizations", lifetime: lifetime, capacity: 10_000, epoch: epoch)
+        self.revocationMarks = ExpiringCache("revocation_marks", lifetime: lifetime, capacity: capacity, epoch: epoch)
+        self.authenticationTokens = ExpiringCache("authentication_tokens", lifetime: lifetime, capacity: capacity, epoch: epoch)
+        self.roles = ExpiringCache("tr50_roles", lifetime: lifetime, capacity: 10_000, epoch: epoch)
+        self.applications = ExpiringCache("applications", lifetime: lifetime, capacity: 10_000, epoch: epoch)
+    }
+
+    /// A memo of verified credentials whose entries are forgotten by every removal from this
+    /// cache and live at most its lifetime (nil when the cache is off: lifetime zero).
+    /// `name`: its `cache` label in `tessera_cache_lookups_total`.
+    public func verifiedMemo<Key: Hashable & Sendable, Value: Sendable>(_ name: String) -> VerifiedCredentialMemo<Key, Value>? {
+        guard lifetime > .zero else { return nil }
+        return VerifiedCredentialMemo(name, lifetime: lifetime, epoch: epoch)
     }
 
     /// Drops what `change` makes stale.

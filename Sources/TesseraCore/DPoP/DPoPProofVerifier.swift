@@ -29,6 +29,15 @@ public enum SenderConstraintCheck: Sendable {
     case check(DPoPPresentation)
     /// Introspection: the binding is reported, the resource server checks the proof.
     case report
+
+    /// A plain bearer presentation: no proof to check, and a bound token is refused.
+    var isBearer: Bool {
+        switch self {
+        case .refuseBound: true
+        case .check(let presentation): !presentation.dpopScheme && presentation.proofs.isEmpty
+        case .report: false
+        }
+    }
 }
 
 /// RFC 7638 JWK thumbprints (SHA-256, base64url): what `cnf.jkt` binds a token to.

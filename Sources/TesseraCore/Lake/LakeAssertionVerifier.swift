@@ -46,12 +46,24 @@ public struct LakeAssertionVerifier: Sendable {
     /// out of reach (so each request does not wait for it again).
     private let touchesPausedUntil = PauseMark()
     private let expiringNotice: ExpiringPATNotice
+    /// Multi-use assertions verified in full for a request, answered again without the checks
+    /// (`VerifiedCredentialMemo`).
+    private let memo: VerifiedCredentialMemo<MemoKey, LakePrincipal>?
 
-    /// `audit`: where the first use of a PAT in its last week each day is recorded.
+    /// What a memo entry answers for: the exact token, used by a request from this client
+    /// address (a PAT's allowed networks were checked against it).
+    public struct MemoKey: Hashable, Sendable {
+        let token: String
+        let client: String?
+    }
+
+    /// `audit`: where the first use of a PAT in its last week each day is recorded. `memo`: where
+    /// multi-use assertions verified in full are kept (`CredentialCache.verifiedMemo`).
     public init(
         stores: Stores, hasher: SecretHasher, clock: any TesseraClock, configuration: LakeConfiguration, pipeline: JWSPipeline = JWSPipeline(),
-        audit: AuditLog? = nil
+        audit: AuditLog? = nil, memo: VerifiedCredentialMemo<MemoKey, LakePrincipal>? = nil
     ) {
+        self.memo = memo
         self.expiringNotice = ExpiringPATNotice(audit: audit)
         self.keys = stores.keys
         self.accessTokens = stores.accessTokens
@@ -75,7 +87,25 @@ public struct LakeAssertionVerifier: Sendable {
     /// the client). `jws`: the token as `CompactJWS` already parsed it (by
     /// `CredentialKind.classify`), if so.
     public func verify(_ token: String, _ use: LakeTokenUse, jws: CompactJWS? = nil) async throws -> LakePrincipal {
-        try await TesseraMetrics.verification(.lakeJWT) { try await verified(token, use: use, jws: jws) }
+        try await TesseraMetrics.verification(.lakeJWT) {
+            guard let memo, case .request(let client) = use else { return try await verified(token, use: use, jws: jws) }
+            let now = clock.now()
+            return try await memo.value(
+                for: MemoKey(token: token, client: client), bytes: token.utf8.count, now: now, verify: { try await verified(token, use: use, jws: jws) },
+                keepUntil: { $0.multiUse ? memoDeadline($0, now: now) : nil }
+            )
+        }
+    }
+
+    /// Until when a memo entry for `principal` may answer: before its token expires, before a
+    /// rotated PAT's previous secret stops, before the PAT enters its last week (whose every use
+    /// `ExpiringPATNotice` counts), and before `last_used_at` is due again.
+    private func memoDeadline(_ principal: LakePrincipal, now: Date) -> Date {
+        let pat = principal.accessToken
+        return min(
+            principal.expiresAt, pat.expiresAt.addingTimeInterval(-AccessToken.warningPeriod), pat.previousSecretExpiresAt ?? .distantFuture,
+            now.addingTimeInterval(configuration.lastUsedResolution)
+        )
     }
 
     private func verified(_ token: String, use: LakeTokenUse, jws: CompactJWS?) async throws -> LakePrincipal {

@@ -40,11 +40,26 @@ public struct AuthenticationTokenService: Sendable {
     private let hasher: SecretHasher
     private let clock: any TesseraClock
     private let serverTokens: ServerTokenVerifier
+    /// Tokens accepted in full, answered again without the checks (`VerifiedCredentialMemo`).
+    private let memo: VerifiedCredentialMemo<MemoKey, AcceptedToken>?
 
-    /// `keyRing` signs the JWTs; `sealer` keeps them (and the short tokens) at rest.
+    /// What a memo entry answers for: the exact JWT or short token, accepted for this
+    /// organization (nil: any).
+    public struct MemoKey: Hashable, Sendable {
+        let token: String
+        let organizationID: UUID?
+    }
+
+    /// An accepted token: its record and its JWT's claims.
+    public typealias AcceptedToken = (record: AuthenticationToken, claims: [String: JSONValue])
+
+    /// `keyRing` signs the JWTs; `sealer` keeps them (and the short tokens) at rest. `memo`: where
+    /// tokens accepted in full are kept (`CredentialCache.verifiedMemo`).
     public init(
-        store: any PAMStore, keyRing: ServerKeyRing, sealer: Sealer, hasher: SecretHasher, clock: any TesseraClock, pipeline: JWSPipeline = JWSPipeline()
+        store: any PAMStore, keyRing: ServerKeyRing, sealer: Sealer, hasher: SecretHasher, clock: any TesseraClock, pipeline: JWSPipeline = JWSPipeline(),
+        memo: VerifiedCredentialMemo<MemoKey, AcceptedToken>? = nil
     ) {
+        self.memo = memo
         self.store = store
         self.keyRing = keyRing
         self.sealer = sealer
@@ -198,7 +213,13 @@ public struct AuthenticationTokenService: Sendable {
     ) async throws -> (record: AuthenticationToken, claims: [String: JSONValue]) {
         let isShortToken = token.hasPrefix(CredentialKind.shortTokenPrefix)
         return try await TesseraMetrics.verification(isShortToken ? .pamShortToken : .pamJWT) {
-            try await accepted(token, isShortToken: isShortToken, organizationID: organizationID, jws: jws)
+            guard let memo else { return try await accepted(token, isShortToken: isShortToken, organizationID: organizationID, jws: jws) }
+            return try await memo.value(
+                for: MemoKey(token: token, organizationID: organizationID), bytes: token.utf8.count, now: clock.now(),
+                verify: { try await accepted(token, isShortToken: isShortToken, organizationID: organizationID, jws: jws) },
+                // Whole seconds, as `live` compares: the memo stops no later than `live` would refuse.
+                keepUntil: { Date(timeIntervalSince1970: Double($0.record.expirationTime / 1000)) }
+            )
         }
     }
 

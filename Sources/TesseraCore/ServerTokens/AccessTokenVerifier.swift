@@ -20,14 +20,27 @@ public struct AccessTokenVerifier: Sendable {
     private let marks: any ReplayStore
     /// Checks the proofs that DPoP-bound tokens come with.
     public let dpop: DPoPProofVerifier
+    private let clock: any TesseraClock
+    /// Bearer tokens verified in full, answered again without the checks (`VerifiedCredentialMemo`).
+    private let memo: VerifiedCredentialMemo<MemoKey, VerifiedAccessToken>?
 
+    /// What a memo entry answers for: the exact token, verified for this issuer and audience.
+    public struct MemoKey: Hashable, Sendable {
+        let token: String
+        let issuer: String
+        let audience: String
+    }
+
+    /// `memo`: where bearer tokens verified in full are kept (`CredentialCache.verifiedMemo`).
     public init(
         keys: any ServerKeyStore, marks: any ReplayStore, clock: any TesseraClock, leeway: TimeInterval, dpop: DPoPProofVerifier,
-        pipeline: JWSPipeline = JWSPipeline()
+        pipeline: JWSPipeline = JWSPipeline(), memo: VerifiedCredentialMemo<MemoKey, VerifiedAccessToken>? = nil
     ) {
         self.serverTokens = ServerTokenVerifier(keys: keys, clock: clock, leeway: leeway, pipeline: pipeline)
         self.marks = marks
         self.dpop = dpop
+        self.clock = clock
+        self.memo = memo
     }
 
     /// The `client_id` prefix of access tokens minted from a user's Lake JWT (the jwt-bearer grant:
@@ -42,7 +55,13 @@ public struct AccessTokenVerifier: Sendable {
         _ token: String, issuer: String, audience: String, jws: CompactJWS? = nil, sender: SenderConstraintCheck = .refuseBound
     ) async throws -> VerifiedAccessToken {
         try await TesseraMetrics.verification(.accessToken) {
-            try await checked(token, issuer: issuer, audience: audience, jws: jws, sender: sender)
+            // Only a bearer presentation may be answered from the memo: a proof must be checked each time.
+            guard let memo, sender.isBearer else { return try await checked(token, issuer: issuer, audience: audience, jws: jws, sender: sender) }
+            return try await memo.value(
+                for: MemoKey(token: token, issuer: issuer, audience: audience), bytes: token.utf8.count, now: clock.now(),
+                verify: { try await checked(token, issuer: issuer, audience: audience, jws: jws, sender: sender) },
+                keepUntil: { $0.dpopThumbprint == nil ? $0.expiresAt : nil }
+            )
         }
     }
 

@@ -31,7 +31,7 @@ public struct Tessera: Sendable {
         self.issuerURL = issuerURL
         self.services = TesseraServices(
             stores: credentialCache.wrap(storage.stores), dataKey: masterKey, settings: configuration.coreSettings, clock: clock,
-            issuer: { issuerURL.value },
+            issuer: { issuerURL.value }, credentialCache: credentialCache,
             auditFailed: { action, error in logger.error("audit write failed", metadata: ["action": "\(action)", "error": "\(error)"]) }
         )
     }

@@ -10,8 +10,11 @@ extension LakeHarness {
 
     /// As `run`, but in process: `app.test(.router)` sends each request straight to the router
     /// (the app's services still run), with the issuer fixed to `routerIssuer`; `logger` is the
-    /// app's (default: warnings and worse, on standard error).
-    static func runInProcess(logger: Logger? = nil, _ body: @Sendable (LakeHarness) async throws -> Void) async throws {
+    /// app's (default: warnings and worse, on standard error); `configure` changes the
+    /// configuration before the server is built.
+    static func runInProcess(
+        logger: Logger? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: @Sendable (LakeHarness) async throws -> Void
+    ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-router-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -23,6 +26,7 @@ extension LakeHarness {
         configuration.bootstrapUser = "demo"
         configuration.bootstrapPassword = password
         configuration.issuer = routerIssuer
+        configure(&configuration)
         var quiet = Logger(label: "tessera-router-test")
         quiet.logLevel = .warning
         let logger = logger ?? quiet
