@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import TesseraCore
@@ -85,6 +86,27 @@ struct VerifiedCredentialMemoTests {
         let perEntry = 1_006 + VerifiedCredentialMemo<String, Int>.entryOverhead
         #expect(memo.count * perEntry <= VerifiedCredentialMemo<String, Int>.byteBudget)
         #expect(memo.lookup("19999-" + filler, now: Self.start + 1) == 19_999, "the newest entry is kept")
+    }
+
+    @Test("a credential is kept on its second full verification, so credentials presented once take no memory")
+    func admission() async throws {
+        let memo = try Self.memo(CredentialCache(lifetime: .seconds(300)))
+        let verifications = Mutex(0)
+        @Sendable func present(_ key: String) async -> Int {
+            await memo.value(
+                for: key, bytes: key.utf8.count, now: Self.start, verify: { verifications.withLock { $0 += 1 }; return 7 },
+                keepUntil: { _ in Self.start + 3600 }
+            )
+        }
+        for index in 0..<1_000 { _ = await present("first-seen-\(index)") }
+        #expect(memo.count == 0, "no credential presented once is kept")
+        for _ in 0..<5 { #expect(await present("repeated") == 7) }
+        #expect(verifications.withLock { $0 } == 1_002, "verified in full twice, then answered from the memo")
+        #expect(memo.count == 1)
+        let kept = await memo.value(for: "single-use", bytes: 10, now: Self.start, verify: { 1 }, keepUntil: { _ in nil })
+        #expect(kept == 1)
+        _ = await memo.value(for: "single-use", bytes: 10, now: Self.start, verify: { 1 }, keepUntil: { _ in nil })
+        #expect(memo.lookup("single-use", now: Self.start) == nil, "what the verifier says not to keep is not kept")
     }
 
     @Test("a last-use write forgets nothing verified; a cache that is off keeps no memo")

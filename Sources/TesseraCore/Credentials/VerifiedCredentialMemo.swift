@@ -27,8 +27,10 @@ final class CacheEpoch: Sendable {
 ///   time-based check (expiry, a rotated PAT secret's end, a PAT's warning week) could turn.
 ///
 /// Verifiers store only what needs nothing per use: never a single-use token (its use must be
-/// recorded), never a DPoP-bound token (each proof must be checked). The map is bounded by the
-/// bytes of its keys and dropped whole when full.
+/// recorded), never a DPoP-bound token (each proof must be checked). A credential is kept only
+/// when it is verified in full a second time (a small table of recent credentials' hashes says
+/// so), so a stream of credentials each presented once — first-seen tokens — costs the memo no
+/// memory. The map is bounded by its entries' bytes and dropped whole when full.
 public final class VerifiedCredentialMemo<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct Entry {
         let value: Value
@@ -42,12 +44,19 @@ public final class VerifiedCredentialMemo<Key: Hashable & Sendable, Value: Senda
     private struct State {
         var entries: [Key: Entry] = [:]
         var bytes = 0
+        /// The hashes of credentials verified in full lately, one per slot: a credential is
+        /// kept when its hash is already in its slot.
+        var seen = [Int](repeating: 0, count: VerifiedCredentialMemo.seenSlots)
     }
 
-    /// The credentials' bytes the memo holds at most (4 MiB: about 5 000 ES256 access tokens).
+    /// Slots of the table of recent credentials (32 KiB).
+    static var seenSlots: Int { 4096 }
+
+    /// The bytes the memo's entries take at most (4 MiB: about 3 000 ES256 access tokens).
     static var byteBudget: Int { 4 << 20 }
-    /// What an entry costs beyond its credential's bytes (the value, the dictionary slot).
-    static var entryOverhead: Int { 256 }
+    /// What an entry costs beyond its credential's bytes: its key and entry in the dictionary's
+    /// storage, and the allocations of the credential's and the value's own storage.
+    static var entryOverhead: Int { MemoryLayout<Key>.stride + MemoryLayout<Entry>.stride + 128 }
 
     private let state = Mutex(State())
     private let lifetime: Duration
@@ -108,10 +117,22 @@ public final class VerifiedCredentialMemo<Key: Hashable & Sendable, Value: Senda
         if let known = lookup(key, now: now) { return known }
         let generation = self.generation
         let verified = try await verify()
-        if let validUntil = keepUntil(verified) {
+        if let validUntil = keepUntil(verified), seenBefore(key) {
             store(verified, for: key, bytes: bytes, verifiedAt: now, validUntil: validUntil, readAt: generation)
         }
         return verified
+    }
+
+    /// Whether `key` was verified in full lately (its hash in its slot of the table); notes it
+    /// if not.
+    private func seenBefore(_ key: Key) -> Bool {
+        let hash = key.hashValue
+        let slot = Int(UInt(bitPattern: hash) % UInt(Self.seenSlots))
+        return state.withLock { state in
+            if state.seen[slot] == hash { return true }
+            state.seen[slot] = hash
+            return false
+        }
     }
 
     /// How many entries the memo holds, stale ones included (for tests).
