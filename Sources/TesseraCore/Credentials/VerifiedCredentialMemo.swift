@@ -70,10 +70,10 @@ public final class VerifiedCredentialMemo<Key: Hashable & Sendable, Value: Senda
     }
 
     /// The generation to hand to `store`: read it before the verification begins.
-    public var generation: UInt64 { epoch.current }
+    var generation: UInt64 { epoch.current }
 
     /// The value stored for `key`, if it still answers at `now` (the verifier's clock).
-    public func lookup(_ key: Key, now: Date) -> Value? {
+    func lookup(_ key: Key, now: Date) -> Value? {
         let instant = ContinuousClock.now
         let current = epoch.current
         let found: Value? = state.withLock { state in
@@ -92,7 +92,7 @@ public final class VerifiedCredentialMemo<Key: Hashable & Sendable, Value: Senda
     /// Keeps `value` for `key` from `verifiedAt` (the verifier's clock when it began; a clock set
     /// back before it finds nothing) until `validUntil`, unless a change came since `generation`
     /// was read. `bytes`: the credential's length.
-    public func store(_ value: Value, for key: Key, bytes: Int, verifiedAt: Date, validUntil: Date, readAt generation: UInt64) {
+    func store(_ value: Value, for key: Key, bytes: Int, verifiedAt: Date, validUntil: Date, readAt generation: UInt64) {
         guard epoch.current == generation, verifiedAt < validUntil else { return }
         let entry = Entry(
             value: value, verifiedAt: verifiedAt, validUntil: validUntil, storedAt: ContinuousClock.now, generation: generation,
