@@ -116,7 +116,8 @@ public struct TesseraServices: Sendable {
             memo: credentialCache?.verifiedMemo("verified_pam_tokens")
         )
         self.tr50 = TR50Service(
-            store: stores.tr50, directory: directory, keyRing: keyRing, verifier: accessTokenVerifier, hasher: hasher, clock: clock, issuer: issuer
+            store: stores.tr50, directory: directory, keyRing: keyRing, verifier: accessTokenVerifier, hasher: hasher, clock: clock, issuer: issuer,
+            sessionJWTMemo: credentialCache?.verifiedMemo("verified_tr50_jwts")
         )
         self.consoleSessions = ConsoleSessionService(
             store: stores.consoleSessions, lockout: SignOnLockout(failures: stores.tr50, directory: directory, clock: clock), directory: directory,

@@ -61,7 +61,7 @@ struct VerifiedMemoTests {
         }
     }
 
-    @Test("a repeated Lake JWT, access token or PAM JWT is refused from the second its expiry allows no more")
+    @Test("a repeated Lake JWT, access token, TR50 session JWT or PAM JWT is refused from the second its expiry allows no more")
     func expiry() async throws {
         try await Self.run { lake in
             let key = TestKey.es256()
@@ -69,7 +69,7 @@ struct VerifiedMemoTests {
             let pat = try await lake.createPAT()
             let lakeJWT = Self.lakeToken(lake, key, pat: pat.secret, lifetime: 600)
             let minted = try await RotationTests.mint(lake)
-            for token in [lakeJWT, minted.accessToken, minted.pamJWT] {
+            for token in [lakeJWT, minted.accessToken, minted.tr50JWT, minted.pamJWT] {
                 for _ in 0..<3 { #expect(try await RotationTests.forwardAuth(lake, token) == nil) }
             }
             // The Lake JWT and the access token: their exp plus the leeway, as the full checks allow.
@@ -81,6 +81,15 @@ struct VerifiedMemoTests {
             #expect(try await RotationTests.forwardAuth(lake, minted.accessToken) == nil)
             lake.clock.advance(1)
             #expect(try await RotationTests.forwardAuth(lake, minted.accessToken) == "token_expired")
+            // The TR50 session JWT: at /auth/verify and at POST /api.
+            #expect(try await RotationTests.tr50(lake, minted.tr50JWT) == nil)
+            #expect(try await RotationTests.tr50(lake, minted.tr50JWT) == nil)
+            lake.clock.advance(TimeInterval(minted.tr50Expiry + RotationTests.leeway - lake.now))
+            #expect(try await RotationTests.forwardAuth(lake, minted.tr50JWT) == nil)
+            #expect(try await RotationTests.tr50(lake, minted.tr50JWT) == nil)
+            lake.clock.advance(1)
+            #expect(try await RotationTests.forwardAuth(lake, minted.tr50JWT) == "tr50_jwt_refused")
+            #expect(try await RotationTests.tr50(lake, minted.tr50JWT)?.hasPrefix("session JWT refused: token_expired:") == true)
             // The PAM JWT: its record's exact expirationTime.
             lake.clock.advance(TimeInterval(minted.pamExpiry - 1 - lake.now))
             #expect(try await RotationTests.forwardAuth(lake, minted.pamJWT) == nil)

@@ -17,11 +17,22 @@ public struct TR50Service: Sendable {
     let hasher: SecretHasher
     let clock: any TesseraClock
     let issuer: @Sendable () -> String
+    /// Session JWTs verified in full, answered again without the checks (`VerifiedCredentialMemo`).
+    let sessionJWTMemo: VerifiedCredentialMemo<SessionJWTMemoKey, TR50SessionJWT>?
 
+    /// What a memo entry answers for: the exact session JWT, verified for this issuer.
+    public struct SessionJWTMemoKey: Hashable, Sendable {
+        let token: String
+        let issuer: String
+    }
+
+    /// `sessionJWTMemo`: where session JWTs verified in full are kept (`CredentialCache.verifiedMemo`).
     public init(
         store: any TR50Store, directory: DirectoryManager, keyRing: ServerKeyRing, verifier: AccessTokenVerifier, hasher: SecretHasher,
-        clock: any TesseraClock, issuer: @escaping @Sendable () -> String
+        clock: any TesseraClock, issuer: @escaping @Sendable () -> String,
+        sessionJWTMemo: VerifiedCredentialMemo<SessionJWTMemoKey, TR50SessionJWT>? = nil
     ) {
+        self.sessionJWTMemo = sessionJWTMemo
         self.store = store
         self.directory = directory
         self.keyRing = keyRing

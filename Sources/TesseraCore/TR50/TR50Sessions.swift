@@ -142,7 +142,15 @@ extension TR50Service {
     /// that still exists: what it grants, and its registered claims (for introspection).
     /// `jws`: the token as `CompactJWS` already parsed it (by `CredentialKind.classify`), if so.
     public func sessionJWT(_ token: String, jws: CompactJWS? = nil) async throws -> TR50SessionJWT {
-        try await TesseraMetrics.verification(.tr50JWT) { try await checkedSessionJWT(token, jws: jws) }
+        try await TesseraMetrics.verification(.tr50JWT) {
+            guard let memo = sessionJWTMemo else { return try await checkedSessionJWT(token, jws: jws) }
+            // What a session JWT grants depends on its server key, its organization and its role:
+            // all read through the credential cache, whose every change forgets the memo.
+            return try await memo.value(
+                for: SessionJWTMemoKey(token: token, issuer: issuer()), bytes: token.utf8.count, now: clock.now(),
+                verify: { try await checkedSessionJWT(token, jws: jws) }, keepUntil: { $0.expiresAt }
+            )
+        }
     }
 
     private func checkedSessionJWT(_ token: String, jws: CompactJWS?) async throws -> TR50SessionJWT {
