@@ -22,6 +22,19 @@ struct VerifiedMemoTests {
         return try #require(reply.json["items"] as? [Any]).count
     }
 
+    /// An ES256 key named `primary` and a PAT (of `days`, else the default) for the demo user.
+    static func keyAndPAT(_ lake: LakeHarness, days: Int? = nil) async throws -> (key: TestKey, pat: (id: String, secret: String)) {
+        let key = TestKey.es256()
+        try await lake.uploadKey(key, name: "primary")
+        return (key, try await lake.createPAT(days: days))
+    }
+
+    /// Presents `token` at `/auth/verify` three times, each accepted: the first two are checked in
+    /// full (the second is kept), the third is answered from the memo.
+    static func warm(_ lake: LakeHarness, _ token: String) async throws {
+        for _ in 0..<3 { #expect(try await RotationTests.forwardAuth(lake, token) == nil) }
+    }
+
     /// A multi-use Lake JWT for `pat`, valid for `lifetime` seconds from now.
     static func lakeToken(_ lake: LakeHarness, _ key: TestKey, pat: String, lifetime: Int = 3600) -> String {
         RawJWS.sign(header: lake.header(key, kid: "primary"), payload: lake.claims(pat: pat, ["exp": lake.now + lifetime]), with: key)
@@ -30,13 +43,11 @@ struct VerifiedMemoTests {
     @Test("a repeated Lake JWT is checked in full again once its PAT enters its last week, so that use is noticed")
     func warningWeek() async throws {
         try await Self.run { lake in
-            let key = TestKey.es256()
-            try await lake.uploadKey(key, name: "primary")
-            let pat = try await lake.createPAT(days: 8)
+            let (key, pat) = try await Self.keyAndPAT(lake, days: 8)
             // Five minutes before the PAT's last week begins.
             lake.clock.advance(86_400 - 300)
             let token = Self.lakeToken(lake, key, pat: pat.secret)
-            for _ in 0..<3 { #expect(try await RotationTests.forwardAuth(lake, token) == nil) }
+            try await Self.warm(lake, token)
             #expect(try await Self.noticed(lake) == 0)
             lake.clock.advance(600)
             #expect(try await RotationTests.forwardAuth(lake, token) == nil)
@@ -47,13 +58,11 @@ struct VerifiedMemoTests {
     @Test("a repeated Lake JWT signed with a rotated PAT's previous secret is refused when the overlap ends")
     func rotationOverlap() async throws {
         try await Self.run { lake in
-            let key = TestKey.es256()
-            try await lake.uploadKey(key, name: "primary")
-            let pat = try await lake.createPAT()
+            let (key, pat) = try await Self.keyAndPAT(lake)
             let token = Self.lakeToken(lake, key, pat: pat.secret, lifetime: 3 * 3600)
             let rotated = try await lake.request(.post, "/api/users/me/access-tokens/\(pat.id)/rotate", body: ["overlap_hours": 1])
             try #require(rotated.status == .ok, "\(rotated.json)")
-            for _ in 0..<3 { #expect(try await RotationTests.forwardAuth(lake, token) == nil) }
+            try await Self.warm(lake, token)
             #expect(try await lake.present(token).status == .ok, "the Lake API too")
             lake.clock.advance(3600)
             #expect(try await RotationTests.forwardAuth(lake, token) == "pat_rotated")
@@ -64,14 +73,10 @@ struct VerifiedMemoTests {
     @Test("a repeated Lake JWT, access token, TR50 session JWT or PAM JWT is refused from the second its expiry allows no more")
     func expiry() async throws {
         try await Self.run { lake in
-            let key = TestKey.es256()
-            try await lake.uploadKey(key, name: "primary")
-            let pat = try await lake.createPAT()
+            let (key, pat) = try await Self.keyAndPAT(lake)
             let lakeJWT = Self.lakeToken(lake, key, pat: pat.secret, lifetime: 600)
             let minted = try await RotationTests.mint(lake)
-            for token in [lakeJWT, minted.accessToken, minted.tr50JWT, minted.pamJWT] {
-                for _ in 0..<3 { #expect(try await RotationTests.forwardAuth(lake, token) == nil) }
-            }
+            for token in [lakeJWT, minted.accessToken, minted.tr50JWT, minted.pamJWT] { try await Self.warm(lake, token) }
             // The Lake JWT and the access token: their exp plus the leeway, as the full checks allow.
             lake.clock.advance(600 + TimeInterval(RotationTests.leeway))
             #expect(try await RotationTests.forwardAuth(lake, lakeJWT) == nil)
@@ -102,7 +107,7 @@ struct VerifiedMemoTests {
     func clockSetBack() async throws {
         try await Self.run { lake in
             let minted = try await RotationTests.mint(lake)
-            for _ in 0..<3 { #expect(try await RotationTests.forwardAuth(lake, minted.accessToken) == nil) }
+            try await Self.warm(lake, minted.accessToken)
             lake.clock.advance(-3600)
             #expect(try await RotationTests.forwardAuth(lake, minted.accessToken) == "token_issued_in_future")
         }
@@ -111,14 +116,10 @@ struct VerifiedMemoTests {
     @Test("a repeated access token or Lake JWT whose PAT is revoked is refused on the next request; another stays answered")
     func revocations() async throws {
         try await Self.run { lake in
-            let key = TestKey.es256()
-            try await lake.uploadKey(key, name: "primary")
-            let pat = try await lake.createPAT()
+            let (key, pat) = try await Self.keyAndPAT(lake)
             let lakeJWT = Self.lakeToken(lake, key, pat: pat.secret)
             let minted = try await RotationTests.mint(lake)
-            for token in [lakeJWT, minted.accessToken] {
-                for _ in 0..<3 { #expect(try await RotationTests.forwardAuth(lake, token) == nil) }
-            }
+            for token in [lakeJWT, minted.accessToken] { try await Self.warm(lake, token) }
             let revoked = try await RotationTests.form(lake, "/oauth2/revoke", "token=\(minted.accessToken)", basic: minted.client)
             try #require(revoked.status == .ok, "\(revoked.json)")
             #expect(try await RotationTests.forwardAuth(lake, minted.accessToken) == "token_revoked")

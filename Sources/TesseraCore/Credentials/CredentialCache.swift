@@ -144,8 +144,8 @@ public final class CredentialCache: Sendable {
     let applications: ExpiringCache<String, ClientApplication>
     /// How long an entry may be served without a notification.
     public let lifetime: Duration
-    /// Bumped by every removal from any of these maps: what `VerifiedCredentialMemo` entries
-    /// are checked against.
+    /// Bumped by every removal from any of these maps (not by a `refresh`, after a `last_used_at`
+    /// write): what `VerifiedCredentialMemo` entries are checked against.
     let epoch = CacheEpoch()
 
     public init(lifetime: Duration, capacity: Int = 50_000) {
